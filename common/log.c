@@ -1,0 +1,68 @@
+/* Logging for the daemon and the CLI.
+ * Messages go to stderr so that stdout stays clean for a command's actual output. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static enum log_level max_level = LOG_INFO;
+static const char *program = "hotkdump";
+
+void log_set_level(enum log_level level) {
+        max_level = level;
+}
+
+void log_set_program(const char *name) {
+        program = name;
+}
+
+int log_full_errno(enum log_level level, int error, const char *fmt, ...) {
+        int e = error < 0 ? -error : error;
+        char msg[4096];
+        size_t o = 0;
+
+        if (level > max_level)
+                return -e;
+
+        /* Expand %m ourselves: the caller's errno is long gone by the time we get here. */
+        for (const char *p = fmt; *p && o + 1 < sizeof msg; p++) {
+                if (p[0] == '%' && p[1] == 'm') {
+                        const char *s = strerror(e);
+                        size_t n = strlen(s);
+                        if (n > sizeof msg - 1 - o)
+                                n = sizeof msg - 1 - o;
+                        memcpy(msg + o, s, n);
+                        o += n;
+                        p++;
+                } else if (p[0] == '%' && p[1] == '%') {
+                        /* keep "%%" intact for vfprintf */
+                        if (o + 2 >= sizeof msg)
+                                break;
+                        msg[o++] = '%';
+                        msg[o++] = '%';
+                        p++;
+                } else
+                        msg[o++] = *p;
+        }
+        msg[o] = 0;
+
+        static const char *const prefix[] = {
+                [LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_INFO] = NULL, [LOG_DEBUG] = "debug",
+        };
+        va_list ap;
+        va_start(ap, fmt);
+        if (prefix[level])
+                fprintf(stderr, "%s: %s: ", program, prefix[level]);
+        else
+                fprintf(stderr, "%s: ", program);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        vfprintf(stderr, msg, ap);
+#pragma GCC diagnostic pop
+        va_end(ap);
+        fputc('\n', stderr);
+        return -e;
+}
