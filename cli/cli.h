@@ -1,0 +1,14 @@
+/* The hotkdump command's subcommands: each parses its own options and calls the library. */
+#pragma once
+
+enum {
+        CLI_EXIT_OK = 0,
+        CLI_EXIT_INCOMPLETE = 1, /* identified, but the dump is not whole */
+        CLI_EXIT_USAGE = 2,
+        CLI_EXIT_NOT_DUMP = 3,
+        CLI_EXIT_DAMAGED = 4,
+        CLI_EXIT_UNREADABLE = 5,
+        CLI_EXIT_INTERNAL = 6,   /* out of memory and the like */
+};
+
+int cli_info(int argc, char **argv);

@@ -1,0 +1,46 @@
+/* hotkdump: the command-line front end of the dump triage pipeline.
+ * A thin dispatcher: every subcommand is a function that calls the library. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "common/log.h"
+
+static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+        const char *help;
+} commands[] = {
+        { "info", cli_info, "identify dump files from their headers" },
+};
+
+static void usage(FILE *out) {
+        fprintf(out, "Usage: hotkdump COMMAND [OPTIONS] …\n\nCommands:\n");
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+                fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+        fprintf(out, "\n`hotkdump COMMAND --help` tells more.\n");
+}
+
+int main(int argc, char **argv) {
+        log_set_program("hotkdump");
+        if (argc < 2) {
+                usage(stderr);
+                return CLI_EXIT_USAGE;
+        }
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+                usage(stdout);
+                return CLI_EXIT_OK;
+        }
+        if (strcmp(argv[1], "--version") == 0) {
+                printf("hotkdump %s\n", PACKAGE_VERSION);
+                return CLI_EXIT_OK;
+        }
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+                if (strcmp(argv[1], commands[i].name) == 0)
+                        return commands[i].run(argc - 1, argv + 1);
+        log_error("unknown command '%s'", argv[1]);
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+}
