@@ -902,8 +902,9 @@ static int identify(struct ident *id, int depth) {
         if (n < 0)
                 return (int) n;
         if (n == 0)
-                return fail(id, depth ? DUMPFILE_EDAMAGED : DUMPFILE_ENOTDUMP,
-                            depth ? "the compressed stream is empty" : "empty file");
+                return depth == 0      ? fail(id, DUMPFILE_ENOTDUMP, "empty file")
+                       : info->flattened ? fail(id, DUMPFILE_EDAMAGED, "the flattened stream holds no data")
+                                         : fail(id, DUMPFILE_EDAMAGED, "the compressed stream is empty");
         size_t hn = (size_t) n;
 
         if (hn >= SIG_LEN && memcmp(h, KDUMP_SIGNATURE, SIG_LEN) == 0)
@@ -924,6 +925,10 @@ static int identify(struct ident *id, int depth) {
                 if (type != 1 || version != 1)
                         return fail(id, DUMPFILE_EDAMAGED, "flattened header type %llu version %llu is not known",
                                     (unsigned long long) type, (unsigned long long) version);
+                uint64_t size;
+                if (dumpsrc_size(id->src, &size) && size < 4096 + 16)
+                        return fail(id, DUMPFILE_EDAMAGED, "flattened stream cut inside its header block (%llu bytes)",
+                                    (unsigned long long) size);
                 r = dumpsrc_new_flattened(id->src, id->limits->flattened_records_max, &flat);
                 id->src = NULL;
                 if (r < 0)
@@ -964,9 +969,12 @@ static int identify(struct ident *id, int depth) {
                 id->src = dec;
                 snprintf(info->file_compression, sizeof info->file_compression, "%s", dumpsrc_filter_name(dec));
                 r = identify(id, depth + 1);
-                if (r == DUMPFILE_ENOTDUMP)
+                if (r == DUMPFILE_ENOTDUMP) {
+                        char inner[256];
+                        snprintf(inner, sizeof inner, "%s", id->reason);
                         return fail(id, DUMPFILE_ENOTDUMP, "%s-compressed, but not a kernel dump inside (%s)",
-                                    info->file_compression, id->reason);
+                                    info->file_compression, inner);
+                }
                 if (r == 0 && info->complete == DUMP_COMPLETE_YES)
                         set_incomplete(info, DUMP_COMPLETE_UNKNOWN, "inside a %s stream, which is not read to its end",
                                        info->file_compression);

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,46 @@ static void expect_error(const uint8_t *d, size_t n, int want, const char *what,
         dump_info_free(info);
 }
 
+/* HOTKDUMP_FUZZ_SEEDS=DIR: also write the synthetic dumps there, as fuzzing seeds. */
+static void write_seed(const char *name, const uint8_t *d, size_t n) {
+        const char *dir = getenv("HOTKDUMP_FUZZ_SEEDS");
+        char path[4096];
+        if (!dir)
+                return;
+        snprintf(path, sizeof path, "%s/synth-%s", dir, name);
+        FILE *f = fopen(path, "wb");
+        if (f) {
+                fwrite(d, 1, n, f);
+                fclose(f);
+        }
+}
+
+static void write_seeds(void) {
+        static const uint32_t comp[] = { 0, 1, 2, 4, 0x20 };
+        uint8_t *d, *f;
+        size_t n, fn;
+        char name[64];
+
+        for (size_t i = 0; i < sizeof comp / sizeof comp[0]; i++)
+                for (int uts = 0; uts < 2; uts++) {
+                        d = synth_kdump(&(struct synth_kdump) { .compression = comp[i], .uts_in_header = uts }, &n);
+                        snprintf(name, sizeof name, "kdump-%x-%d", comp[i], uts);
+                        write_seed(name, d, n);
+                        if (i == 1 && !uts) {
+                                f = synth_flatten(d, n, 1500, false, true, &fn);
+                                write_seed("flat", f, fn);
+                                free(f);
+                                f = synth_gzip(d, n, &fn);
+                                write_seed("gzip", f, fn);
+                                free(f);
+                        }
+                        free(d);
+                }
+        d = synth_elf(true, false, 4, &n);
+        write_seed("elf", d, n);
+        free(d);
+}
+
 int main(void) {
         struct dump_info *info = NULL;
         char reason[256];
@@ -69,6 +110,7 @@ int main(void) {
         uint8_t *d, *f, *g;
         int r;
 
+        write_seeds();
         check_kdump(0x1, "zlib", true);
         check_kdump(0x2, "lzo", true);
         check_kdump(0x4, "snappy", true);
