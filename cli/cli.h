@@ -12,3 +12,5 @@ enum {
 };
 
 int cli_info(int argc, char **argv);
+int cli_analyze(int argc, char **argv);
+int cli_config(int argc, char **argv);

@@ -1,11 +1,10 @@
 /* hotkdump: the command-line front end of the dump triage pipeline.
  * A thin dispatcher: every subcommand is a function that calls the library. */
-#include "config.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "common/log.h"
 
 static const struct {
@@ -13,6 +12,8 @@ static const struct {
         int (*run)(int argc, char **argv);
         const char *help;
 } commands[] = {
+        { "analyze", cli_analyze, "run the analysis of one upload in the foreground" },
+        { "config", cli_config, "print every setting at its default" },
         { "info", cli_info, "identify dump files from their headers" },
 };
 

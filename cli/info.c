@@ -1,6 +1,5 @@
 /* `hotkdump info`: what each file is, read from its headers.
  * Exit status tells scripts which kind of problem the worst file had. */
-#include "config.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -10,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "common/log.h"
 #include "pipeline/dumpfile.h"
 #include "pipeline/vmcoreinfo.h"

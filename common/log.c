@@ -1,6 +1,5 @@
 /* Logging for the daemon and the CLI.
  * Messages go to stderr so that stdout stays clean for a command's actual output. */
-#include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,5 @@
 /* Dump identification from headers: kdump-compressed, diskdump, ELF, flattened streams,
  * whole-file compression and saved kernel logs. Everything read here is untrusted input. */
-#include "config.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,6 +1,5 @@
 /* Byte sources for dump identification.
  * Each one answers pread() without ever reading more of the underlying file than asked. */
-#include "config.h"
 
 #include <archive.h>
 #include <errno.h>

@@ -1,6 +1,5 @@
 /* VMCOREINFO lookups.
  * The text comes from a customer's dump, so nothing here trusts lengths, terminators or digits. */
-#include "config.h"
 
 #include <errno.h>
 #include <string.h>

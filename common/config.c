@@ -1,0 +1,237 @@
+/* Configuration table and its parser.
+ * Every limit the daemon enforces is a row here, so that none is a magic number in the code. */
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/config.h"
+
+enum config_type { TYPE_STRING, TYPE_PATH, TYPE_SIZE, TYPE_SECONDS, TYPE_UINT, TYPE_BOOL };
+
+struct config_row {
+        const char *name;
+        enum config_type type;
+        const char *def;
+        uint64_t min, max;
+        const char *help;
+};
+
+#define GiB (UINT64_C(1) << 30)
+#define TiB (UINT64_C(1) << 40)
+
+static const struct config_row table[_CONF_MAX] = {
+        [CONF_ROOT] = { "root", TYPE_PATH, "/var/lib/hotkdump", 0, 0,
+                        "Where case folders (cases/<CASE>/<N>/) and the symbol cache live." },
+        [CONF_CASE_PATTERN] = { "case_pattern", TYPE_STRING, "^[0-9]{5,10}$", 0, 0,
+                                "Extended regular expression a case number must match." },
+        [CONF_KEEP_INPUT] = { "keep_input", TYPE_BOOL, "no", 0, 1,
+                              "Keep what was fetched (input/) after a good unpack." },
+        [CONF_FETCH_MAX_BYTES] = { "fetch.max_bytes", TYPE_SIZE, "64G", 1, 16 * TiB,
+                                   "Largest download or local file accepted." },
+        [CONF_FETCH_CONNECT_TIMEOUT] = { "fetch.connect_timeout", TYPE_SECONDS, "30", 1, 3600,
+                                         "Seconds to wait for a server to accept a connection." },
+        [CONF_FETCH_STALL_TIMEOUT] = { "fetch.stall_timeout", TYPE_SECONDS, "60", 1, 3600,
+                                       "Seconds without a byte received before a transfer counts as stalled." },
+        [CONF_FETCH_RETRIES] = { "fetch.retries", TYPE_UINT, "5", 0, 100,
+                                 "Retries of a failed or stalled download; each resumes where the last stopped." },
+        [CONF_FETCH_BACKOFF] = { "fetch.backoff", TYPE_SECONDS, "2", 0, 3600,
+                                 "First wait between retries; it doubles each time." },
+        [CONF_FETCH_MAX_REDIRECTS] = { "fetch.max_redirects", TYPE_UINT, "5", 0, 50,
+                                       "HTTP redirects followed." },
+        [CONF_UNPACK_MAX_BYTES] = { "unpack.max_bytes", TYPE_SIZE, "256G", 1, 64 * TiB,
+                                    "Most bytes an upload may unpack to, all files together." },
+        [CONF_UNPACK_MAX_ENTRIES] = { "unpack.max_entries", TYPE_UINT, "10000", 1, 100000000,
+                                      "Most entries (files, folders) in an upload, nested archives included." },
+        [CONF_UNPACK_MAX_RATIO] = { "unpack.max_ratio", TYPE_UINT, "1000", 1, 1000000,
+                                    "Most bytes out per byte in: a higher ratio is taken for a compression bomb." },
+        [CONF_UNPACK_MAX_DEPTH] = { "unpack.max_depth", TYPE_UINT, "4", 1, 16,
+                                    "How deep archives inside archives are opened." },
+        [CONF_MAKEDUMPFILE] = { "makedumpfile", TYPE_PATH, "makedumpfile", 0, 0,
+                                "The makedumpfile binary used to read the kernel log." },
+        [CONF_COMMAND_TIMEOUT] = { "command_timeout", TYPE_SECONDS, "600", 1, 86400,
+                                   "Seconds an external command (makedumpfile …) may run before it is killed." },
+};
+
+struct config {
+        char *str[_CONF_MAX];
+        uint64_t num[_CONF_MAX];
+};
+
+static int errf(char *err, size_t size, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int errf(char *err, size_t size, int r, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, size, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+static int parse_u64(const char *v, enum config_type type, uint64_t *ret) {
+        char *end;
+        uint64_t mult = 1;
+
+        if (type == TYPE_BOOL) {
+                if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
+                        *ret = 1;
+                else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "off"))
+                        *ret = 0;
+                else
+                        return -EINVAL;
+                return 0;
+        }
+        if (!isdigit((unsigned char) v[0]))
+                return -EINVAL;
+        errno = 0;
+        unsigned long long x = strtoull(v, &end, 10);
+        if (errno)
+                return -EINVAL;
+        if (type == TYPE_SIZE && *end) {
+                switch (toupper((unsigned char) *end)) {
+                case 'K': mult = UINT64_C(1) << 10; break;
+                case 'M': mult = UINT64_C(1) << 20; break;
+                case 'G': mult = UINT64_C(1) << 30; break;
+                case 'T': mult = UINT64_C(1) << 40; break;
+                default: return -EINVAL;
+                }
+                end++;
+                if (*end == 'i' || *end == 'I')
+                        end++;
+                if (*end == 'B' || *end == 'b')
+                        end++;
+        } else if (type == TYPE_SECONDS && *end) {
+                switch (*end) {
+                case 's': break;
+                case 'm': mult = 60; break;
+                case 'h': mult = 3600; break;
+                case 'd': mult = 86400; break;
+                default: return -EINVAL;
+                }
+                end++;
+        }
+        if (*end)
+                return -EINVAL;
+        if (x > UINT64_MAX / mult)
+                return -ERANGE;
+        *ret = x * mult;
+        return 0;
+}
+
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t err_size) {
+        for (int k = 0; k < _CONF_MAX; k++) {
+                const struct config_row *row = &table[k];
+                if (strcmp(row->name, key) != 0)
+                        continue;
+                if (row->type == TYPE_STRING || row->type == TYPE_PATH) {
+                        if (row->type == TYPE_PATH && !*value)
+                                return errf(err, err_size, -EINVAL, "%s: a path cannot be empty", key);
+                        char *s = strdup(value);
+                        if (!s)
+                                return -ENOMEM;
+                        free(c->str[k]);
+                        c->str[k] = s;
+                        return 0;
+                }
+                uint64_t x;
+                if (parse_u64(value, row->type, &x) < 0)
+                        return errf(err, err_size, -EINVAL, "%s: '%s' is not a %s", key, value,
+                                    row->type == TYPE_SIZE      ? "size (like 512M or 64G)"
+                                    : row->type == TYPE_SECONDS ? "duration (seconds, or with s/m/h/d)"
+                                    : row->type == TYPE_BOOL    ? "yes or no"
+                                                                : "whole number");
+                if (x < row->min || x > row->max)
+                        return errf(err, err_size, -ERANGE, "%s: %s is out of range (%llu to %llu)", key, value,
+                                    (unsigned long long) row->min, (unsigned long long) row->max);
+                c->num[k] = x;
+                return 0;
+        }
+        return errf(err, err_size, -ENOENT, "unknown key '%s'", key);
+}
+
+int config_new(struct config **ret) {
+        struct config *c = calloc(1, sizeof *c);
+        char err[256];
+        if (!c)
+                return -ENOMEM;
+        for (int k = 0; k < _CONF_MAX; k++) {
+                int r = config_set(c, table[k].name, table[k].def, err, sizeof err);
+                if (r < 0) {
+                        config_free(c);
+                        return r;
+                }
+        }
+        *ret = c;
+        return 0;
+}
+
+struct config *config_free(struct config *c) {
+        if (!c)
+                return NULL;
+        for (int k = 0; k < _CONF_MAX; k++)
+                free(c->str[k]);
+        free(c);
+        return NULL;
+}
+
+static char *strip(char *s) {
+        while (isspace((unsigned char) *s))
+                s++;
+        size_t n = strlen(s);
+        while (n > 0 && isspace((unsigned char) s[n - 1]))
+                s[--n] = 0;
+        return s;
+}
+
+int config_load_file(struct config *c, const char *path, char *err, size_t err_size) {
+        FILE *f = fopen(path, "re");
+        char line[4096];
+        int lineno = 0, r = 0;
+
+        if (!f)
+                return errf(err, err_size, -errno, "%s: %s", path, strerror(errno));
+        while (fgets(line, sizeof line, f)) {
+                lineno++;
+                if (!strchr(line, '\n') && !feof(f)) {
+                        r = errf(err, err_size, -EINVAL, "%s:%d: line too long", path, lineno);
+                        break;
+                }
+                char *s = strip(line);
+                if (!*s || *s == '#')
+                        continue;
+                char *eq = strchr(s, '=');
+                if (!eq) {
+                        r = errf(err, err_size, -EINVAL, "%s:%d: expected KEY = VALUE", path, lineno);
+                        break;
+                }
+                *eq = 0;
+                char msg[256];
+                r = config_set(c, strip(s), strip(eq + 1), msg, sizeof msg);
+                if (r < 0) {
+                        errf(err, err_size, r, "%s:%d: %s", path, lineno, msg);
+                        break;
+                }
+        }
+        fclose(f);
+        return r;
+}
+
+const char *config_string(const struct config *c, enum config_key k) {
+        return c->str[k];
+}
+
+uint64_t config_u64(const struct config *c, enum config_key k) {
+        return c->num[k];
+}
+
+bool config_bool(const struct config *c, enum config_key k) {
+        return c->num[k] != 0;
+}
+
+void config_write_defaults(FILE *out) {
+        fprintf(out, "# hotkdump configuration: every key, commented out at its default.\n"
+                     "# Sizes take K, M, G, T; durations take s, m, h, d.\n");
+        for (int k = 0; k < _CONF_MAX; k++)
+                fprintf(out, "\n# %s\n#%s = %s\n", table[k].help, table[k].name, table[k].def);
+}

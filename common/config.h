@@ -1,0 +1,45 @@
+/* Configuration: one table row per key (type, default, range), read from a file once,
+ * validated as it is read, and overridable from the command line. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum config_key {
+        CONF_ROOT,
+        CONF_CASE_PATTERN,
+        CONF_KEEP_INPUT,
+        CONF_FETCH_MAX_BYTES,
+        CONF_FETCH_CONNECT_TIMEOUT,
+        CONF_FETCH_STALL_TIMEOUT,
+        CONF_FETCH_RETRIES,
+        CONF_FETCH_BACKOFF,
+        CONF_FETCH_MAX_REDIRECTS,
+        CONF_UNPACK_MAX_BYTES,
+        CONF_UNPACK_MAX_ENTRIES,
+        CONF_UNPACK_MAX_RATIO,
+        CONF_UNPACK_MAX_DEPTH,
+        CONF_MAKEDUMPFILE,
+        CONF_COMMAND_TIMEOUT,
+        _CONF_MAX,
+};
+
+struct config;
+
+int config_new(struct config **ret);
+struct config *config_free(struct config *c);
+
+/* Reads KEY = VALUE lines ('#' comments). Unknown keys and bad values fail with a message
+ * naming the file, line and key in err. */
+int config_load_file(struct config *c, const char *path, char *err, size_t err_size);
+/* Sets one key by name, as from a command-line flag. */
+int config_set(struct config *c, const char *key, const char *value, char *err, size_t err_size);
+
+const char *config_string(const struct config *c, enum config_key k);
+uint64_t config_u64(const struct config *c, enum config_key k);
+bool config_bool(const struct config *c, enum config_key k);
+
+/* Writes every key commented out at its default, with its help text (etc/hotkdump.conf). */
+void config_write_defaults(FILE *out);

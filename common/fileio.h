@@ -1,0 +1,28 @@
+/* File helpers with the durability rules of the case folder: atomic replace (tmp + fsync +
+ * rename + fsync of the folder), folder creation, and copying with holes kept. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Replaces dir/name with data: a reader sees the old file or the new one, never a part. */
+int write_file_atomic(const char *dir, const char *name, const void *data, size_t len);
+
+/* mkdir -p with mode 0755; an existing folder is fine. */
+int mkdir_parents(const char *path);
+
+/* fsync() of a folder, so that a rename or a new entry in it survives a crash. */
+int fsync_dir(const char *path);
+
+/* Copies in_fd to out_fd from the start, keeping holes (SEEK_DATA/SEEK_HOLE) and calling
+ * progress(done, total, userdata) now and then. Returns bytes copied or -errno. */
+typedef void (*copy_progress_fn)(uint64_t done, uint64_t total, void *userdata);
+int64_t copy_fd_sparse(int in_fd, int out_fd, uint64_t max_bytes, copy_progress_fn progress, void *userdata);
+
+/* Writes len bytes at the current offset, leaving a hole where the data is all zeros. */
+int write_sparse(int fd, const void *buf, size_t len);
+
+/* Bytes used by a file or a whole tree (without following links). */
+int64_t tree_disk_usage(const char *path);

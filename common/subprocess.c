@@ -1,0 +1,242 @@
+/* External commands for the pipeline (makedumpfile, crash …).
+ * The child leads its own process group so that a timeout takes down everything it started. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/subprocess.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+struct capture {
+        int fd;
+        char *buf;
+        size_t len, cap, max;
+        size_t *dropped;
+};
+
+static int capture_read(struct capture *c) {
+        char tmp[65536];
+        ssize_t n = read(c->fd, tmp, sizeof tmp);
+        if (n < 0)
+                return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+        if (n == 0) {
+                close(c->fd);
+                c->fd = -1;
+                return 0;
+        }
+        size_t keep = (size_t) n;
+        if (c->len + keep > c->max)
+                keep = c->max > c->len ? c->max - c->len : 0;
+        *c->dropped += (size_t) n - keep;
+        if (keep == 0)
+                return 0;
+        if (c->len + keep + 1 > c->cap) {
+                size_t cap = c->cap ? c->cap : 4096;
+                while (cap < c->len + keep + 1)
+                        cap *= 2;
+                char *b = realloc(c->buf, cap);
+                if (!b)
+                        return -ENOMEM;
+                c->buf = b;
+                c->cap = cap;
+        }
+        memcpy(c->buf + c->len, tmp, keep);
+        c->len += keep;
+        c->buf[c->len] = 0;
+        return 0;
+}
+
+static void child(const struct subprocess_opts *o, int out_w, int err_w) {
+        int in = o->stdin_fd >= 0 ? o->stdin_fd : open("/dev/null", O_RDONLY);
+        int out = o->stdout_fd >= 0 ? o->stdout_fd : out_w;
+
+        setpgid(0, 0);
+        /* the parent may ignore or block signals; the command should not inherit that */
+        sigset_t all;
+        sigemptyset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        if (in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err_w, 2) < 0)
+                _exit(127);
+        if (o->cwd && chdir(o->cwd) < 0) {
+                dprintf(2, "cannot enter '%s': %s\n", o->cwd, strerror(errno));
+                _exit(127);
+        }
+        execvp(o->argv[0], (char *const *) o->argv);
+        dprintf(2, "cannot run '%s': %s\n", o->argv[0], strerror(errno));
+        _exit(errno == ENOENT ? 127 : 126);
+}
+
+int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *ret) {
+        int out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, pidfd = -1;
+        struct subprocess_result res = { 0 };
+        size_t max = o->capture_max ? o->capture_max : 1 << 20;
+        struct capture cap[2] = {
+                { .fd = -1, .max = max, .dropped = &res.dropped },
+                { .fd = -1, .max = max, .dropped = &res.dropped },
+        };
+        uint64_t grace = o->kill_grace_ms ? o->kill_grace_ms : 5000;
+        uint64_t deadline = o->timeout_ms ? now_ms() + o->timeout_ms : 0;
+        bool termed = false;
+        pid_t pid;
+        int r = 0, wstatus;
+
+        if (!o->argv || !o->argv[0])
+                return -EINVAL;
+        if ((o->stdout_fd < 0 && pipe2(out_p, O_CLOEXEC) < 0) || pipe2(err_p, O_CLOEXEC) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (pid == 0)
+                child(o, out_p[1], err_p[1]);
+        /* Also here, so that a signal sent before the child ran setpgid() finds the group. */
+        setpgid(pid, pid);
+        if (out_p[1] >= 0)
+                close(out_p[1]);
+        close(err_p[1]);
+        cap[0].fd = out_p[0];
+        cap[1].fd = err_p[0];
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+
+        for (;;) {
+                struct pollfd p[3];
+                int n = 0, timeout = -1;
+                for (int i = 0; i < 2; i++)
+                        if (cap[i].fd >= 0)
+                                p[n++] = (struct pollfd) { .fd = cap[i].fd, .events = POLLIN };
+                if (n == 0)
+                        break;
+                if (deadline) {
+                        uint64_t t = now_ms();
+                        if (t >= deadline) {
+                                /* The child is not reaped yet, so its pid (= group id) cannot have
+                                 * been recycled: signalling the group hits only its processes. */
+                                kill(-pid, termed ? SIGKILL : SIGTERM);
+                                res.timed_out = true;
+                                deadline = termed ? 0 : t + grace;
+                                termed = true;
+                                continue;
+                        }
+                        timeout = (int) (deadline - t);
+                }
+                if (poll(p, (nfds_t) n, timeout) < 0 && errno != EINTR) {
+                        r = -errno;
+                        break;
+                }
+                for (int i = 0; i < n; i++)
+                        if (p[i].revents)
+                                for (int c = 0; c < 2; c++)
+                                        if (cap[c].fd == p[i].fd && (r = capture_read(&cap[c])) < 0)
+                                                goto reap;
+        }
+reap:
+        /* Output closed: the command is ending; the deadline still holds while it does. */
+        for (;;) {
+                pid_t w = waitpid(pid, &wstatus, WNOHANG);
+                if (w == pid)
+                        break;
+                if (w < 0 && errno != EINTR) {
+                        r = -errno;
+                        wstatus = 0;
+                        break;
+                }
+                uint64_t t = now_ms();
+                if (deadline && t >= deadline) {
+                        kill(-pid, termed ? SIGKILL : SIGTERM);
+                        res.timed_out = true;
+                        deadline = termed ? 0 : t + grace;
+                        termed = true;
+                        continue;
+                }
+                if (pidfd >= 0) {
+                        struct pollfd p = { .fd = pidfd, .events = POLLIN };
+                        poll(&p, 1, deadline ? (int) (deadline - t) : -1);
+                } else
+                        usleep(10000);
+        }
+        /* anything left in the group after the leader exited goes too */
+        kill(-pid, SIGKILL);
+        res.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+        res.out = cap[0].buf;
+        res.out_len = cap[0].len;
+        res.err = cap[1].buf;
+        res.err_len = cap[1].len;
+        cap[0].buf = cap[1].buf = NULL;
+        if (r == 0)
+                *ret = res;
+fail:
+        for (int i = 0; i < 2; i++) {
+                if (cap[i].fd >= 0)
+                        close(cap[i].fd);
+                free(cap[i].buf);
+        }
+        if (r < 0) {
+                if (out_p[1] >= 0)
+                        close(out_p[1]);
+                if (err_p[1] >= 0)
+                        close(err_p[1]);
+                free(res.out);
+                free(res.err);
+        }
+        if (pidfd >= 0)
+                close(pidfd);
+        return r;
+}
+
+void subprocess_result_clear(struct subprocess_result *r) {
+        free(r->out);
+        free(r->err);
+        *r = (struct subprocess_result) { 0 };
+}
+
+int subprocess_format_argv(const char *const *argv, char *buf, size_t size) {
+        size_t o = 0;
+        buf[0] = 0;
+        for (size_t i = 0; argv[i]; i++) {
+                const char *a = argv[i];
+                bool plain = *a != 0;
+                for (const char *p = a; *p && plain; p++)
+                        plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%", *p) != NULL;
+                int n = plain ? snprintf(buf + o, size - o, "%s%s", i ? " " : "", a)
+                              : snprintf(buf + o, size - o, "%s'", i ? " " : "");
+                if (n < 0 || (size_t) n >= size - o)
+                        return -ENOBUFS;
+                o += (size_t) n;
+                if (plain)
+                        continue;
+                for (const char *p = a; *p; p++) {
+                        n = *p == '\'' ? snprintf(buf + o, size - o, "'\\''") : snprintf(buf + o, size - o, "%c", *p);
+                        if (n < 0 || (size_t) n >= size - o)
+                                return -ENOBUFS;
+                        o += (size_t) n;
+                }
+                if (o + 2 > size)
+                        return -ENOBUFS;
+                buf[o++] = '\'';
+                buf[o] = 0;
+        }
+        return (int) o;
+}

@@ -1,0 +1,36 @@
+/* Running external commands: an argv (never a shell string), captured output, a timeout the
+ * parent enforces on the child's whole process group, and shell-style exit status. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct subprocess_opts {
+        const char *const *argv;   /* argv[0] is looked up in PATH */
+        const char *cwd;           /* NULL: ours */
+        int stdin_fd;              /* -1: /dev/null */
+        int stdout_fd;             /* -1: captured into the result */
+        uint64_t timeout_ms;       /* 0: none; then SIGTERM to the group, SIGKILL after kill_grace_ms */
+        uint64_t kill_grace_ms;    /* 0: 5000 */
+        size_t capture_max;        /* bytes kept of each stream; 0: 1 MiB; the rest is counted, not kept */
+};
+
+struct subprocess_result {
+        int status;       /* exit code, or 128 + signal number as a shell says */
+        bool timed_out;
+        char *out;        /* NUL-terminated captured stdout (when stdout_fd is -1), or NULL */
+        size_t out_len;
+        char *err;        /* NUL-terminated captured stderr */
+        size_t err_len;
+        size_t dropped;   /* bytes beyond capture_max, both streams */
+};
+
+/* Runs the command to completion. Returns 0 when it ran (whatever its exit status, which is
+ * in ret), or -errno when it could not be started (-ENOENT: no such program). */
+int subprocess_run(const struct subprocess_opts *opts, struct subprocess_result *ret);
+
+void subprocess_result_clear(struct subprocess_result *r);
+
+/* Formats argv as one line a person could paste into a shell (quoted where needed). */
+int subprocess_format_argv(const char *const *argv, char *buf, size_t size);

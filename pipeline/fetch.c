@@ -1,0 +1,398 @@
+/* Fetch stage: local files and http(s) downloads into <job>/input/.
+ * A download is written to NAME.part and renamed only when whole and verified. */
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/fileio.h"
+#include "pipeline/fetch.h"
+#include "pipeline/job.h"
+#include "pipeline/progress.h"
+
+static int errf(char *err, size_t size, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int errf(char *err, size_t size, int r, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, size, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int fetch_is_url(const char *s) {
+        const char *p = s;
+        if (!isalpha((unsigned char) *p))
+                return 0;
+        while (isalnum((unsigned char) *p) || *p == '+' || *p == '-' || *p == '.')
+                p++;
+        return p[0] == ':' && p[1] == '/' && p[2] == '/';
+}
+
+/* A file name safe to create: the last path component, without control characters. */
+static void safe_name(const char *in, size_t len, char *out, size_t size) {
+        size_t o = 0;
+        for (size_t i = 0; i < len && o + 1 < size; i++) {
+                unsigned char c = (unsigned char) in[i];
+                out[o++] = (isalnum(c) || c == '.' || c == '-' || c == '_' || c == '+') ? (char) c : '_';
+        }
+        out[o] = 0;
+        if (o == 0 || strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
+                snprintf(out, size, "upload");
+}
+
+static void name_from_source(const char *source, bool url, char *out, size_t size) {
+        const char *end = source + strlen(source);
+        if (url) {
+                const char *q = strpbrk(source, "?#");
+                if (q)
+                        end = q;
+        }
+        while (end > source && end[-1] == '/')
+                end--;
+        const char *start = end;
+        while (start > source && start[-1] != '/')
+                start--;
+        if (url && start <= strstr(source, "://") + 3)
+                start = end; /* a bare host: no name in the URL */
+        safe_name(start, (size_t) (end - start), out, size);
+}
+
+static int sha256_file(const char *path, char hex[65]) {
+        unsigned char md[32], buf[1 << 16];
+        unsigned int mdlen = 0;
+        int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+        if (fd < 0)
+                return -errno;
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof buf);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = -errno;
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+                EVP_DigestUpdate(ctx, buf, (size_t) n);
+        }
+        EVP_DigestFinal_ex(ctx, md, &mdlen);
+        for (unsigned i = 0; i < 32; i++)
+                sprintf(hex + 2 * i, "%02x", md[i]);
+out:
+        EVP_MD_CTX_free(ctx);
+        close(fd);
+        return r;
+}
+
+static int verify(struct job *j, const struct fetch_request *req, const char *path, char *err, size_t err_size) {
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return errf(err, err_size, -errno, "'%s': %s", path, strerror(errno));
+        if (req->expected_size && (uint64_t) st.st_size != req->expected_size)
+                return errf(err, err_size, -EBADMSG, "'%s' is %lld bytes, expected %llu", req->source,
+                            (long long) st.st_size, (unsigned long long) req->expected_size);
+        if (req->sha256) {
+                char hex[65];
+                int r = sha256_file(path, hex);
+                if (r < 0)
+                        return errf(err, err_size, r, "cannot read '%s' back: %s", path, strerror(-r));
+                if (strcasecmp(hex, req->sha256) != 0)
+                        return errf(err, err_size, -EBADMSG, "'%s' has sha256 %s, expected %s", req->source, hex,
+                                    req->sha256);
+                job_log(j, "sha256 %s verified", hex);
+        }
+        return 0;
+}
+
+static void copy_progress(uint64_t done, uint64_t total, void *userdata) {
+        progress_update(userdata, done, total);
+}
+
+static int fetch_local(struct job *j, const struct fetch_request *req, const char *dest, char *err, size_t err_size) {
+        const struct config *cfg = job_config(j);
+        struct stat st;
+        int r;
+
+        if (stat(req->source, &st) < 0)
+                return errf(err, err_size, -errno, "cannot read '%s': %s", req->source, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return errf(err, err_size, -EINVAL, "'%s' is not a regular file", req->source);
+        if ((uint64_t) st.st_size > config_u64(cfg, CONF_FETCH_MAX_BYTES))
+                return errf(err, err_size, -EFBIG, "'%s' is %lld bytes, over fetch.max_bytes (%llu)", req->source,
+                            (long long) st.st_size, (unsigned long long) config_u64(cfg, CONF_FETCH_MAX_BYTES));
+        if (link(req->source, dest) == 0) {
+                job_log(j, "linked '%s' (%lld bytes, same filesystem)", req->source, (long long) st.st_size);
+                return 0;
+        }
+        if (errno != EXDEV && errno != EPERM && errno != EMLINK)
+                return errf(err, err_size, -errno, "cannot link '%s' into the job: %s", req->source, strerror(errno));
+
+        char part[PATH_MAX + 8];
+        snprintf(part, sizeof part, "%s.part", dest);
+        int in = open(req->source, O_RDONLY | O_CLOEXEC);
+        if (in < 0)
+                return errf(err, err_size, -errno, "cannot read '%s': %s", req->source, strerror(errno));
+        int out = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (out < 0) {
+                r = -errno;
+                close(in);
+                return errf(err, err_size, r, "cannot create '%s': %s", part, strerror(-r));
+        }
+        struct progress p;
+        progress_init(&p, j, "copy");
+        int64_t n = copy_fd_sparse(in, out, config_u64(cfg, CONF_FETCH_MAX_BYTES), copy_progress, &p);
+        r = n < 0 ? (int) n : 0;
+        if (r == 0 && fsync(out) < 0)
+                r = -errno;
+        if (close(out) < 0 && r == 0)
+                r = -errno;
+        close(in);
+        if (r == 0 && rename(part, dest) < 0)
+                r = -errno;
+        if (r < 0) {
+                unlink(part);
+                return errf(err, err_size, r, "cannot copy '%s': %s", req->source, strerror(-r));
+        }
+        progress_done(&p, (uint64_t) n);
+        return 0;
+}
+
+struct transfer {
+        struct job *job;
+        int fd;
+        uint64_t resume_from, written, max;
+        bool checked_code;
+        bool too_big;
+        int write_errno;
+        struct progress progress;
+        CURL *curl;
+};
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *userdata) {
+        struct transfer *t = userdata;
+        size_t n = size * nmemb;
+
+        if (!t->checked_code) {
+                long code = 0;
+                curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
+                t->checked_code = true;
+                if (t->resume_from && code == 200) {
+                        /* the server ignored our Range: start the file over */
+                        job_log(t->job, "server does not resume (HTTP 200 to a Range request): starting over");
+                        if (ftruncate(t->fd, 0) < 0 || lseek(t->fd, 0, SEEK_SET) < 0) {
+                                t->write_errno = errno;
+                                return 0;
+                        }
+                        t->resume_from = 0;
+                }
+        }
+        if (t->resume_from + t->written + n > t->max) {
+                t->too_big = true;
+                return 0;
+        }
+        const char *p = data;
+        size_t left = n;
+        while (left > 0) {
+                ssize_t w = write(t->fd, p, left);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        t->write_errno = errno;
+                        return 0;
+                }
+                p += w;
+                left -= (size_t) w;
+        }
+        t->written += n;
+        return n;
+}
+
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
+        struct transfer *t = userdata;
+        (void) ultotal;
+        (void) ulnow;
+        if (dlnow > 0)
+                progress_update(&t->progress, t->resume_from + (uint64_t) dlnow,
+                                dltotal > 0 ? t->resume_from + (uint64_t) dltotal : 0);
+        return 0;
+}
+
+static bool retryable(CURLcode c, long http) {
+        switch (c) {
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_OPERATION_TIMEDOUT:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_RECV_ERROR:
+        case CURLE_SEND_ERROR:
+        case CURLE_GOT_NOTHING:
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_HTTP2:
+        case CURLE_HTTP2_STREAM:
+                return true;
+        case CURLE_HTTP_RETURNED_ERROR:
+                return http >= 500 || http == 429 || http == 408;
+        default:
+                return false;
+        }
+}
+
+static int fetch_url(struct job *j, const struct fetch_request *req, const char *dest, char *err, size_t err_size) {
+        const struct config *cfg = job_config(j);
+        char part[PATH_MAX + 8], curl_err[CURL_ERROR_SIZE] = "";
+        struct transfer t = { .job = j, .max = config_u64(cfg, CONF_FETCH_MAX_BYTES) };
+        uint64_t backoff = config_u64(cfg, CONF_FETCH_BACKOFF) * 1000;
+        unsigned retries = (unsigned) config_u64(cfg, CONF_FETCH_RETRIES);
+        int r = 0;
+
+        if (strncasecmp(req->source, "http://", 7) != 0 && strncasecmp(req->source, "https://", 8) != 0)
+                return errf(err, err_size, -EPROTONOSUPPORT, "'%s': only http:// and https:// URLs are fetched",
+                            req->source);
+        snprintf(part, sizeof part, "%s.part", dest);
+        t.fd = open(part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (t.fd < 0)
+                return errf(err, err_size, -errno, "cannot create '%s': %s", part, strerror(errno));
+        t.curl = curl_easy_init();
+        if (!t.curl) {
+                close(t.fd);
+                unlink(part);
+                return errf(err, err_size, -ENOMEM, "cannot start a download");
+        }
+        progress_init(&t.progress, j, "download");
+
+        for (unsigned attempt = 0;; attempt++) {
+                struct stat st;
+                long http = 0;
+                if (fstat(t.fd, &st) < 0 || lseek(t.fd, 0, SEEK_END) < 0) {
+                        r = errf(err, err_size, -errno, "'%s': %s", part, strerror(errno));
+                        break;
+                }
+                t.resume_from = (uint64_t) st.st_size;
+                t.written = 0;
+                t.checked_code = false;
+                if (t.resume_from)
+                        job_log(j, "resuming '%s' at byte %llu", req->source, (unsigned long long) t.resume_from);
+                else
+                        job_log(j, "downloading '%s'", req->source);
+
+                curl_easy_reset(t.curl);
+                curl_easy_setopt(t.curl, CURLOPT_URL, req->source);
+                curl_easy_setopt(t.curl, CURLOPT_PROTOCOLS_STR, "http,https");
+                curl_easy_setopt(t.curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+                curl_easy_setopt(t.curl, CURLOPT_FOLLOWLOCATION, 1L);
+                curl_easy_setopt(t.curl, CURLOPT_MAXREDIRS, (long) config_u64(cfg, CONF_FETCH_MAX_REDIRECTS));
+                curl_easy_setopt(t.curl, CURLOPT_CONNECTTIMEOUT, (long) config_u64(cfg, CONF_FETCH_CONNECT_TIMEOUT));
+                curl_easy_setopt(t.curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+                curl_easy_setopt(t.curl, CURLOPT_LOW_SPEED_TIME, (long) config_u64(cfg, CONF_FETCH_STALL_TIMEOUT));
+                curl_easy_setopt(t.curl, CURLOPT_FAILONERROR, 1L);
+                curl_easy_setopt(t.curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) t.max);
+                curl_easy_setopt(t.curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t) t.resume_from);
+                curl_easy_setopt(t.curl, CURLOPT_WRITEFUNCTION, on_data);
+                curl_easy_setopt(t.curl, CURLOPT_WRITEDATA, &t);
+                curl_easy_setopt(t.curl, CURLOPT_NOPROGRESS, 0L);
+                curl_easy_setopt(t.curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+                curl_easy_setopt(t.curl, CURLOPT_XFERINFODATA, &t);
+                curl_easy_setopt(t.curl, CURLOPT_ERRORBUFFER, curl_err);
+                curl_easy_setopt(t.curl, CURLOPT_USERAGENT, "hotkdump/" PACKAGE_VERSION);
+                curl_easy_setopt(t.curl, CURLOPT_NOSIGNAL, 1L);
+                curl_err[0] = 0;
+                CURLcode c = curl_easy_perform(t.curl);
+                curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &http);
+                if (c == CURLE_OK)
+                        break;
+                if (t.write_errno) {
+                        r = errf(err, err_size, -t.write_errno, "cannot write '%s': %s", part, strerror(t.write_errno));
+                        break;
+                }
+                if (t.too_big || c == CURLE_FILESIZE_EXCEEDED) {
+                        r = errf(err, err_size, -EFBIG, "'%s' is larger than fetch.max_bytes (%llu)", req->source,
+                                 (unsigned long long) t.max);
+                        break;
+                }
+                if (http == 416 && t.resume_from) {
+                        /* our part is longer than the file: it changed; start over once */
+                        job_log(j, "HTTP 416 resuming at %llu: starting over", (unsigned long long) t.resume_from);
+                        if (ftruncate(t.fd, 0) < 0) {
+                                r = errf(err, err_size, -errno, "'%s': %s", part, strerror(errno));
+                                break;
+                        }
+                        continue;
+                }
+                char what[CURL_ERROR_SIZE + 64];
+                if (c == CURLE_HTTP_RETURNED_ERROR)
+                        snprintf(what, sizeof what, "HTTP %ld", http);
+                else
+                        snprintf(what, sizeof what, "%s", curl_err[0] ? curl_err : curl_easy_strerror(c));
+                if (!retryable(c, http) || attempt >= retries) {
+                        r = errf(err, err_size, c == CURLE_UNSUPPORTED_PROTOCOL ? -EPROTONOSUPPORT : -EIO,
+                                 "cannot download '%s': %s%s", req->source, what,
+                                 retryable(c, http) ? " (no retries left)" : "");
+                        break;
+                }
+                job_log(j, "download of '%s' failed: %s; retry %u of %u in %.1f s", req->source, what, attempt + 1,
+                        retries, (double) backoff / 1000.0);
+                struct timespec ts = { (time_t) (backoff / 1000), (long) (backoff % 1000) * 1000000 };
+                nanosleep(&ts, NULL);
+                backoff = backoff * 2 > 600000 ? 600000 : backoff * 2;
+        }
+        curl_easy_cleanup(t.curl);
+        if (r == 0 && fsync(t.fd) < 0)
+                r = errf(err, err_size, -errno, "cannot write '%s': %s", part, strerror(errno));
+        if (close(t.fd) < 0 && r == 0)
+                r = errf(err, err_size, -errno, "cannot write '%s': %s", part, strerror(errno));
+        if (r == 0) {
+                struct stat st;
+                stat(part, &st);
+                progress_done(&t.progress, (uint64_t) st.st_size);
+                if (rename(part, dest) < 0)
+                        r = errf(err, err_size, -errno, "cannot rename '%s': %s", part, strerror(errno));
+        }
+        if (r < 0)
+                unlink(part);
+        return r;
+}
+
+int fetch_run(struct job *j, const struct fetch_request *req, char **ret_path, char *err, size_t err_size) {
+        char input[PATH_MAX], name[256], dest[PATH_MAX];
+        bool url = fetch_is_url(req->source);
+        int r;
+
+        if (url && strncasecmp(req->source, "http://", 7) != 0 && strncasecmp(req->source, "https://", 8) != 0)
+                return errf(err, err_size, -EPROTONOSUPPORT, "'%s': only http:// and https:// URLs are fetched",
+                            req->source);
+        snprintf(input, sizeof input, "%s/input", job_dir(j));
+        if (mkdir(input, 0755) < 0 && errno != EEXIST)
+                return errf(err, err_size, -errno, "cannot make '%s': %s", input, strerror(errno));
+        if (req->filename)
+                safe_name(req->filename, strlen(req->filename), name, sizeof name);
+        else
+                name_from_source(req->source, url, name, sizeof name);
+        if (snprintf(dest, sizeof dest, "%s/%s", input, name) >= (int) sizeof dest)
+                return errf(err, err_size, -ENAMETOOLONG, "file name too long");
+
+        r = url ? fetch_url(j, req, dest, err, err_size) : fetch_local(j, req, dest, err, err_size);
+        if (r == 0) {
+                r = verify(j, req, dest, err, err_size);
+                if (r < 0)
+                        unlink(dest);
+        }
+        if (r < 0)
+                return r;
+        *ret_path = strdup(dest);
+        return *ret_path ? 0 : -ENOMEM;
+}

@@ -1,0 +1,316 @@
+/* Job record and case folder.
+ * job.json is rewritten atomically after every change, so it always tells the truth after a crash. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "pipeline/job.h"
+
+static const char *const stage_names[_STAGE_MAX] = {
+        [STAGE_FETCH] = "fetch",
+        [STAGE_UNPACK] = "unpack",
+        [STAGE_IDENTIFY] = "identify",
+        [STAGE_FIRSTLOOK] = "first-look",
+};
+
+struct job {
+        const struct config *cfg;
+        char *dir;
+        char *case_id;
+        unsigned number;
+        json_object *record;
+        FILE *log;
+        struct timespec stage_start[_STAGE_MAX];
+};
+
+const char *job_stage_to_string(enum job_stage s) {
+        return s < _STAGE_MAX ? stage_names[s] : "unknown";
+}
+
+int job_stage_from_string(const char *s) {
+        for (int i = 0; i < _STAGE_MAX; i++)
+                if (strcmp(s, stage_names[i]) == 0)
+                        return i;
+        return -EINVAL;
+}
+
+static void iso_now(char *buf, size_t size) {
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+static int check_case(const struct config *cfg, const char *case_id, char *err, size_t err_size) {
+        const char *pattern = config_string(cfg, CONF_CASE_PATTERN);
+        regex_t re;
+        int r;
+
+        /* whatever the pattern allows, a case number is one plain path component */
+        if (!*case_id || strchr(case_id, '/') || case_id[0] == '.' || strlen(case_id) > 64) {
+                snprintf(err, err_size, "case number '%s' is not valid", case_id);
+                return -EINVAL;
+        }
+        r = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
+        if (r != 0) {
+                snprintf(err, err_size, "case_pattern '%s' is not a valid regular expression", pattern);
+                return -EINVAL;
+        }
+        r = regexec(&re, case_id, 0, NULL, 0);
+        regfree(&re);
+        if (r != 0) {
+                snprintf(err, err_size, "case number '%s' does not match the case pattern '%s'", case_id, pattern);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int save(struct job *j) {
+        char now[40];
+        iso_now(now, sizeof now);
+        json_object_object_add(j->record, "updated", json_object_new_string(now));
+        const char *text = json_object_to_json_string_ext(j->record, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!text)
+                return -ENOMEM;
+        return write_file_atomic(j->dir, "job.json", text, strlen(text));
+}
+
+/* mkdir of N = highest existing + 1; EEXIST means another job took it: try the next. */
+static int allocate_number(const char *case_dir, unsigned *ret_n, char **ret_dir) {
+        unsigned max = 0;
+        DIR *d = opendir(case_dir);
+        if (!d)
+                return -errno;
+        for (struct dirent *e; (e = readdir(d));) {
+                char *end;
+                unsigned long n = strtoul(e->d_name, &end, 10);
+                if (*end == 0 && e->d_name[0] >= '1' && e->d_name[0] <= '9' && n > max && n < 1000000)
+                        max = (unsigned) n;
+        }
+        closedir(d);
+        for (unsigned n = max + 1; n < max + 1000; n++) {
+                char path[PATH_MAX];
+                if (snprintf(path, sizeof path, "%s/%u", case_dir, n) >= (int) sizeof path)
+                        return -ENAMETOOLONG;
+                if (mkdir(path, 0755) == 0) {
+                        *ret_dir = strdup(path);
+                        if (!*ret_dir)
+                                return -ENOMEM;
+                        *ret_n = n;
+                        return fsync_dir(case_dir);
+                }
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EMFILE;
+}
+
+static int job_create(const struct config *cfg, const char *case_id, const char *source, struct job **ret, char *err,
+                      size_t err_size) {
+        char case_dir[PATH_MAX], now[40], id[128];
+        struct job *j;
+        int r;
+
+        if (snprintf(case_dir, sizeof case_dir, "%s/cases/%s", config_string(cfg, CONF_ROOT), case_id) >=
+            (int) sizeof case_dir) {
+                snprintf(err, err_size, "root folder path is too long");
+                return -ENAMETOOLONG;
+        }
+        r = mkdir_parents(case_dir);
+        if (r < 0) {
+                snprintf(err, err_size, "cannot make the case folder '%s': %s", case_dir, strerror(-r));
+                return r;
+        }
+        j = calloc(1, sizeof *j);
+        if (!j)
+                return -ENOMEM;
+        j->cfg = cfg;
+        j->case_id = strdup(case_id);
+        if (!j->case_id) {
+                job_free(j);
+                return -ENOMEM;
+        }
+        r = allocate_number(case_dir, &j->number, &j->dir);
+        if (r < 0) {
+                snprintf(err, err_size, "cannot make a job folder in '%s': %s", case_dir, strerror(-r));
+                job_free(j);
+                return r;
+        }
+        char logpath[PATH_MAX];
+        snprintf(logpath, sizeof logpath, "%s/hotkdump.log", j->dir);
+        j->log = fopen(logpath, "ae");
+        if (!j->log) {
+                r = -errno;
+                snprintf(err, err_size, "cannot open '%s': %s", logpath, strerror(errno));
+                job_free(j);
+                return r;
+        }
+        setvbuf(j->log, NULL, _IOLBF, 0);
+
+        iso_now(now, sizeof now);
+        snprintf(id, sizeof id, "%s/%u", case_id, j->number);
+        j->record = json_object_new_object();
+        json_object_object_add(j->record, "id", json_object_new_string(id));
+        json_object_object_add(j->record, "case", json_object_new_string(case_id));
+        json_object_object_add(j->record, "number", json_object_new_int((int) j->number));
+        json_object_object_add(j->record, "source", json_object_new_string(source));
+        json_object_object_add(j->record, "state", json_object_new_string("running"));
+        json_object_object_add(j->record, "created", json_object_new_string(now));
+        json_object_object_add(j->record, "stages", json_object_new_object());
+        r = save(j);
+        if (r < 0) {
+                snprintf(err, err_size, "cannot write job.json in '%s': %s", j->dir, strerror(-r));
+                job_free(j);
+                return r;
+        }
+        job_log(j, "job %s created for %s", id, source);
+        *ret = j;
+        return 0;
+}
+
+int job_new(const struct config *cfg, const char *case_id, const char *source, struct job **ret, char *err,
+            size_t err_size) {
+        int r = check_case(cfg, case_id, err, err_size);
+        if (r < 0)
+                return r;
+        return job_create(cfg, case_id, source, ret, err, err_size);
+}
+
+int job_new_sibling(struct job *parent, const char *source, struct job **ret, char *err, size_t err_size) {
+        return job_create(parent->cfg, parent->case_id, source, ret, err, err_size);
+}
+
+struct job *job_free(struct job *j) {
+        if (!j)
+                return NULL;
+        if (j->log)
+                fclose(j->log);
+        json_object_put(j->record);
+        free(j->dir);
+        free(j->case_id);
+        free(j);
+        return NULL;
+}
+
+const char *job_dir(const struct job *j) {
+        return j->dir;
+}
+const char *job_case(const struct job *j) {
+        return j->case_id;
+}
+unsigned job_number(const struct job *j) {
+        return j->number;
+}
+const struct config *job_config(const struct job *j) {
+        return j->cfg;
+}
+
+void job_log(struct job *j, const char *fmt, ...) {
+        char now[40];
+        va_list ap;
+        if (!j->log)
+                return;
+        iso_now(now, sizeof now);
+        fprintf(j->log, "%s ", now);
+        va_start(ap, fmt);
+        vfprintf(j->log, fmt, ap);
+        va_end(ap);
+        fputc('\n', j->log);
+}
+
+static json_object *stage_obj(struct job *j, enum job_stage s) {
+        json_object *stages, *st;
+        json_object_object_get_ex(j->record, "stages", &stages);
+        if (!json_object_object_get_ex(stages, stage_names[s], &st)) {
+                st = json_object_new_object();
+                json_object_object_add(stages, stage_names[s], st);
+        }
+        return st;
+}
+
+int job_stage_begin(struct job *j, enum job_stage s) {
+        char now[40];
+        iso_now(now, sizeof now);
+        clock_gettime(CLOCK_MONOTONIC, &j->stage_start[s]);
+        json_object *st = stage_obj(j, s);
+        json_object_object_add(st, "state", json_object_new_string("running"));
+        json_object_object_add(st, "start", json_object_new_string(now));
+        json_object_object_add(j->record, "stage", json_object_new_string(stage_names[s]));
+        job_log(j, "stage %s: start", stage_names[s]);
+        return save(j);
+}
+
+int job_stage_end(struct job *j, enum job_stage s, int r, const char *error) {
+        char now[40];
+        struct timespec t;
+        iso_now(now, sizeof now);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        double secs = (double) (t.tv_sec - j->stage_start[s].tv_sec) +
+                      (double) (t.tv_nsec - j->stage_start[s].tv_nsec) / 1e9;
+        json_object *st = stage_obj(j, s);
+        json_object_object_add(st, "state", json_object_new_string(r < 0 ? "failed" : "done"));
+        json_object_object_add(st, "end", json_object_new_string(now));
+        char secs_text[32];
+        snprintf(secs_text, sizeof secs_text, "%.3f", secs);
+        json_object_object_add(st, "seconds", json_object_new_double_s(secs, secs_text));
+        if (r < 0)
+                json_object_object_add(st, "error", json_object_new_string(error && *error ? error : strerror(-r)));
+        job_log(j, "stage %s: %s in %.3f s%s%s", stage_names[s], r < 0 ? "failed" : "done", secs, r < 0 ? ": " : "",
+                r < 0 ? (error && *error ? error : strerror(-r)) : "");
+        return save(j);
+}
+
+int job_finish(struct job *j, int r, const char *error) {
+        json_object_object_add(j->record, "state", json_object_new_string(r < 0 ? "failed" : "done"));
+        json_object_object_del(j->record, "stage");
+        if (r < 0)
+                json_object_object_add(j->record, "error", json_object_new_string(error && *error ? error : strerror(-r)));
+        job_log(j, "job %s", r < 0 ? "failed" : "done");
+        return save(j);
+}
+
+int job_set(struct job *j, const char *key, json_object *value) {
+        json_object_object_add(j->record, key, value);
+        return save(j);
+}
+
+static void log_output(struct job *j, const char *name, const char *text, size_t len) {
+        if (!text || len == 0)
+                return;
+        fprintf(j->log, "---- %s (%zu bytes)\n", name, len);
+        fwrite(text, 1, len, j->log);
+        if (text[len - 1] != '\n')
+                fputc('\n', j->log);
+        fprintf(j->log, "---- end of %s\n", name);
+}
+
+int job_run_command(struct job *j, const struct subprocess_opts *opts, struct subprocess_result *ret) {
+        char line[8192];
+        if (subprocess_format_argv(opts->argv, line, sizeof line) < 0)
+                snprintf(line, sizeof line, "%s …", opts->argv[0]);
+        job_log(j, "run: %s", line);
+        int r = subprocess_run(opts, ret);
+        if (r < 0) {
+                job_log(j, "could not start %s: %s", opts->argv[0], strerror(-r));
+                return r;
+        }
+        log_output(j, "stdout", ret->out, ret->out_len);
+        log_output(j, "stderr", ret->err, ret->err_len);
+        if (ret->dropped)
+                job_log(j, "(%zu bytes of output not kept)", ret->dropped);
+        job_log(j, "exit: %d%s", ret->status, ret->timed_out ? " (killed: timed out)" : "");
+        return 0;
+}

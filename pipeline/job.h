@@ -1,0 +1,50 @@
+/* A job: one dump's case folder (<root>/cases/<CASE>/<N>/), its durable record job.json, and
+ * its log hotkdump.log, which receives every stage and every external command's output. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stdbool.h>
+
+#include "common/config.h"
+#include "common/subprocess.h"
+
+enum job_stage {
+        STAGE_FETCH,
+        STAGE_UNPACK,
+        STAGE_IDENTIFY,
+        STAGE_FIRSTLOOK,
+        _STAGE_MAX,
+};
+
+const char *job_stage_to_string(enum job_stage s);
+int job_stage_from_string(const char *s);
+
+struct job;
+
+/* Checks the case number against the configured pattern (before anything is made), then
+ * takes the next free folder number N with mkdir, so concurrent jobs never share a folder. */
+int job_new(const struct config *cfg, const char *case_id, const char *source, struct job **ret, char *err,
+            size_t err_size);
+/* A further job of the same case for another dump found in this job's upload. */
+int job_new_sibling(struct job *parent, const char *source, struct job **ret, char *err, size_t err_size);
+struct job *job_free(struct job *j);
+
+const char *job_dir(const struct job *j);
+const char *job_case(const struct job *j);
+unsigned job_number(const struct job *j);
+const struct config *job_config(const struct job *j);
+
+/* A timestamped line in hotkdump.log. */
+void job_log(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int job_stage_begin(struct job *j, enum job_stage s);
+/* r < 0 marks the stage failed with error (a one-line reason). */
+int job_stage_end(struct job *j, enum job_stage s, int r, const char *error);
+/* The job's final state: done, or failed with the reason. */
+int job_finish(struct job *j, int r, const char *error);
+
+/* Adds or replaces a top-level field of job.json (takes the reference) and saves it. */
+int job_set(struct job *j, const char *key, json_object *value);
+
+/* Runs a command with its line and output logged; see subprocess_run(). */
+int job_run_command(struct job *j, const struct subprocess_opts *opts, struct subprocess_result *ret);

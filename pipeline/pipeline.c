@@ -1,0 +1,463 @@
+/* The analysis stage machine for one upload.
+ * Each stage records its start, end and error in job.json before the next begins. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "pipeline/dumpfile.h"
+#include "pipeline/firstlook.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/unpack.h"
+
+struct found {
+        char *path;  /* relative to the job folder: dump/… */
+        struct dump_info *info;
+};
+
+struct scan {
+        struct found *dumps, *logs;
+        size_t n_dumps, n_logs, n_other;
+        char other_names[256];
+        char damaged[512];
+};
+
+static void scan_free(struct scan *s) {
+        for (size_t i = 0; i < s->n_dumps; i++) {
+                free(s->dumps[i].path);
+                dump_info_free(s->dumps[i].info);
+        }
+        for (size_t i = 0; i < s->n_logs; i++) {
+                free(s->logs[i].path);
+                dump_info_free(s->logs[i].info);
+        }
+        free(s->dumps);
+        free(s->logs);
+        memset(s, 0, sizeof *s);
+}
+
+static int push(struct found **v, size_t *n, const char *path, struct dump_info *info) {
+        struct found *nv = realloc(*v, (*n + 1) * sizeof **v);
+        if (!nv)
+                return -ENOMEM;
+        *v = nv;
+        nv[*n].path = strdup(path);
+        nv[*n].info = info;
+        if (!nv[*n].path)
+                return -ENOMEM;
+        (*n)++;
+        return 0;
+}
+
+static int cmp_found(const void *a, const void *b) {
+        return strcmp(((const struct found *) a)->path, ((const struct found *) b)->path);
+}
+
+/* Identifies every file under dir (relative names from base), by content. */
+static int scan_tree(struct job *j, const char *base, const char *rel, struct scan *s) {
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/%s", base, rel);
+        DIR *d = opendir(dir);
+        int r = 0;
+        if (!d)
+                return -errno;
+        for (struct dirent *e; r == 0 && (e = readdir(d));) {
+                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                        continue;
+                char relpath[PATH_MAX], full[PATH_MAX];
+                struct stat st;
+                snprintf(relpath, sizeof relpath, "%s/%s", rel, e->d_name);
+                snprintf(full, sizeof full, "%s/%s", base, relpath);
+                if (lstat(full, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode)) {
+                        r = scan_tree(j, base, relpath, s);
+                        continue;
+                }
+                if (!S_ISREG(st.st_mode))
+                        continue;
+                struct dump_info *info = NULL;
+                char reason[256];
+                int q = dumpfile_identify(full, NULL, &info, reason, sizeof reason);
+                if (q == 0 && info->format == DUMP_FORMAT_DMESG) {
+                        job_log(j, "identify: '%s' is a kernel log (%s)", relpath, info->release[0] ? info->release : "release unknown");
+                        r = push(&s->logs, &s->n_logs, relpath, info);
+                } else if (q == 0) {
+                        job_log(j, "identify: '%s' is a %s%s dump of %s%s", relpath, info->flattened ? "flattened " : "",
+                                dump_format_to_string(info->format), info->release,
+                                info->complete == DUMP_COMPLETE_NO ? " (incomplete)" : "");
+                        r = push(&s->dumps, &s->n_dumps, relpath, info);
+                } else {
+                        job_log(j, "identify: '%s' is not used: %s", relpath, reason);
+                        if (q == DUMPFILE_EDAMAGED && !s->damaged[0])
+                                snprintf(s->damaged, sizeof s->damaged, "'%s' is a damaged dump: %s", relpath, reason);
+                        size_t o = strlen(s->other_names);
+                        if (s->n_other < 5 && o + strlen(relpath) + 3 < sizeof s->other_names)
+                                snprintf(s->other_names + o, sizeof s->other_names - o, "%s%s", o ? ", " : "", relpath);
+                        s->n_other++;
+                }
+        }
+        closedir(d);
+        if (r == 0) {
+                qsort(s->dumps, s->n_dumps, sizeof *s->dumps, cmp_found);
+                qsort(s->logs, s->n_logs, sizeof *s->logs, cmp_found);
+        }
+        return r;
+}
+
+static json_object *identity_json(const char *path, const struct dump_info *i) {
+        json_object *o = json_object_new_object();
+#define STR(k, v) json_object_object_add(o, k, (v)[0] ? json_object_new_string(v) : NULL)
+        json_object_object_add(o, "file", json_object_new_string(path));
+        json_object_object_add(o, "format", json_object_new_string(dump_format_to_string(i->format)));
+        json_object_object_add(o, "flattened_upload", json_object_new_boolean(i->flattened));
+        STR("page_compression", i->page_compression);
+        STR("arch", i->arch);
+        STR("release", i->release);
+        STR("version", i->version);
+        STR("hostname", i->nodename);
+        STR("build_id", i->build_id);
+        json_object_object_add(o, "crash_time", i->has_crash_time ? json_object_new_int64(i->crash_time) : NULL);
+        json_object_object_add(o, "cpus", i->nr_cpus >= 0 ? json_object_new_int(i->nr_cpus) : NULL);
+        json_object_object_add(o, "dump_level", i->dump_level >= 0 ? json_object_new_int(i->dump_level) : NULL);
+        json_object_object_add(o, "complete", json_object_new_string(i->complete == DUMP_COMPLETE_YES ? "yes"
+                                                                     : i->complete == DUMP_COMPLETE_NO ? "no"
+                                                                                                       : "unknown"));
+        STR("complete_reason", i->complete_reason);
+        json_object_object_add(o, "size", json_object_new_int64((int64_t) i->file_size));
+#undef STR
+        return o;
+}
+
+/* Rewrites flattened dumps as plain kdump files, which crash reads far faster. */
+static int reassemble_flattened(struct job *j, struct scan *s, char *err, size_t err_size) {
+        for (size_t i = 0; i < s->n_dumps; i++) {
+                if (!s->dumps[i].info->flattened)
+                        continue;
+                char in[PATH_MAX], out[PATH_MAX], rel[PATH_MAX];
+                snprintf(in, sizeof in, "%s/%s", job_dir(j), s->dumps[i].path);
+                snprintf(rel, sizeof rel, "%s.kdump", s->dumps[i].path);
+                snprintf(out, sizeof out, "%s/%s", job_dir(j), rel);
+                job_log(j, "reassembling flattened '%s' into '%s'", s->dumps[i].path, rel);
+                int r = unpack_reassemble_flattened(in, out, err, err_size);
+                if (r < 0)
+                        return r;
+                unlink(in);
+                struct dump_info *info = NULL;
+                char reason[256];
+                r = dumpfile_identify(out, NULL, &info, reason, sizeof reason);
+                if (r < 0) {
+                        snprintf(err, err_size, "the reassembled '%s' cannot be read: %s", rel, reason);
+                        return r;
+                }
+                /* keep what only the flattened form told (QEMU leaves fields the stream's
+                 * reading filled in), and remember the upload was flattened */
+                info->flattened = true;
+                dump_info_free(s->dumps[i].info);
+                s->dumps[i].info = info;
+                free(s->dumps[i].path);
+                s->dumps[i].path = strdup(rel);
+                if (!s->dumps[i].path)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int read_file(const char *path, char **ret, size_t *ret_len, size_t max) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0 || (uint64_t) st.st_size > max) {
+                int r = errno ? -errno : -EFBIG;
+                close(fd);
+                return r;
+        }
+        char *buf = malloc((size_t) st.st_size + 1);
+        ssize_t n = buf ? read(fd, buf, (size_t) st.st_size) : -1;
+        close(fd);
+        if (n < 0) {
+                free(buf);
+                return -ENOMEM;
+        }
+        buf[n] = 0;
+        *ret = buf;
+        *ret_len = (size_t) n;
+        return 0;
+}
+
+static void format_time(int64_t t, char *buf, size_t size) {
+        time_t tt = (time_t) t;
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* The kernel log: read by makedumpfile from the dump, else an uploaded dmesg of the same kernel. */
+static int first_look(struct job *j, const struct found *dump, const struct scan *s, char *err, size_t err_size) {
+        const struct config *cfg = job_config(j);
+        const struct dump_info *info = dump->info;
+        char vmcore[PATH_MAX], out[PATH_MAX], part[PATH_MAX], source[PATH_MAX + 64] = "";
+        char *log = NULL;
+        size_t log_len = 0;
+        int r;
+
+        snprintf(vmcore, sizeof vmcore, "%s/vmcore", job_dir(j));
+        snprintf(out, sizeof out, "%s/dmesg.txt", job_dir(j));
+        snprintf(part, sizeof part, "%s/dmesg.txt.part", job_dir(j));
+        if (info->vmcoreinfo) {
+                const char *argv[] = { config_string(cfg, CONF_MAKEDUMPFILE), "--dump-dmesg", vmcore, part, NULL };
+                struct subprocess_opts o = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1,
+                                             .timeout_ms = config_u64(cfg, CONF_COMMAND_TIMEOUT) * 1000 };
+                struct subprocess_result res;
+                unlink(part);
+                r = job_run_command(j, &o, &res);
+                if (r == 0 && res.status == 0 && rename(part, out) == 0 && read_file(out, &log, &log_len, 256u << 20) == 0)
+                        snprintf(source, sizeof source, "makedumpfile --dump-dmesg");
+                else
+                        unlink(part);
+                if (r == 0)
+                        subprocess_result_clear(&res);
+        }
+        for (size_t i = 0; !log && i < s->n_logs; i++) {
+                const struct dump_info *li = s->logs[i].info;
+                if (li->release[0] && info->release[0] && strcmp(li->release, info->release) != 0)
+                        continue;
+                char path[PATH_MAX];
+                snprintf(path, sizeof path, "%s/%s", job_dir(j), s->logs[i].path);
+                if (read_file(path, &log, &log_len, 256u << 20) == 0)
+                        snprintf(source, sizeof source, "%s (uploaded)", s->logs[i].path);
+        }
+
+        struct firstlook f;
+        firstlook_parse(log ? log : "", log_len, &f);
+        FILE *txt = NULL;
+        char *text = NULL;
+        size_t text_len = 0;
+        txt = open_memstream(&text, &text_len);
+        if (!txt) {
+                free(log);
+                return -ENOMEM;
+        }
+        char when[64] = "unknown";
+        if (info->has_crash_time)
+                format_time(info->crash_time, when, sizeof when);
+        fprintf(txt, "hotkdump first look: case %s, job %u\n\n", job_case(j), job_number(j));
+        fprintf(txt, "dump:        %s (%s%s%s%s)\n", dump->path, info->flattened ? "flattened upload, " : "",
+                dump_format_to_string(info->format), info->page_compression[0] ? ", " : "", info->page_compression);
+        fprintf(txt, "kernel:      %s %s\n", info->release[0] ? info->release : "unknown", info->version);
+        fprintf(txt, "arch:        %s\n", info->arch[0] ? info->arch : "unknown");
+        fprintf(txt, "build-id:    %s\n", info->build_id[0] ? info->build_id : "unknown");
+        fprintf(txt, "crash time:  %s\n", when);
+        if (info->complete == DUMP_COMPLETE_NO)
+                fprintf(txt, "WARNING:     the dump is incomplete: %s\n", info->complete_reason);
+        fprintf(txt, "panic:       %s\n", f.panic_line[0] ? f.panic_line : log ? "no panic or oops line in the log" : "unknown");
+        if (f.pid >= 0)
+                fprintf(txt, "task:        %s (PID %d) on CPU %d%s%s\n", f.task, f.pid, f.cpu, f.tainted[0] ? ", " : "",
+                        f.tainted);
+        fprintf(txt, "kernel log:  %s\n", log ? source : "not available (makedumpfile could not read it and no dmesg was uploaded)");
+        if (log) {
+                fprintf(txt, "\nLast lines of the kernel log:\n\n");
+                fputs(firstlook_tail(log, log_len, 60), txt);
+                if (log_len && log[log_len - 1] != '\n')
+                        fputc('\n', txt);
+        }
+        if (fclose(txt) != 0) {
+                free(text);
+                free(log);
+                return -ENOMEM;
+        }
+        r = write_file_atomic(job_dir(j), "first-look.txt", text, text_len);
+        free(text);
+        if (r < 0) {
+                free(log);
+                snprintf(err, err_size, "cannot write first-look.txt: %s", strerror(-r));
+                return r;
+        }
+
+        json_object *fl = firstlook_to_json(&f);
+        json_object_object_add(fl, "log_source", log ? json_object_new_string(source) : NULL);
+        json_object *summary = json_object_new_object();
+        json_object_object_add(summary, "case", json_object_new_string(job_case(j)));
+        json_object_object_add(summary, "job", json_object_new_int((int) job_number(j)));
+        json_object_object_add(summary, "identity", identity_json(dump->path, info));
+        json_object_object_add(summary, "first_look", json_object_get(fl));
+        const char *js = json_object_to_json_string_ext(summary, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        r = write_file_atomic(job_dir(j), "summary.json", js, strlen(js));
+        json_object_put(summary);
+        free(log);
+        if (r < 0) {
+                json_object_put(fl);
+                snprintf(err, err_size, "cannot write summary.json: %s", strerror(-r));
+                return r;
+        }
+        return job_set(j, "first_look", fl);
+}
+
+static int add_dir(struct pipeline_result *res, const char *dir) {
+        char **v = realloc(res->dirs, (res->n_dirs + 1) * sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        res->dirs = v;
+        v[res->n_dirs] = strdup(dir);
+        if (!v[res->n_dirs])
+                return -ENOMEM;
+        res->n_dirs++;
+        return 0;
+}
+
+static int classify(int r) {
+        switch (r) {
+        case -EPERM:
+        case -EINVAL:
+        case -EPROTONOSUPPORT:
+        case -ENOEXEC:
+        case -EFBIG:
+                return PIPELINE_EINPUT;
+        case -EBADMSG:
+                return PIPELINE_EDAMAGED;
+        case -ENOENT:
+        case -EACCES:
+        case -EIO:
+        case -EISDIR:
+                return PIPELINE_EFETCH;
+        default:
+                return PIPELINE_EINTERNAL;
+        }
+}
+
+/* Identify and first look for one dump in its own job folder. */
+static int analyze_dump(struct job *j, const struct found *dump, const struct scan *s, const char *link_from,
+                        enum job_stage stop_after, char *err, size_t err_size) {
+        char vmcore[PATH_MAX];
+        int r;
+
+        snprintf(vmcore, sizeof vmcore, "%s/vmcore", job_dir(j));
+        job_stage_begin(j, STAGE_IDENTIFY);
+        unlink(vmcore);
+        if (link_from)
+                r = link(link_from, vmcore) < 0 ? -errno : 0; /* a sibling: its own name for the file */
+        else
+                r = symlink(dump->path, vmcore) < 0 ? -errno : 0;
+        if (r < 0) {
+                snprintf(err, err_size, "cannot make '%s': %s", vmcore, strerror(-r));
+                job_stage_end(j, STAGE_IDENTIFY, r, err);
+                return r;
+        }
+        r = job_set(j, "identity", identity_json(dump->path, dump->info));
+        job_stage_end(j, STAGE_IDENTIFY, r, NULL);
+        if (r < 0 || stop_after < STAGE_FIRSTLOOK)
+                return r;
+        job_stage_begin(j, STAGE_FIRSTLOOK);
+        r = first_look(j, dump, s, err, err_size);
+        job_stage_end(j, STAGE_FIRSTLOOK, r, err);
+        return r;
+}
+
+int pipeline_run(const struct config *cfg, const char *case_id, const struct fetch_request *req,
+                 enum job_stage stop_after, struct pipeline_result *res) {
+        struct job *j = NULL;
+        struct scan s = { 0 };
+        char *input = NULL, err[512] = "", dest[PATH_MAX];
+        int r;
+
+        memset(res, 0, sizeof *res);
+        r = job_new(cfg, case_id, req->source, &j, err, sizeof err);
+        if (r < 0) {
+                snprintf(res->error, sizeof res->error, "%s", err);
+                res->error_class = r == -EINVAL ? PIPELINE_EINPUT : PIPELINE_EINTERNAL;
+                return r;
+        }
+        r = add_dir(res, job_dir(j));
+        if (r < 0)
+                goto done;
+
+        job_stage_begin(j, STAGE_FETCH);
+        r = fetch_run(j, req, &input, err, sizeof err);
+        job_stage_end(j, STAGE_FETCH, r, err);
+        if (r < 0 || stop_after == STAGE_FETCH)
+                goto done;
+
+        job_stage_begin(j, STAGE_UNPACK);
+        struct unpack_stats st;
+        snprintf(dest, sizeof dest, "%s/dump", job_dir(j));
+        r = unpack_run(j, input, dest, &st, err, sizeof err);
+        if (r == 0) {
+                job_log(j, "unpacked %llu entries, %llu bytes from %u archive(s)", (unsigned long long) st.entries,
+                        (unsigned long long) st.bytes_out, st.archives);
+                r = scan_tree(j, job_dir(j), "dump", &s);
+                if (r < 0)
+                        snprintf(err, sizeof err, "cannot read the unpacked files: %s", strerror(-r));
+        }
+        if (r == 0)
+                r = reassemble_flattened(j, &s, err, sizeof err);
+        if (r == 0 && !config_bool(cfg, CONF_KEEP_INPUT)) {
+                char in_dir[PATH_MAX];
+                snprintf(in_dir, sizeof in_dir, "%s/input", job_dir(j));
+                unlink(input);
+                rmdir(in_dir);
+        }
+        job_stage_end(j, STAGE_UNPACK, r, err);
+        if (r < 0 || stop_after == STAGE_UNPACK)
+                goto done;
+
+        if (s.n_dumps == 0) {
+                if (s.damaged[0])
+                        snprintf(err, sizeof err, "%s", s.damaged), r = -EBADMSG;
+                else
+                        snprintf(err, sizeof err, "no kernel dump in the upload (%zu kernel log(s), %zu other file(s)%s%s)",
+                                 s.n_logs, s.n_other, s.n_other ? ": " : "", s.other_names), r = -ENOEXEC;
+                job_stage_begin(j, STAGE_IDENTIFY);
+                job_stage_end(j, STAGE_IDENTIFY, r, err);
+                goto done;
+        }
+        json_object *list = json_object_new_array();
+        for (size_t i = 0; i < s.n_dumps; i++)
+                json_object_array_add(list, json_object_new_string(s.dumps[i].path));
+        job_set(j, "dumps", list);
+
+        r = analyze_dump(j, &s.dumps[0], &s, NULL, stop_after, err, sizeof err);
+        /* one more job per further dump, so that each is analysed and reported on its own */
+        for (size_t i = 1; i < s.n_dumps && r == 0; i++) {
+                struct job *sib = NULL;
+                char src[PATH_MAX + 64], from[PATH_MAX], serr[512] = "";
+                snprintf(src, sizeof src, "%s/%u:%s", job_case(j), job_number(j), s.dumps[i].path);
+                snprintf(from, sizeof from, "%s/%s", job_dir(j), s.dumps[i].path);
+                int q = job_new_sibling(j, src, &sib, serr, sizeof serr);
+                if (q == 0) {
+                        job_log(j, "dump '%s' goes to job %s/%u", s.dumps[i].path, job_case(j), job_number(sib));
+                        add_dir(res, job_dir(sib));
+                        q = analyze_dump(sib, &s.dumps[i], &s, from, stop_after, serr, sizeof serr);
+                        job_finish(sib, q, serr);
+                        job_free(sib);
+                }
+                if (q < 0)
+                        job_log(j, "dump '%s': %s", s.dumps[i].path, serr);
+        }
+done:
+        if (r < 0) {
+                res->error_class = classify(r);
+                snprintf(res->error, sizeof res->error, "%s", err[0] ? err : strerror(-r));
+        }
+        job_finish(j, r, res->error);
+        job_free(j);
+        scan_free(&s);
+        free(input);
+        return r;
+}
+
+void pipeline_result_clear(struct pipeline_result *r) {
+        for (size_t i = 0; i < r->n_dirs; i++)
+                free(r->dirs[i]);
+        free(r->dirs);
+        memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,30 @@
+/* The stage machine: fetch → unpack → identify → first look, for one upload. An upload that
+ * holds several dumps gives one job per dump, each with its own case folder. */
+#pragma once
+
+#include <stddef.h>
+
+#include "pipeline/fetch.h"
+#include "pipeline/job.h"
+
+struct pipeline_result {
+        char **dirs;      /* the job folders made, the first one for the upload itself */
+        size_t n_dirs;
+        int error_class;  /* for a failure: PIPELINE_E* */
+        char error[512];  /* one line, naming the input and the reason */
+};
+
+enum {
+        PIPELINE_OK = 0,
+        PIPELINE_EINPUT = 3,    /* refused input: bad case number, URL, hostile archive, no dump */
+        PIPELINE_EDAMAGED = 4,  /* a damaged dump or archive */
+        PIPELINE_EFETCH = 5,    /* cannot read or download the source */
+        PIPELINE_EINTERNAL = 6, /* disk full, out of memory, … */
+};
+
+/* Runs the stages up to and including stop_after. Returns 0, or -errno with result->error
+ * set; result->dirs lists the folders either way. */
+int pipeline_run(const struct config *cfg, const char *case_id, const struct fetch_request *req,
+                 enum job_stage stop_after, struct pipeline_result *result);
+
+void pipeline_result_clear(struct pipeline_result *r);
