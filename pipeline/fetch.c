@@ -179,7 +179,10 @@ struct transfer {
         uint64_t resume_from, written, max;
         bool checked_code;
         bool too_big;
+        bool stalled;
         int write_errno;
+        uint64_t stall_ms, last_bytes;
+        struct timespec last_data;
         struct progress progress;
         CURL *curl;
 };
@@ -223,10 +226,25 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
+static uint64_t ms_since(const struct timespec *a) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return (uint64_t) ((now.tv_sec - a->tv_sec) * 1000 + (now.tv_nsec - a->tv_nsec) / 1000000);
+}
+
 static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
         struct transfer *t = userdata;
         (void) ultotal;
         (void) ulnow;
+        /* A stall is time without a single byte, measured here: curl's own low-speed check
+         * averages over a window and reacts seconds later than configured. */
+        if ((uint64_t) dlnow != t->last_bytes) {
+                t->last_bytes = (uint64_t) dlnow;
+                clock_gettime(CLOCK_MONOTONIC, &t->last_data);
+        } else if (ms_since(&t->last_data) >= t->stall_ms) {
+                t->stalled = true;
+                return 1;
+        }
         if (dlnow > 0)
                 progress_update(&t->progress, t->resume_from + (uint64_t) dlnow,
                                 dltotal > 0 ? t->resume_from + (uint64_t) dltotal : 0);
@@ -261,8 +279,7 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
         int r = 0;
 
         if (strncasecmp(req->source, "http://", 7) != 0 && strncasecmp(req->source, "https://", 8) != 0)
-                return errf(err, err_size, -EPROTONOSUPPORT, "'%s': only http:// and https:// URLs are fetched",
-                            req->source);
+                return errf(err, err_size, -EPROTONOSUPPORT, "only http:// and https:// URLs are fetched");
         snprintf(part, sizeof part, "%s.part", dest);
         t.fd = open(part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (t.fd < 0)
@@ -285,6 +302,10 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                 t.resume_from = (uint64_t) st.st_size;
                 t.written = 0;
                 t.checked_code = false;
+                t.stalled = false;
+                t.last_bytes = 0;
+                t.stall_ms = config_u64(cfg, CONF_FETCH_STALL_TIMEOUT) * 1000;
+                clock_gettime(CLOCK_MONOTONIC, &t.last_data);
                 if (t.resume_from)
                         job_log(j, "resuming '%s' at byte %llu", req->source, (unsigned long long) t.resume_from);
                 else
@@ -297,8 +318,6 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                 curl_easy_setopt(t.curl, CURLOPT_FOLLOWLOCATION, 1L);
                 curl_easy_setopt(t.curl, CURLOPT_MAXREDIRS, (long) config_u64(cfg, CONF_FETCH_MAX_REDIRECTS));
                 curl_easy_setopt(t.curl, CURLOPT_CONNECTTIMEOUT, (long) config_u64(cfg, CONF_FETCH_CONNECT_TIMEOUT));
-                curl_easy_setopt(t.curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-                curl_easy_setopt(t.curl, CURLOPT_LOW_SPEED_TIME, (long) config_u64(cfg, CONF_FETCH_STALL_TIMEOUT));
                 curl_easy_setopt(t.curl, CURLOPT_FAILONERROR, 1L);
                 curl_easy_setopt(t.curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) t.max);
                 curl_easy_setopt(t.curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t) t.resume_from);
@@ -334,13 +353,17 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                         continue;
                 }
                 char what[CURL_ERROR_SIZE + 64];
-                if (c == CURLE_HTTP_RETURNED_ERROR)
+                if (t.stalled) {
+                        c = CURLE_OPERATION_TIMEDOUT;
+                        snprintf(what, sizeof what, "no data for %llu s (fetch.stall_timeout)",
+                                 (unsigned long long) config_u64(cfg, CONF_FETCH_STALL_TIMEOUT));
+                } else if (c == CURLE_HTTP_RETURNED_ERROR)
                         snprintf(what, sizeof what, "HTTP %ld", http);
                 else
                         snprintf(what, sizeof what, "%s", curl_err[0] ? curl_err : curl_easy_strerror(c));
                 if (!retryable(c, http) || attempt >= retries) {
                         r = errf(err, err_size, c == CURLE_UNSUPPORTED_PROTOCOL ? -EPROTONOSUPPORT : -EIO,
-                                 "cannot download '%s': %s%s", req->source, what,
+                                 "cannot download: %s%s", what,
                                  retryable(c, http) ? " (no retries left)" : "");
                         break;
                 }
@@ -373,8 +396,7 @@ int fetch_run(struct job *j, const struct fetch_request *req, char **ret_path, c
         int r;
 
         if (url && strncasecmp(req->source, "http://", 7) != 0 && strncasecmp(req->source, "https://", 8) != 0)
-                return errf(err, err_size, -EPROTONOSUPPORT, "'%s': only http:// and https:// URLs are fetched",
-                            req->source);
+                return errf(err, err_size, -EPROTONOSUPPORT, "only http:// and https:// URLs are fetched");
         snprintf(input, sizeof input, "%s/input", job_dir(j));
         if (mkdir(input, 0755) < 0 && errno != EEXIST)
                 return errf(err, err_size, -errno, "cannot make '%s': %s", input, strerror(errno));

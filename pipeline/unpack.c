@@ -159,7 +159,7 @@ static int check_limits(struct unpack *u) {
 }
 
 /* Copies the current entry's data into fd, keeping holes. */
-static int write_entry(struct unpack *u, struct archive *a, int fd, const char *path) {
+static int write_entry(struct unpack *u, struct archive *a, int fd, const char *path, const char *label) {
         const void *buf;
         size_t size;
         la_int64_t offset, end = 0;
@@ -168,8 +168,8 @@ static int write_entry(struct unpack *u, struct archive *a, int fd, const char *
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r < ARCHIVE_WARN)
-                        return errf(u, -EBADMSG, "'%s' cannot be read: %s", path,
-                                    archive_error_string(a) ? archive_error_string(a) : "damaged archive");
+                        return errf(u, -EBADMSG, "'%s' is damaged or truncated (in '%s'): %s", label, path,
+                                    archive_error_string(a) ? archive_error_string(a) : "unreadable");
                 if (lseek(fd, (off_t) offset, SEEK_SET) < 0)
                         return errf(u, -errno, "'%s': %s", path, strerror(errno));
                 r = write_sparse(fd, buf, size);
@@ -292,7 +292,7 @@ static int handle_entry(struct unpack *u, struct archive *a, struct archive_entr
                 r = errf(u, -errno, "cannot create '%s': %s", path, strerror(errno));
                 goto out;
         }
-        r = write_entry(u, a, fd, path);
+        r = write_entry(u, a, fd, path, label);
         if (close(fd) < 0 && r == 0)
                 r = errf(u, -errno, "cannot write '%s': %s", path, strerror(errno));
         fd = -1;

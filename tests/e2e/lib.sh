@@ -58,3 +58,83 @@ load_fixtures() {
 fixture_field() {
 	jq -r ".fixtures[$1].$2 // empty" "$MANIFEST"
 }
+
+# A /var/crash/<stamp>/ folder as kdump-tools leaves it: dump.<stamp> and dmesg.<stamp>.
+# make_crash_dir DEST CAUSE
+make_crash_dir() {
+	local stamp=202611271435 src
+	src=$FIXTURES/$(jq -r --arg c "$2" '[.fixtures[] | select(.cause == $c and .format == "kdump-compressed")][0].file' "$MANIFEST")
+	mkdir -p "$1/var/crash/$stamp"
+	cp "$src" "$1/var/crash/$stamp/dump.$stamp"
+	cp "$(dirname "$src")/dmesg.txt" "$1/var/crash/$stamp/dmesg.$stamp"
+}
+
+# fixture_of CAUSE FORMAT: path of the first fixture of that cause and manifest format
+fixture_of() {
+	echo "$FIXTURES/$(jq -r --arg c "$1" --arg f "$2" '[.fixtures[] | select(.cause == $c and .format == $f)][0].file' "$MANIFEST")"
+}
+
+# panic_of CAUSE: the panic line the crashed guest printed
+panic_of() {
+	jq -r --arg c "$1" '[.fixtures[] | select(.cause == $c)][0].panic_line' "$MANIFEST"
+}
+
+# A free TCP port on loopback.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_nginx DOCROOT [RATE]: a real nginx on loopback serving DOCROOT, one process (so that a
+# test can stop it with SIGSTOP), optionally rate-limited. Sets HTTP_PORT and NGINX_PID.
+start_nginx() {
+	HTTP_PORT=$(free_port)
+	mkdir -p "$TMP/nginx"
+	cat >"$TMP/nginx/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log;
+events { worker_connections 64; }
+http {
+	access_log $TMP/nginx/access.log;
+	client_body_temp_path $TMP/nginx;
+	proxy_temp_path $TMP/nginx;
+	fastcgi_temp_path $TMP/nginx;
+	uwsgi_temp_path $TMP/nginx;
+	scgi_temp_path $TMP/nginx;
+	server {
+		listen 127.0.0.1:$HTTP_PORT;
+		root $1;
+		location / { limit_rate ${2:-0}; }
+	}
+}
+CONF
+	nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" &
+	NGINX_PID=$!
+	for _ in $(seq 50); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	bail "nginx did not start: $(cat "$TMP/nginx/error.log")"
+}
+
+stop_nginx() {
+	[ -n "${NGINX_PID:-}" ] && kill -CONT "$NGINX_PID" 2>/dev/null && kill "$NGINX_PID" 2>/dev/null && wait "$NGINX_PID" 2>/dev/null
+	NGINX_PID=
+}
+
+# analyze ARGS…: runs hotkdump analyze with the test's root; output in $TMP/out, $TMP/err
+ROOT=$TMP/root
+analyze() {
+	local rc
+	timeout 300 "$HOTKDUMP" analyze --root "$ROOT" "$@" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	[ $rc -eq 0 ] || sed 's/^/# stderr: /' "$TMP/err"
+	return $rc
+}
+
+# job_field DIR JQ-EXPR
+job_field() {
+	jq -r "$2 | if . == null then \"\" else tostring end" "$1/job.json"
+}

@@ -1,6 +1,5 @@
 /* libFuzzer target: dump identification over arbitrary bytes, the way a customer's upload
  * reaches it. Seeds: the real fixture dumps (their first megabytes). */
-#include "config.h"
 
 #include <stddef.h>
 #include <stdint.h>

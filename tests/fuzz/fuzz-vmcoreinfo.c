@@ -1,5 +1,4 @@
 /* libFuzzer target: VMCOREINFO lookups over arbitrary text. */
-#include "config.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,5 @@
 /* Synthetic dumps for unit tests: kdump-compressed v6, ELF cores and flattened streams,
  * laid out as makedumpfile and the kernel lay them out on x86_64. */
-#include "config.h"
 
 #include <lzo1x.h>
 #include <snappy-c.h>

@@ -1,6 +1,5 @@
 /* Unit tests for dump identification on synthetic dumps: every page compression, QEMU-style
  * headers, truncation at each depth, absurd headers, flattened streams and gzip'd files. */
-#include "config.h"
 
 #include <errno.h>
 #include <stdio.h>

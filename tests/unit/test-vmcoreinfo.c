@@ -1,5 +1,4 @@
 /* Unit tests for VMCOREINFO lookups: keys, values, and text that is not well formed. */
-#include "config.h"
 
 #include <errno.h>
 #include <stdint.h>

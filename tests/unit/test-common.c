@@ -1,0 +1,148 @@
+/* Unit tests for the shared pieces: the config table, the subprocess runner (capture,
+ * exit status, timeout that takes the whole process group), and atomic file replacement. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/fileio.h"
+#include "common/subprocess.h"
+#include "tests/tap.h"
+
+static void test_config(void) {
+        struct config *c;
+        char err[256];
+
+        tap_is_int(config_new(&c), 0, "config: defaults load");
+        tap_is_str(config_string(c, CONF_ROOT), "/var/lib/hotkdump", "config: root default");
+        tap_ok(config_u64(c, CONF_FETCH_MAX_BYTES) == (UINT64_C(64) << 30), "config: 64G parses as bytes");
+        tap_is_int(config_set(c, "fetch.max_bytes", "512M", err, sizeof err), 0, "config: set a size");
+        tap_ok(config_u64(c, CONF_FETCH_MAX_BYTES) == (UINT64_C(512) << 20), "config: 512M");
+        tap_is_int(config_set(c, "fetch.stall_timeout", "2m", err, sizeof err), 0, "config: set a duration");
+        tap_is_int(config_u64(c, CONF_FETCH_STALL_TIMEOUT), 120, "config: 2m is 120 s");
+        tap_is_int(config_set(c, "fetch.retries", "1000", err, sizeof err), -ERANGE, "config: out of range refused");
+        tap_ok(strstr(err, "out of range") != NULL, "config: says out of range (%s)", err);
+        tap_is_int(config_set(c, "fetch.retries", "many", err, sizeof err), -EINVAL, "config: not a number refused");
+        tap_is_int(config_set(c, "no.such.key", "1", err, sizeof err), -ENOENT, "config: unknown key refused");
+        tap_is_int(config_set(c, "keep_input", "maybe", err, sizeof err), -EINVAL, "config: bad bool refused");
+        tap_is_int(config_set(c, "keep_input", "yes", err, sizeof err), 0, "config: bool");
+        tap_ok(config_bool(c, CONF_KEEP_INPUT), "config: keep_input is on");
+
+        char path[] = "/tmp/hotkdump-conf-XXXXXX";
+        int fd = mkstemp(path);
+        dprintf(fd, "# comment\n\nroot = /srv/hk\nunpack.max_entries=  42  \n");
+        close(fd);
+        tap_is_int(config_load_file(c, path, err, sizeof err), 0, "config: file loads");
+        tap_is_str(config_string(c, CONF_ROOT), "/srv/hk", "config: root from file");
+        tap_is_int(config_u64(c, CONF_UNPACK_MAX_ENTRIES), 42, "config: spaces around values");
+        fd = open(path, O_WRONLY | O_TRUNC);
+        dprintf(fd, "root = /x\nunpack.max_ratio = 0\n");
+        close(fd);
+        tap_ok(config_load_file(c, path, err, sizeof err) < 0 && strstr(err, ":2:") && strstr(err, "unpack.max_ratio"),
+               "config: a bad line names file, line and key (%s)", err);
+        unlink(path);
+        config_free(c);
+}
+
+/* Alive means running or sleeping: a killed orphan may linger as a zombie until init reaps it. */
+static bool process_alive(int pid) {
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+                return false;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        const char *p = strrchr(buf, ')');
+        return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+static void test_subprocess(void) {
+        struct subprocess_result res;
+        const char *echo[] = { "sh", "-c", "echo out; echo err >&2; exit 3", NULL };
+        struct subprocess_opts o = { .argv = echo, .stdin_fd = -1, .stdout_fd = -1 };
+
+        tap_is_int(subprocess_run(&o, &res), 0, "subprocess: runs");
+        tap_is_int(res.status, 3, "subprocess: exit status");
+        tap_is_str(res.out, "out\n", "subprocess: stdout captured");
+        tap_is_str(res.err, "err\n", "subprocess: stderr captured");
+        subprocess_result_clear(&res);
+
+        const char *missing[] = { "/nonexistent/program", NULL };
+        o.argv = missing;
+        tap_is_int(subprocess_run(&o, &res), 0, "subprocess: a missing program still runs the child");
+        tap_is_int(res.status, 127, "subprocess: missing program is 127, as a shell says");
+        subprocess_result_clear(&res);
+
+        /* a child that ignores SIGTERM and leaves a grandchild: both must go */
+        char pidfile[] = "/tmp/hotkdump-grandchild-XXXXXX";
+        close(mkstemp(pidfile));
+        char script[512];
+        snprintf(script, sizeof script, "trap '' TERM; sleep 300 & echo $! > %s; wait", pidfile);
+        const char *hang[] = { "sh", "-c", script, NULL };
+        o.argv = hang;
+        o.timeout_ms = 300;
+        o.kill_grace_ms = 300;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        tap_is_int(subprocess_run(&o, &res), 0, "subprocess: timed-out command returns");
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        tap_ok(res.timed_out, "subprocess: timed out");
+        tap_is_int(res.status, 128 + SIGKILL, "subprocess: killed after ignoring SIGTERM");
+        tap_ok(t1.tv_sec - t0.tv_sec < 5, "subprocess: within the timeout and grace");
+        FILE *f = fopen(pidfile, "r");
+        int gc = 0;
+        if (f) {
+                if (fscanf(f, "%d", &gc) != 1)
+                        gc = 0;
+                fclose(f);
+        }
+        usleep(200000);
+        tap_ok(gc > 0 && !process_alive(gc), "subprocess: the grandchild died with the group");
+        unlink(pidfile);
+        subprocess_result_clear(&res);
+
+        /* more output than kept: counted, not kept */
+        const char *lots[] = { "sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x", NULL };
+        o = (struct subprocess_opts) { .argv = lots, .stdin_fd = -1, .stdout_fd = -1, .capture_max = 1000 };
+        tap_is_int(subprocess_run(&o, &res), 0, "subprocess: large output");
+        tap_ok(res.out_len == 1000 && res.dropped == 299000, "subprocess: kept 1000, dropped the rest");
+        subprocess_result_clear(&res);
+
+        char line[256];
+        const char *q[] = { "crash", "-s", "it's here", "a b", NULL };
+        subprocess_format_argv(q, line, sizeof line);
+        tap_is_str(line, "crash -s 'it'\\''s here' 'a b'", "subprocess: argv quoted for a shell");
+}
+
+static void test_fileio(void) {
+        char dir[] = "/tmp/hotkdump-fileio-XXXXXX", path[512];
+        struct stat st;
+        tap_ok(mkdtemp(dir) != NULL, "fileio: temp folder");
+        tap_is_int(write_file_atomic(dir, "a.json", "{}", 2), 0, "fileio: atomic write");
+        snprintf(path, sizeof path, "%s/a.json", dir);
+        tap_ok(stat(path, &st) == 0 && st.st_size == 2, "fileio: file in place");
+        tap_is_int(write_file_atomic(dir, "a.json", "[1]", 3), 0, "fileio: atomic replace");
+        tap_ok(stat(path, &st) == 0 && st.st_size == 3, "fileio: replaced");
+        snprintf(path, sizeof path, "%s/x/y/z", dir);
+        tap_is_int(mkdir_parents(path), 0, "fileio: mkdir -p");
+        tap_is_int(mkdir_parents(path), 0, "fileio: mkdir -p again is fine");
+        snprintf(path, sizeof path, "rm -rf '%s'", dir);
+        tap_ok(system(path) == 0, "fileio: clean up");
+}
+
+int main(void) {
+        test_config();
+        test_subprocess();
+        test_fileio();
+        return tap_done();
+}
