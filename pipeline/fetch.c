@@ -329,6 +329,7 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                 curl_easy_setopt(t.curl, CURLOPT_ERRORBUFFER, curl_err);
                 curl_easy_setopt(t.curl, CURLOPT_USERAGENT, "hotkdump/" PACKAGE_VERSION);
                 curl_easy_setopt(t.curl, CURLOPT_NOSIGNAL, 1L);
+                curl_easy_setopt(t.curl, CURLOPT_BUFFERSIZE, 512L * 1024);
                 curl_err[0] = 0;
                 CURLcode c = curl_easy_perform(t.curl);
                 curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &http);
