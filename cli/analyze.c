@@ -29,7 +29,8 @@ static void usage(FILE *out) {
                 "  --sha256 HEX           the upload's expected SHA-256\n"
                 "\n"
                 "Exit status: 0 done; 2 usage; 3 input refused (case number, URL, hostile or empty\n"
-                "archive, no dump); 4 damaged dump or archive; 5 cannot read or download; 6 internal.\n");
+                "archive, no dump, over a limit); 4 damaged dump or archive, or a size or sha256 that\n"
+                "does not match; 5 cannot read or download; 6 internal (disk full, …).\n");
 }
 
 static int load_config(struct config *cfg, const char *file, bool explicit) {
