@@ -107,10 +107,10 @@ static int scan_tree(struct job *j, const char *base, const char *rel, struct sc
                 }
         }
         closedir(d);
-        if (r == 0) {
+        if (r == 0 && s->n_dumps > 1)
                 qsort(s->dumps, s->n_dumps, sizeof *s->dumps, cmp_found);
+        if (r == 0 && s->n_logs > 1)
                 qsort(s->logs, s->n_logs, sizeof *s->logs, cmp_found);
-        }
         return r;
 }
 
