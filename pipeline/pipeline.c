@@ -286,6 +286,8 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
 
         json_object *fl = firstlook_to_json(&f);
         json_object_object_add(fl, "log_source", log ? json_object_new_string(source) : NULL);
+        json_object_object_add(fl, "release", info->release[0] ? json_object_new_string(info->release) : NULL);
+        json_object_object_add(fl, "crash_time", info->has_crash_time ? json_object_new_int64(info->crash_time) : NULL);
         json_object *summary = json_object_new_object();
         json_object_object_add(summary, "case", json_object_new_string(job_case(j)));
         json_object_object_add(summary, "job", json_object_new_int((int) job_number(j)));

@@ -159,7 +159,8 @@ static int check_limits(struct unpack *u) {
 }
 
 /* Copies the current entry's data into fd, keeping holes. */
-static int write_entry(struct unpack *u, struct archive *a, int fd, const char *path, const char *label) {
+static int write_entry(struct unpack *u, struct archive *a, struct archive_entry *e, int fd, const char *path,
+                       const char *label) {
         const void *buf;
         size_t size;
         la_int64_t offset, end = 0;
@@ -182,6 +183,12 @@ static int write_entry(struct unpack *u, struct archive *a, int fd, const char *
                 if (r < 0)
                         return r;
         }
+        /* a sparse file may end in a hole: the header has its real size */
+        if (archive_entry_size_is_set(e) && archive_entry_size(e) > end)
+                end = archive_entry_size(e);
+        if ((uint64_t) end > config_u64(u->cfg, CONF_UNPACK_MAX_BYTES))
+                return errf(u, -EPERM, "'%s' claims %lld bytes, more than unpack.max_bytes (%llu bytes)", path,
+                            (long long) end, (unsigned long long) config_u64(u->cfg, CONF_UNPACK_MAX_BYTES));
         if (ftruncate(fd, (off_t) end) < 0)
                 return errf(u, -errno, "cannot write '%s': %s", path, strerror(errno));
         return 0;
@@ -292,7 +299,7 @@ static int handle_entry(struct unpack *u, struct archive *a, struct archive_entr
                 r = errf(u, -errno, "cannot create '%s': %s", path, strerror(errno));
                 goto out;
         }
-        r = write_entry(u, a, fd, path, label);
+        r = write_entry(u, a, e, fd, path, label);
         if (close(fd) < 0 && r == 0)
                 r = errf(u, -errno, "cannot write '%s': %s", path, strerror(errno));
         fd = -1;

@@ -59,8 +59,36 @@ tar -C crash -cJf crash.tar.xz var
 run_form "tar.xz" sysrq "$TMP/up/crash.tar.xz"
 tar -C crash -cjf crash.tar.bz2 var
 run_form "tar.bz2" sysrq "$TMP/up/crash.tar.bz2"
+bsdtar -C crash --lz4 -cf crash.tar.lz4 var
+run_form "tar.lz4" sysrq "$TMP/up/crash.tar.lz4"
+bsdtar -C crash --format 7zip -cf crash.7z var
+run_form "7z" sysrq "$TMP/up/crash.7z"
+bsdtar -C crash --format newc -cf crash.cpio var
+run_form "cpio" sysrq "$TMP/up/crash.cpio"
 gzip -c "$(fixture_of oom kdump-compressed)" >dump.gz
 run_form "gzip'd dump" oom "$TMP/up/dump.gz"
+for z in xz zstd bzip2; do
+	$z -c "$(fixture_of oom kdump-compressed)" >"dump.$z"
+	run_form "$z'd dump" oom "$TMP/up/dump.$z"
+done
+
+# found by content, not by name: a dump called notes.txt in a tarball of other things
+mkdir -p named/logs
+cp "$(fixture_of sysrq kdump-compressed)" named/logs/notes.txt
+echo "uptime 3 days" >named/logs/uptime
+tar -C named -czf named.tar.gz logs
+run_form "dump named notes.txt" sysrq "$TMP/up/named.tar.gz"
+is "$(jq -r .identity.file "$ROOT/cases/00345677/$n/summary.json")" "dump/named.tar.d/logs/notes.txt" "dump named notes.txt: picked by content"
+
+# holes stay holes: a sparse dump in a sparse-aware tarball
+cp "$(fixture_of sysrq kdump-compressed)" sparse.dump
+truncate -s +512M sparse.dump
+tar -S -czf sparse.tar.gz sparse.dump
+run_form "sparse dump" sysrq "$TMP/up/sparse.tar.gz"
+f=$ROOT/cases/00345677/$n/dump/sparse.tar.d/sparse.dump
+is "$(stat -c %s "$f")" "$(stat -c %s sparse.dump)" "sparse dump: full apparent size"
+[ "$(du -B1 "$f" | cut -f1)" -lt 100000000 ]
+ok $? "sparse dump: the 512 MiB hole takes no disk ($(du -h "$f" | cut -f1) used)"
 run_form "flattened dump" sysrq "$(fixture_of sysrq flattened)"
 is "$(jq -r .identity.format "$ROOT/cases/00345677/$n/summary.json")" kdump-compressed "flattened dump: reassembled into kdump-compressed"
 "$HOTKDUMP" info --json "$ROOT/cases/00345677/$n/vmcore" | jq -e '.[0].flattened == false and .[0].complete == "yes"' >/dev/null
