@@ -85,6 +85,12 @@ static void child(const struct subprocess_opts *o, int out_w, int err_w) {
         _exit(errno == ENOENT ? 127 : 126);
 }
 
+static void close_fd(int *fd) {
+        if (*fd >= 0)
+                close(*fd);
+        *fd = -1;
+}
+
 int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *ret) {
         int out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, pidfd = -1;
         struct subprocess_result res = { 0 };
@@ -95,45 +101,51 @@ int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *re
         };
         uint64_t grace = o->kill_grace_ms ? o->kill_grace_ms : 5000;
         uint64_t deadline = o->timeout_ms ? now_ms() + o->timeout_ms : 0;
-        bool termed = false;
+        bool termed = false, exited = false;
+        siginfo_t si = { 0 };
         pid_t pid;
-        int r = 0, wstatus;
+        int r = 0;
 
         if (!o->argv || !o->argv[0])
                 return -EINVAL;
         if ((o->stdout_fd < 0 && pipe2(out_p, O_CLOEXEC) < 0) || pipe2(err_p, O_CLOEXEC) < 0) {
                 r = -errno;
-                goto fail;
+                goto out;
         }
         pid = fork();
         if (pid < 0) {
                 r = -errno;
-                goto fail;
+                goto out;
         }
         if (pid == 0)
                 child(o, out_p[1], err_p[1]);
         /* Also here, so that a signal sent before the child ran setpgid() finds the group. */
         setpgid(pid, pid);
-        if (out_p[1] >= 0)
-                close(out_p[1]);
-        close(err_p[1]);
+        close_fd(&out_p[1]);
+        close_fd(&err_p[1]);
         cap[0].fd = out_p[0];
         cap[1].fd = err_p[0];
+        out_p[0] = err_p[0] = -1;
         pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
 
-        for (;;) {
+        /* Read both pipes until the command exits. The exit is seen on the pidfd (or, without
+         * one, when the pipes close), so a descendant that escaped the group and holds the pipes
+         * open cannot keep us here. */
+        while (!exited) {
                 struct pollfd p[3];
                 int n = 0, timeout = -1;
                 for (int i = 0; i < 2; i++)
                         if (cap[i].fd >= 0)
                                 p[n++] = (struct pollfd) { .fd = cap[i].fd, .events = POLLIN };
-                if (n == 0)
+                if (pidfd >= 0)
+                        p[n++] = (struct pollfd) { .fd = pidfd, .events = POLLIN };
+                else if (n == 0)
                         break;
                 if (deadline) {
                         uint64_t t = now_ms();
                         if (t >= deadline) {
-                                /* The child is not reaped yet, so its pid (= group id) cannot have
-                                 * been recycled: signalling the group hits only its processes. */
+                                /* The leader is not reaped yet, so its pid (= group id) cannot
+                                 * have been recycled: signalling the group hits only its own. */
                                 kill(-pid, termed ? SIGKILL : SIGTERM);
                                 res.timed_out = true;
                                 deadline = termed ? 0 : t + grace;
@@ -142,67 +154,65 @@ int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *re
                         }
                         timeout = (int) (deadline - t);
                 }
-                if (poll(p, (nfds_t) n, timeout) < 0 && errno != EINTR) {
+                if (poll(p, (nfds_t) n, timeout) < 0) {
+                        if (errno == EINTR)
+                                continue;
                         r = -errno;
                         break;
                 }
-                for (int i = 0; i < n; i++)
-                        if (p[i].revents)
-                                for (int c = 0; c < 2; c++)
-                                        if (cap[c].fd == p[i].fd && (r = capture_read(&cap[c])) < 0)
-                                                goto reap;
+                for (int i = 0; i < n; i++) {
+                        if (!p[i].revents)
+                                continue;
+                        if (p[i].fd == pidfd)
+                                exited = true;
+                        for (int c = 0; c < 2; c++)
+                                if (cap[c].fd == p[i].fd && (r = capture_read(&cap[c])) < 0)
+                                        goto reap;
+                }
+        }
+        /* What the command wrote before it exited is in the pipes: take it, without waiting
+         * for writers that outlive it. */
+        uint64_t drain_until = now_ms() + 1000;
+        for (bool more = true; more && r == 0 && now_ms() < drain_until;) {
+                more = false;
+                for (int c = 0; c < 2; c++) {
+                        struct pollfd p = { .fd = cap[c].fd, .events = POLLIN };
+                        if (cap[c].fd >= 0 && poll(&p, 1, 0) > 0) {
+                                size_t before = cap[c].len + *cap[c].dropped;
+                                if ((r = capture_read(&cap[c])) < 0)
+                                        break;
+                                more |= cap[c].fd >= 0 && cap[c].len + *cap[c].dropped > before;
+                        }
+                }
         }
 reap:
-        /* Output closed: the command is ending; the deadline still holds while it does. */
-        for (;;) {
-                pid_t w = waitpid(pid, &wstatus, WNOHANG);
-                if (w == pid)
-                        break;
-                if (w < 0 && errno != EINTR) {
-                        r = -errno;
-                        wstatus = 0;
-                        break;
-                }
-                uint64_t t = now_ms();
-                if (deadline && t >= deadline) {
-                        kill(-pid, termed ? SIGKILL : SIGTERM);
-                        res.timed_out = true;
-                        deadline = termed ? 0 : t + grace;
-                        termed = true;
-                        continue;
-                }
-                if (pidfd >= 0) {
-                        struct pollfd p = { .fd = pidfd, .events = POLLIN };
-                        poll(&p, 1, deadline ? (int) (deadline - t) : -1);
-                } else
-                        usleep(10000);
-        }
-        /* anything left in the group after the leader exited goes too */
+        close_fd(&cap[0].fd);
+        close_fd(&cap[1].fd);
+        /* Wait without reaping, end what is left of the group while the pid is still ours,
+         * then reap. */
+        while (waitid(P_PID, (id_t) pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+                ;
         kill(-pid, SIGKILL);
+        int wstatus = 0;
+        while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+                ;
         res.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-        res.out = cap[0].buf;
-        res.out_len = cap[0].len;
-        res.err = cap[1].buf;
-        res.err_len = cap[1].len;
-        cap[0].buf = cap[1].buf = NULL;
-        if (r == 0)
+        if (r == 0) {
+                res.out = cap[0].buf;
+                res.out_len = cap[0].len;
+                res.err = cap[1].buf;
+                res.err_len = cap[1].len;
+                cap[0].buf = cap[1].buf = NULL;
                 *ret = res;
-fail:
+        }
+out:
         for (int i = 0; i < 2; i++) {
-                if (cap[i].fd >= 0)
-                        close(cap[i].fd);
+                close_fd(&out_p[i]);
+                close_fd(&err_p[i]);
+                close_fd(&cap[i].fd);
                 free(cap[i].buf);
         }
-        if (r < 0) {
-                if (out_p[1] >= 0)
-                        close(out_p[1]);
-                if (err_p[1] >= 0)
-                        close(err_p[1]);
-                free(res.out);
-                free(res.err);
-        }
-        if (pidfd >= 0)
-                close(pidfd);
+        close_fd(&pidfd);
         return r;
 }
 

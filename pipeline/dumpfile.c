@@ -262,6 +262,9 @@ static int kdump_read_page(struct ident *id, uint64_t pfn, uint8_t *out) {
                 return r;
         if (!(bit & (1u << (pfn % 8))))
                 return -ENXIO; /* filtered out of the dump */
+        /* the pfn comes from the dump's own VMCOREINFO: do not let it make us read gigabytes */
+        if ((pfn - id->first_pfn) / 8 > id->limits->bitmap_max)
+                return -ENXIO;
         r = kdump_count_bits(id, id->first_pfn, pfn, &index);
         if (r < 0)
                 return r;
@@ -713,7 +716,7 @@ static int parse_elf(struct ident *id, const uint8_t *h, size_t hn) {
                         return r == -EPIPE || r == -ENODATA ? fail(id, DUMPFILE_EDAMAGED, "section header 0 is out of the file") : r;
                 phnum = U32(id, sh + (id->is64 ? 44 : 28));
         }
-        if (phnum == 0 || phnum > (1u << 22))
+        if (phnum == 0 || phnum * phentsize > id->limits->notes_max)
                 return fail(id, DUMPFILE_EDAMAGED, "%zu program headers is not possible", phnum);
         if (phoff > UINT64_MAX / 2)
                 return fail(id, DUMPFILE_EDAMAGED, "program header offset %llu is not possible", (unsigned long long) phoff);

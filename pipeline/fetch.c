@@ -124,35 +124,46 @@ static void copy_progress(uint64_t done, uint64_t total, void *userdata) {
         progress_update(userdata, done, total);
 }
 
+/* Checks and links or copies the very file opened, so that a symbolic link or a file swapped
+ * after the check can never bring anything else in. */
 static int fetch_local(struct job *j, const struct fetch_request *req, const char *dest, char *err, size_t err_size) {
         const struct config *cfg = job_config(j);
         struct stat st;
-        int r;
+        char fdpath[64], part[PATH_MAX + 8];
+        int in, out, r;
 
-        if (stat(req->source, &st) < 0)
-                return errf(err, err_size, -errno, "cannot read '%s': %s", req->source, strerror(errno));
-        if (!S_ISREG(st.st_mode))
-                return errf(err, err_size, -EINVAL, "'%s' is not a regular file", req->source);
-        if ((uint64_t) st.st_size > config_u64(cfg, CONF_FETCH_MAX_BYTES))
-                return errf(err, err_size, -EFBIG, "'%s' is %lld bytes, over fetch.max_bytes (%llu)", req->source,
-                            (long long) st.st_size, (unsigned long long) config_u64(cfg, CONF_FETCH_MAX_BYTES));
-        if (link(req->source, dest) == 0) {
-                job_log(j, "linked '%s' (%lld bytes, same filesystem)", req->source, (long long) st.st_size);
-                return 0;
-        }
-        if (errno != EXDEV && errno != EPERM && errno != EMLINK)
-                return errf(err, err_size, -errno, "cannot link '%s' into the job: %s", req->source, strerror(errno));
-
-        char part[PATH_MAX + 8];
-        snprintf(part, sizeof part, "%s.part", dest);
-        int in = open(req->source, O_RDONLY | O_CLOEXEC);
+        in = open(req->source, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (in < 0)
                 return errf(err, err_size, -errno, "cannot read '%s': %s", req->source, strerror(errno));
-        int out = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fstat(in, &st) < 0) {
+                r = errf(err, err_size, -errno, "cannot read '%s': %s", req->source, strerror(errno));
+                goto out;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                r = errf(err, err_size, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL, "'%s' is not a regular file",
+                         req->source);
+                goto out;
+        }
+        if ((uint64_t) st.st_size > config_u64(cfg, CONF_FETCH_MAX_BYTES)) {
+                r = errf(err, err_size, -EFBIG, "'%s' is %lld bytes, over fetch.max_bytes (%llu)", req->source,
+                         (long long) st.st_size, (unsigned long long) config_u64(cfg, CONF_FETCH_MAX_BYTES));
+                goto out;
+        }
+        snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", in);
+        if (linkat(AT_FDCWD, fdpath, AT_FDCWD, dest, AT_SYMLINK_FOLLOW) == 0) {
+                job_log(j, "linked '%s' (%lld bytes, same filesystem)", req->source, (long long) st.st_size);
+                r = 0;
+                goto out;
+        }
+        if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != ENOENT) {
+                r = errf(err, err_size, -errno, "cannot link '%s' into the job: %s", req->source, strerror(errno));
+                goto out;
+        }
+        snprintf(part, sizeof part, "%s.part", dest);
+        out = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (out < 0) {
-                r = -errno;
-                close(in);
-                return errf(err, err_size, r, "cannot create '%s': %s", part, strerror(-r));
+                r = errf(err, err_size, -errno, "cannot create '%s': %s", part, strerror(errno));
+                goto out;
         }
         struct progress p;
         progress_init(&p, j, "copy");
@@ -162,22 +173,23 @@ static int fetch_local(struct job *j, const struct fetch_request *req, const cha
                 r = -errno;
         if (close(out) < 0 && r == 0)
                 r = -errno;
-        close(in);
         if (r == 0 && rename(part, dest) < 0)
                 r = -errno;
         if (r < 0) {
                 unlink(part);
-                return errf(err, err_size, r, "cannot copy '%s': %s", req->source, strerror(-r));
+                r = errf(err, err_size, r, "cannot copy '%s': %s", req->source, strerror(-r));
+                goto out;
         }
         progress_done(&p, (uint64_t) n);
-        return 0;
+out:
+        close(in);
+        return r;
 }
 
 struct transfer {
         struct job *job;
         int fd;
         uint64_t resume_from, written, max;
-        bool checked_code;
         bool too_big;
         bool stalled;
         int write_errno;
@@ -191,20 +203,6 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userdata) {
         struct transfer *t = userdata;
         size_t n = size * nmemb;
 
-        if (!t->checked_code) {
-                long code = 0;
-                curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &code);
-                t->checked_code = true;
-                if (t->resume_from && code == 200) {
-                        /* the server ignored our Range: start the file over */
-                        job_log(t->job, "server does not resume (HTTP 200 to a Range request): starting over");
-                        if (ftruncate(t->fd, 0) < 0 || lseek(t->fd, 0, SEEK_SET) < 0) {
-                                t->write_errno = errno;
-                                return 0;
-                        }
-                        t->resume_from = 0;
-                }
-        }
         if (t->resume_from + t->written + n > t->max) {
                 t->too_big = true;
                 return 0;
@@ -301,7 +299,6 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                 }
                 t.resume_from = (uint64_t) st.st_size;
                 t.written = 0;
-                t.checked_code = false;
                 t.stalled = false;
                 t.last_bytes = 0;
                 t.stall_ms = config_u64(cfg, CONF_FETCH_STALL_TIMEOUT) * 1000;
@@ -343,6 +340,15 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                         r = errf(err, err_size, -EFBIG, "'%s' is larger than fetch.max_bytes (%llu)", req->source,
                                  (unsigned long long) t.max);
                         break;
+                }
+                if (c == CURLE_RANGE_ERROR && t.resume_from) {
+                        /* the server cannot resume: start over from the first byte */
+                        job_log(j, "server cannot resume at byte %llu: starting over", (unsigned long long) t.resume_from);
+                        if (ftruncate(t.fd, 0) < 0) {
+                                r = errf(err, err_size, -errno, "'%s': %s", part, strerror(errno));
+                                break;
+                        }
+                        continue;
                 }
                 if (http == 416 && t.resume_from) {
                         /* our part is longer than the file: it changed; start over once */

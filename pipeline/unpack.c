@@ -42,6 +42,9 @@ static int errf(struct unpack *u, int r, const char *fmt, ...) {
 
 enum kind { KIND_PLAIN, KIND_COMPRESSED, KIND_ARCHIVE };
 
+/* No dump upload needs deeper paths; deeper ones only serve to exhaust inodes and stacks. */
+#define MAX_DEPTH 64
+
 /* What a file is, from its first bytes: a plain file (a dump, a log), a compressed single
  * file, or an archive. */
 static enum kind sniff(const char *path) {
@@ -85,6 +88,11 @@ static int split_path(struct unpack *u, const char *path, char ***ret, size_t *r
                         free(parts);
                         return errf(u, -EPERM, "archive entry '%s' climbs out with '..'", path);
                 }
+                if (n == MAX_DEPTH) {
+                        free(copy);
+                        free(parts);
+                        return errf(u, -EPERM, "archive entry '%.80s…' is more than %d folders deep", path, MAX_DEPTH);
+                }
                 parts[n++] = c;
         }
         if (n == 0) {
@@ -116,6 +124,8 @@ static void free_parts(char **parts) {
         }
 }
 
+static int check_limits(struct unpack *u);
+
 /* Opens (making them) the folders leading to the last component, never following a link.
  * Returns a directory fd for the parent. */
 static int open_parent(struct unpack *u, int root, char **parts, size_t n, const char *path) {
@@ -123,7 +133,15 @@ static int open_parent(struct unpack *u, int root, char **parts, size_t n, const
         if (fd < 0)
                 return -errno;
         for (size_t i = 0; i + 1 < n; i++) {
-                if (mkdirat(fd, parts[i], 0755) < 0 && errno != EEXIST) {
+                if (mkdirat(fd, parts[i], 0755) == 0) {
+                        /* a folder made on the way counts as an entry too */
+                        u->stats->entries++;
+                        int r = check_limits(u);
+                        if (r < 0) {
+                                close(fd);
+                                return r;
+                        }
+                } else if (errno != EEXIST) {
                         int r = -errno;
                         close(fd);
                         return errf(u, r, "cannot make folder for '%s': %s", path, strerror(-r));
@@ -177,7 +195,8 @@ static int write_entry(struct unpack *u, struct archive *a, struct archive_entry
                 if (r < 0)
                         return errf(u, r, "cannot write '%s': %s%s", path, strerror(-r),
                                     r == -ENOSPC ? " (the disk is full)" : "");
-                end = offset + (la_int64_t) size;
+                if (offset + (la_int64_t) size > end)
+                        end = offset + (la_int64_t) size;
                 u->stats->bytes_out += size;
                 r = check_limits(u);
                 if (r < 0)
@@ -349,7 +368,7 @@ static int extract(struct unpack *u, const char *input, int root, const char *na
                         char *dot = strrchr(out, '.');
                         if (dot && dot != out)
                                 *dot = 0;
-                        else
+                        if (!dot || dot == out || strcmp(out, ".") == 0 || strcmp(out, "..") == 0)
                                 snprintf(out, sizeof out, "%s.out", name);
                         archive_entry_set_pathname(e, out);
                         archive_entry_set_filetype(e, AE_IFREG);
@@ -361,6 +380,19 @@ static int extract(struct unpack *u, const char *input, int root, const char *na
         u->stats->bytes_in += (uint64_t) archive_filter_bytes(a, -1);
         archive_read_free(a);
         return r;
+}
+
+/* dir/NAME+SUFFIX, or with a counter when that is taken: nested results never overwrite. */
+static int free_name(struct unpack *u, const char *dir, const char *name, const char *suffix, char *out, size_t size) {
+        for (unsigned i = 0; i < 1000; i++) {
+                int n = i ? snprintf(out, size, "%s/%.200s%s.%u", dir, name, suffix, i)
+                          : snprintf(out, size, "%s/%.200s%s", dir, name, suffix);
+                if (n < 0 || (size_t) n >= size)
+                        return errf(u, -ENAMETOOLONG, "path too long under '%s'", dir);
+                if (access(out, F_OK) < 0 && errno == ENOENT)
+                        return 0;
+        }
+        return errf(u, -EEXIST, "too many files named '%s' under '%s'", name, dir);
 }
 
 /* Walks the tree under root for files that are themselves archives or compressed, and opens
@@ -410,12 +442,12 @@ static int expand_nested(struct unpack *u, const char *dir, unsigned depth) {
                 }
                 /* open it into a fresh folder, then put the result where the archive was */
                 char tmp[PATH_MAX];
-                if (snprintf(tmp, sizeof tmp, "%s/.unpack-%s", dir, names[i]) >= (int) sizeof tmp) {
+                if (snprintf(tmp, sizeof tmp, "%s/.unpack-XXXXXX", dir) >= (int) sizeof tmp) {
                         r = errf(u, -ENAMETOOLONG, "path too long under '%s'", dir);
                         break;
                 }
-                if (mkdir(tmp, 0755) < 0) {
-                        r = errf(u, -errno, "cannot make '%s': %s", tmp, strerror(errno));
+                if (!mkdtemp(tmp)) {
+                        r = errf(u, -errno, "cannot make a folder under '%s': %s", dir, strerror(errno));
                         break;
                 }
                 int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -443,19 +475,17 @@ static int expand_nested(struct unpack *u, const char *dir, unsigned depth) {
                                         continue;
                                 char from[PATH_MAX], to[PATH_MAX];
                                 snprintf(from, sizeof from, "%s/%s", tmp, e->d_name);
-                                snprintf(to, sizeof to, "%s/%s", dir, e->d_name);
-                                if (access(to, F_OK) == 0)
-                                        snprintf(to, sizeof to, "%s/%s.%zu", dir, e->d_name, i);
-                                if (rename(from, to) < 0)
-                                        r = errf(u, -errno, "cannot move '%s': %s", from, strerror(errno));
+                                if ((r = free_name(u, dir, e->d_name, "", to, sizeof to)) < 0 || rename(from, to) < 0) {
+                                        r = r < 0 ? r : errf(u, -errno, "cannot move '%s': %s", from, strerror(errno));
+                                        break;
+                                }
                         }
                         if (t)
                                 closedir(t);
                         rmdir(tmp);
                 } else {
                         char to[PATH_MAX];
-                        snprintf(to, sizeof to, "%s/%s.d", dir, names[i]);
-                        if (rename(tmp, to) < 0)
+                        if ((r = free_name(u, dir, names[i], ".d", to, sizeof to)) == 0 && rename(tmp, to) < 0)
                                 r = errf(u, -errno, "cannot rename '%s': %s", tmp, strerror(errno));
                 }
         }
@@ -513,6 +543,8 @@ int unpack_run(struct job *j, const char *input, const char *dest, struct unpack
         if (r == 0)
                 return 0;
 fail:
+        if (!err[0])
+                errf(&u, r, "cannot unpack '%s': %s", base, strerror(-r));
         job_log(j, "unpack failed: %s; removing '%s'", err, dest);
         remove_tree(dest);
         return r;
@@ -554,7 +586,7 @@ int unpack_reassemble_flattened(const char *in, const char *out, char *err, size
                 int64_t off = (int64_t) be64(h), size = (int64_t) be64(h + 8);
                 if (off == -1 && size == -1)
                         break;
-                if (off < 0 || size <= 0 || size > (1ll << 30)) {
+                if (off < 0 || off > INT64_MAX / 2 || size <= 0 || size > (1ll << 30)) {
                         r = errf(&u, -EBADMSG, "'%s' has a bad record at byte %llu", in, (unsigned long long) pos);
                         goto out;
                 }
@@ -562,6 +594,8 @@ int unpack_reassemble_flattened(const char *in, const char *out, char *err, size
                 for (int64_t done = 0; done < size;) {
                         size_t want = (size_t) (size - done) < bufsize ? (size_t) (size - done) : bufsize;
                         n = pread(ifd, buf, want, (off_t) (pos + (uint64_t) done));
+                        if (n < 0 && errno == EINTR)
+                                continue;
                         if (n <= 0) {
                                 r = errf(&u, n < 0 ? -errno : -EBADMSG, "'%s' ends inside a record", in);
                                 goto out;

@@ -98,6 +98,17 @@ run_form "ELF dump" oom "$(fixture_of oom elf)"
 tar -C "$TMP/up" -cf outer.tar crash.tar.gz
 run_form "tar inside tar" sysrq "$TMP/up/outer.tar"
 
+# a symbolic link as the source: the file it points to is fetched, never a link
+ln -s "$(fixture_of sysrq kdump-compressed)" linked.dump
+run_form "symlink as source" sysrq "$TMP/up/linked.dump"
+[ -z "$(find "$ROOT/cases/00345677/$n/dump" -type l)" ] && [ -f "$ROOT/cases/00345677/$n/dump/linked.dump" ]
+ok $? "symlink as source: dump/ holds the file, not a link"
+
+# odd names: a compressed file called ..gz
+mkdir -p odd && gzip -c "$(fixture_of sysrq kdump-compressed)" >odd/..gz
+tar -C odd -cf odd.tar ..gz
+run_form "a file called ..gz" sysrq "$TMP/up/odd.tar"
+
 # the same upload with its size and sha256, as the upload system's webhook gives them
 sha=$(sha256sum crash.tar.gz | cut -d' ' -f1)
 run_form "with size and sha256" sysrq "$TMP/up/crash.tar.gz" --size "$(stat -c %s crash.tar.gz)" --sha256 "$sha"

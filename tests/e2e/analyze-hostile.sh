@@ -59,6 +59,7 @@ tar("hardlink-rel.tar.gz", [{"name": "passwd", "type": tarfile.LNKTYPE, "linknam
 tar("device.tar.gz", [{"name": "sda", "type": tarfile.BLKTYPE, "devmajor": 8, "devminor": 0}])
 tar("fifo.tar.gz", [{"name": "pipe", "type": tarfile.FIFOTYPE}])
 tar("many.tar.gz", [{"name": "f%06d" % i} for i in range(100001)])
+tar("deep.tar.gz", [{"name": "a/" * 700 + "f", "data": b"x"}])
 tar("nodump.tar.gz", [{"name": "notes.txt", "data": b"the customer says it froze\n"},
                       {"name": "sosreport/uptime", "data": b" 10:00:00 up 3 days\n"}])
 PY
@@ -72,6 +73,7 @@ refused "hard link to etc/passwd" 3 "hard link 'passwd' does not point to a file
 is "$(sha256sum </etc/passwd)" "$passwd_sum" "/etc/passwd untouched"
 refused "block device" 3 "'sda' is a block device" "$TMP/up/device.tar.gz"
 refused "named pipe" 3 "'pipe' is a named pipe" "$TMP/up/fifo.tar.gz"
+refused "700 folders deep" 3 "is more than 64 folders deep" "$TMP/up/deep.tar.gz"
 refused "100k entries" 3 "more than unpack.max_entries \(10000\) entries" "$TMP/up/many.tar.gz"
 refused "archive without a dump" 3 "no kernel dump in the upload \(0 kernel log\(s\), 2 other file\(s\): " "$TMP/up/nodump.tar.gz"
 

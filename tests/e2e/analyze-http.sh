@@ -46,6 +46,23 @@ ok $? "cut off and resumed: the server answered a range request (206)"
 is "$(jq -r .first_look.panic_line "$d/summary.json")" "$panic" "cut off and resumed: the dump is whole (panic line read)"
 stop_nginx
 
+# The same cut against a server that ignores Range: the retry must start over, not fail.
+start_nginx "$TMP/www" 4m "max_ranges 0;"
+url=http://127.0.0.1:$HTTP_PORT
+analyze --case 00345678 --set fetch.stall_timeout=2 --set fetch.backoff=1 "$url/crash.tar.gz" &
+apid=$!
+sleep 1.2
+kill -STOP "$NGINX_PID"
+sleep 4
+kill -CONT "$NGINX_PID"
+wait $apid
+is "$?" 0 "cut off, server without ranges: exit status"
+d=$ROOT/cases/00345678/1
+grep -q "server cannot resume at byte [1-9][0-9]*: starting over" "$d/hotkdump.log"
+ok $? "cut off, server without ranges: started over"
+is "$(jq -r .first_look.panic_line "$d/summary.json" 2>/dev/null)" "$panic" "cut off, server without ranges: the dump is whole"
+stop_nginx
+
 start_nginx "$TMP/www"
 url=http://127.0.0.1:$HTTP_PORT
 analyze --case 00345677 "$url/no-such-file.tar.gz"

@@ -84,8 +84,9 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_nginx DOCROOT [RATE]: a real nginx on loopback serving DOCROOT, one process (so that a
-# test can stop it with SIGSTOP), optionally rate-limited. Sets HTTP_PORT and NGINX_PID.
+# start_nginx DOCROOT [RATE [DIRECTIVES]]: a real nginx on loopback serving DOCROOT, one process
+# (so that a test can stop it with SIGSTOP), optionally rate-limited, with extra server
+# directives. Sets HTTP_PORT and NGINX_PID.
 start_nginx() {
 	HTTP_PORT=$(free_port)
 	mkdir -p "$TMP/nginx"
@@ -106,7 +107,7 @@ http {
 	server {
 		listen 127.0.0.1:$HTTP_PORT;
 		root $1;
-		location / { limit_rate ${2:-0}; }
+		location / { limit_rate ${2:-0}; ${3:-} }
 	}
 }
 CONF

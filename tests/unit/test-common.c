@@ -111,6 +111,16 @@ static void test_subprocess(void) {
         unlink(pidfile);
         subprocess_result_clear(&res);
 
+        /* a descendant that leaves the group and keeps the pipes open does not hold us */
+        const char *escape[] = { "sh", "-c", "setsid sleep 30 & echo started", NULL };
+        o = (struct subprocess_opts) { .argv = escape, .stdin_fd = -1, .stdout_fd = -1 };
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        tap_is_int(subprocess_run(&o, &res), 0, "subprocess: escaped descendant");
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        tap_ok(t1.tv_sec - t0.tv_sec < 5, "subprocess: returns when the command exits, not when the descendant does");
+        tap_is_str(res.out, "started\n", "subprocess: output before the exit kept");
+        subprocess_result_clear(&res);
+
         /* more output than kept: counted, not kept */
         const char *lots[] = { "sh", "-c", "head -c 300000 /dev/zero | tr '\\0' x", NULL };
         o = (struct subprocess_opts) { .argv = lots, .stdin_fd = -1, .stdout_fd = -1, .capture_max = 1000 };
