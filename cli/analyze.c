@@ -33,16 +33,6 @@ static void usage(FILE *out) {
                 "does not match; 5 cannot read or download; 6 internal (disk full, …).\n");
 }
 
-static int load_config(struct config *cfg, const char *file, bool explicit) {
-        char err[512];
-        int r = config_load_file(cfg, file, err, sizeof err);
-        if (r == -ENOENT && !explicit)
-                return 0;
-        if (r < 0)
-                log_error("%s", err);
-        return r;
-}
-
 int cli_analyze(int argc, char **argv) {
         static const struct option opts[] = {
                 { "case", required_argument, NULL, 'c' },
@@ -58,10 +48,9 @@ int cli_analyze(int argc, char **argv) {
         };
         struct config *cfg = NULL;
         struct fetch_request req = { 0 };
-        const char *case_id = NULL, *config_file = NULL;
+        struct cli_settings settings = { 0 };
+        const char *case_id = NULL;
         enum job_stage stop_after = _STAGE_MAX - 1;
-        char *sets[64];
-        size_t n_sets = 0;
         int c, r, ret = CLI_EXIT_USAGE;
 
         optind = 1;
@@ -79,22 +68,15 @@ int cli_analyze(int argc, char **argv) {
                         stop_after = (enum job_stage) r;
                         break;
                 case 'r':
+                        if (cli_settings_add(&settings, "root", optarg) < 0)
+                                goto out;
+                        break;
                 case 'S':
-                        if (n_sets == sizeof sets / sizeof sets[0]) {
-                                log_error("analyze: too many settings");
-                                return CLI_EXIT_USAGE;
-                        }
-                        if (c == 'r') {
-                                sets[n_sets] = malloc(strlen(optarg) + 6);
-                                if (!sets[n_sets])
-                                        return CLI_EXIT_INTERNAL;
-                                sprintf(sets[n_sets], "root=%s", optarg);
-                        } else
-                                sets[n_sets] = strdup(optarg);
-                        n_sets++;
+                        if (cli_settings_add(&settings, optarg, NULL) < 0)
+                                goto out;
                         break;
                 case 'C':
-                        config_file = optarg;
+                        settings.file = optarg;
                         break;
                 case 'f':
                         req.filename = optarg;
@@ -132,24 +114,8 @@ int cli_analyze(int argc, char **argv) {
         }
         req.source = argv[optind];
 
-        if (config_new(&cfg) < 0) {
-                ret = CLI_EXIT_INTERNAL;
+        if (cli_settings_load(&settings, "analyze", &cfg) < 0)
                 goto out;
-        }
-        if (load_config(cfg, config_file ? config_file : "/etc/hotkdump/hotkdump.conf", config_file != NULL) < 0)
-                goto out;
-        for (size_t i = 0; i < n_sets; i++) {
-                char *eq = strchr(sets[i], '='), err[256];
-                if (!eq) {
-                        log_error("analyze: --set '%s': expected KEY=VALUE", sets[i]);
-                        goto out;
-                }
-                *eq = 0;
-                if (config_set(cfg, sets[i], eq + 1, err, sizeof err) < 0) {
-                        log_error("analyze: %s", err);
-                        goto out;
-                }
-        }
 
         struct pipeline_result res;
         r = pipeline_run(cfg, case_id, &req, stop_after, &res);
@@ -174,8 +140,7 @@ int cli_analyze(int argc, char **argv) {
                 ret = CLI_EXIT_OK;
         pipeline_result_clear(&res);
 out:
-        for (size_t i = 0; i < n_sets; i++)
-                free(sets[i]);
+        cli_settings_clear(&settings);
         config_free(cfg);
         return ret;
 }

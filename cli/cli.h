@@ -11,6 +11,21 @@ enum {
         CLI_EXIT_INTERNAL = 6,   /* out of memory and the like */
 };
 
+#include <stddef.h>
+
+#include "common/config.h"
+
+/* --config, --root and --set, shared by the commands that read settings. */
+struct cli_settings {
+        const char *file;
+        char *sets[64];
+        size_t n;
+};
+int cli_settings_add(struct cli_settings *s, const char *key, const char *value);
+int cli_settings_load(struct cli_settings *s, const char *cmd, struct config **ret);
+void cli_settings_clear(struct cli_settings *s);
+
 int cli_info(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
 int cli_config(int argc, char **argv);
+int cli_symbols(int argc, char **argv);

@@ -15,6 +15,7 @@ static const struct {
         { "analyze", cli_analyze, "run the analysis of one upload in the foreground" },
         { "config", cli_config, "print every setting at its default" },
         { "info", cli_info, "identify dump files from their headers" },
+        { "symbols", cli_symbols, "find, fetch, verify and cache a dump's debug symbols" },
 };
 
 static void usage(FILE *out) {

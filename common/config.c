@@ -53,6 +53,22 @@ static const struct config_row table[_CONF_MAX] = {
                                 "The makedumpfile binary used to read the kernel log." },
         [CONF_COMMAND_TIMEOUT] = { "command_timeout", TYPE_SECONDS, "600", 1, 86400,
                                    "Seconds an external command (makedumpfile …) may run before it is killed." },
+        [CONF_SYMBOLS_SOURCES] = { "symbols.sources", TYPE_STRING, "cache debuginfod ubuntu debian", 0, 0,
+                                   "Where debug symbols are looked for, in order (cache, debuginfod, ubuntu, debian)." },
+        [CONF_SYMBOLS_DEBUGINFOD_URLS] = { "symbols.debuginfod_urls", TYPE_STRING, "", 0, 0,
+                                           "debuginfod servers, space-separated; empty: $DEBUGINFOD_URLS." },
+        [CONF_SYMBOLS_UBUNTU_MIRROR] = { "symbols.ubuntu_mirror", TYPE_STRING, "http://ddebs.ubuntu.com", 0, 0,
+                                         "The Ubuntu debug-symbol archive (its dists/ and pool/)." },
+        [CONF_SYMBOLS_UBUNTU_SUITES] = { "symbols.ubuntu_suites", TYPE_STRING, "updates security release", 0, 0,
+                                         "Pockets whose Packages index is searched for a ddeb's pool folder." },
+        [CONF_SYMBOLS_LAUNCHPAD_URL] = { "symbols.launchpad_url", TYPE_STRING,
+                                         "https://launchpad.net/ubuntu/+archive/primary/+files", 0, 0,
+                                         "Where Ubuntu's files are fetched by name when the index does not list them." },
+        [CONF_SYMBOLS_DEBIAN_MIRRORS] = { "symbols.debian_mirrors", TYPE_STRING,
+                                          "http://deb.debian.org/debian http://deb.debian.org/debian-security", 0, 0,
+                                          "Debian archives whose pool/ holds linux-image-*-dbg packages, space-separated." },
+        [CONF_SYMBOLS_MAX_BYTES] = { "symbols.max_bytes", TYPE_SIZE, "8G", 1, 1 * TiB,
+                                     "Most bytes of debug files written for one kernel." },
 };
 
 struct config {

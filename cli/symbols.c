@@ -1,0 +1,226 @@
+/* `hotkdump symbols`: the verified debug symbols of a dump, fetched once per kernel, ever.
+ * Also --explain: what would be tried, in order, without fetching anything. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "common/log.h"
+#include "pipeline/dumpfile.h"
+#include "pipeline/symbols.h"
+
+static void usage(FILE *out) {
+        fprintf(out,
+                "Usage: hotkdump symbols [OPTIONS] DUMP|CASE-FOLDER\n"
+                "       hotkdump symbols [OPTIONS] --release R --uts-version V [--arch A] [--build-id B]\n"
+                "\n"
+                "Prints the path of a verified vmlinux with debug info (and the folder of module debug\n"
+                "files) for the dump, fetching it into <root>/symbols/ the first time.\n"
+                "\n"
+                "  --explain            print the sources and files that would be tried, fetch nothing\n"
+                "  --debug-file FILE    use FILE: a vmlinux, or a .ddeb/.deb debug package\n"
+                "  --modules A,B,…      module debug files to extract too (a case folder's kernel log\n"
+                "                       names the loaded modules already)\n"
+                "  --release R --uts-version V --arch A --build-id B   the kernel, instead of a dump\n"
+                "  --root DIR, --config FILE, --set KEY=VALUE          settings, as for analyze\n"
+                "\n"
+                "Exit status: 0 found; 2 usage; 4 refused (the symbols are of another build); 5 not\n"
+                "found in any source; 6 internal.\n");
+}
+
+static int read_text(const char *path, char **ret, size_t *len) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || st.st_size > (64 << 20)) {
+                close(fd);
+                return -EFBIG;
+        }
+        char *b = malloc((size_t) st.st_size + 1);
+        ssize_t n = b ? read(fd, b, (size_t) st.st_size) : -1;
+        close(fd);
+        if (n < 0) {
+                free(b);
+                return -EIO;
+        }
+        b[n] = 0;
+        *ret = b;
+        *len = (size_t) n;
+        return 0;
+}
+
+/* The kernel of a case folder (its summary.json) and the modules its kernel log names. */
+static int query_from_case(const char *dir, struct symbols_query *q) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/summary.json", dir);
+        json_object *s = json_object_from_file(path), *id;
+        if (!s || !json_object_object_get_ex(s, "identity", &id)) {
+                json_object_put(s);
+                log_error("symbols: '%s' has no summary.json with the dump's identity (run analyze first)", dir);
+                return -ENOENT;
+        }
+        static const struct {
+                const char *key;
+                size_t off;
+        } f[] = {
+                { "release", offsetof(struct symbols_query, release) },
+                { "version", offsetof(struct symbols_query, version) },
+                { "arch", offsetof(struct symbols_query, arch) },
+                { "build_id", offsetof(struct symbols_query, build_id) },
+        };
+        for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+                json_object *v;
+                if (json_object_object_get_ex(id, f[i].key, &v) && json_object_get_string(v))
+                        snprintf((char *) q + f[i].off, 65, "%s", json_object_get_string(v));
+        }
+        json_object *v;
+        if (json_object_object_get_ex(id, "build_id", &v) && json_object_get_string(v))
+                snprintf(q->build_id, sizeof q->build_id, "%s", json_object_get_string(v));
+        json_object_put(s);
+        char *log = NULL;
+        size_t len = 0;
+        snprintf(path, sizeof path, "%s/dmesg.txt", dir);
+        if (!q->modules && read_text(path, &log, &len) == 0) {
+                q->modules = symbols_modules_from_log(log, len);
+                free(log);
+        }
+        return 0;
+}
+
+static int query_from_dump(const char *file, struct symbols_query *q) {
+        struct dump_info *info;
+        char reason[256];
+        int r = dumpfile_identify(file, NULL, &info, reason, sizeof reason);
+        if (r < 0) {
+                log_error("symbols: %s: %s", file, reason);
+                return r;
+        }
+        snprintf(q->release, sizeof q->release, "%s", info->release);
+        snprintf(q->version, sizeof q->version, "%s", info->version);
+        snprintf(q->arch, sizeof q->arch, "%s", info->arch);
+        snprintf(q->build_id, sizeof q->build_id, "%s", info->build_id);
+        dump_info_free(info);
+        return 0;
+}
+
+static char **split_list(const char *s) {
+        size_t n = 0;
+        char **v = calloc(strlen(s) + 2, sizeof *v);
+        char *copy = strdup(s), *save = NULL;
+        if (!v || !copy) {
+                free(v);
+                free(copy);
+                return NULL;
+        }
+        for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+                v[n++] = strdup(t);
+        free(copy);
+        return v;
+}
+
+int cli_symbols(int argc, char **argv) {
+        static const struct option opts[] = {
+                { "explain", no_argument, NULL, 'e' },
+                { "debug-file", required_argument, NULL, 'd' },
+                { "modules", required_argument, NULL, 'm' },
+                { "release", required_argument, NULL, 'R' },
+                { "uts-version", required_argument, NULL, 'V' },
+                { "arch", required_argument, NULL, 'A' },
+                { "build-id", required_argument, NULL, 'B' },
+                { "root", required_argument, NULL, 'r' },
+                { "config", required_argument, NULL, 'C' },
+                { "set", required_argument, NULL, 'S' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        struct symbols_query q = { 0 };
+        struct cli_settings settings = { 0 };
+        struct config *cfg = NULL;
+        const char *debug_file = NULL;
+        bool explain = false;
+        int c, ret = CLI_EXIT_USAGE;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
+                switch (c) {
+                case 'e': explain = true; break;
+                case 'd': debug_file = optarg; break;
+                case 'm':
+                        symbols_strv_free(q.modules);
+                        q.modules = split_list(optarg);
+                        break;
+                case 'R': snprintf(q.release, sizeof q.release, "%s", optarg); break;
+                case 'V': snprintf(q.version, sizeof q.version, "%s", optarg); break;
+                case 'A': snprintf(q.arch, sizeof q.arch, "%s", optarg); break;
+                case 'B': snprintf(q.build_id, sizeof q.build_id, "%s", optarg); break;
+                case 'r':
+                        if (cli_settings_add(&settings, "root", optarg) < 0)
+                                goto out;
+                        break;
+                case 'S':
+                        if (cli_settings_add(&settings, optarg, NULL) < 0)
+                                goto out;
+                        break;
+                case 'C': settings.file = optarg; break;
+                case 'h':
+                        usage(stdout);
+                        ret = CLI_EXIT_OK;
+                        goto out;
+                default:
+                        usage(stderr);
+                        goto out;
+                }
+        }
+        if (optind < argc - 1 || (optind == argc && !q.release[0])) {
+                log_error("symbols: give one DUMP or CASE-FOLDER, or --release and --uts-version");
+                usage(stderr);
+                goto out;
+        }
+        if (optind == argc - 1) {
+                struct stat st;
+                const char *target = argv[optind];
+                if (stat(target, &st) < 0) {
+                        log_error("symbols: cannot read '%s': %m", target);
+                        ret = CLI_EXIT_UNREADABLE;
+                        goto out;
+                }
+                if ((S_ISDIR(st.st_mode) ? query_from_case(target, &q) : query_from_dump(target, &q)) < 0) {
+                        ret = CLI_EXIT_UNREADABLE;
+                        goto out;
+                }
+        }
+        if (!q.arch[0])
+                snprintf(q.arch, sizeof q.arch, "x86_64");
+        if (cli_settings_load(&settings, "symbols", &cfg) < 0)
+                goto out;
+        if (explain) {
+                symbols_explain(cfg, &q, stdout);
+                ret = CLI_EXIT_OK;
+                goto out;
+        }
+        struct symbols_result res;
+        char err[4096];
+        int r = symbols_find(cfg, &q, debug_file, NULL, &res, err, sizeof err);
+        if (r < 0) {
+                log_error("symbols: %s", err);
+                ret = r == -EBADMSG ? CLI_EXIT_DAMAGED : r == -ENOENT ? CLI_EXIT_UNREADABLE : CLI_EXIT_INTERNAL;
+                goto out;
+        }
+        printf("vmlinux: %s\nmodules: %s\nsource:  %s\n", res.vmlinux, res.modules, res.source);
+        close(res.lock_fd);
+        ret = CLI_EXIT_OK;
+out:
+        symbols_strv_free(q.modules);
+        cli_settings_clear(&settings);
+        config_free(cfg);
+        return ret;
+}

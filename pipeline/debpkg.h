@@ -1,0 +1,28 @@
+/* Streaming extraction from a Debian or Ubuntu debug package (.deb/.ddeb): the ar archive is
+ * read as it arrives, its data.tar.* unpacked on the fly, and only the vmlinux and the debug
+ * files of wanted modules are written. No dpkg, no copy of the whole package. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef ssize_t (*debpkg_read_fn)(void *userdata, void *buf, size_t len);
+
+struct debpkg_want {
+        const char *release;     /* usr/lib/debug/boot/vmlinux-<release>, …/lib/modules/<release>/ */
+        char *const *modules;    /* module names (as the kernel lists them), NULL-terminated; NULL: none */
+        uint64_t max_bytes;      /* most bytes written */
+};
+
+struct debpkg_result {
+        unsigned modules_found;
+        uint64_t bytes_written;
+        uint64_t bytes_read;     /* of the package */
+        bool stopped_early;      /* everything wanted was found before the end of the package */
+};
+
+/* Writes dest/vmlinux and dest/modules/<path under lib/modules/<release>/>. -ENOENT: the
+ * package holds no vmlinux for that release; -EBADMSG: not a readable package. */
+int debpkg_extract(debpkg_read_fn read, void *userdata, const struct debpkg_want *want, const char *dest,
+                   struct debpkg_result *res, char *err, size_t err_size);
