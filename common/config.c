@@ -69,6 +69,10 @@ static const struct config_row table[_CONF_MAX] = {
                                           "Debian archives whose pool/ holds linux-image-*-dbg packages, space-separated." },
         [CONF_SYMBOLS_MAX_BYTES] = { "symbols.max_bytes", TYPE_SIZE, "8G", 1, 1 * TiB,
                                      "Most bytes of debug files written for one kernel." },
+        [CONF_SYMBOLS_CACHE_MAX_BYTES] = { "symbols.cache_max_bytes", TYPE_SIZE, "200G", 1, 1024 * TiB,
+                                           "Size of the symbol cache; past it, the least recently used kernels go." },
+        [CONF_SYMBOLS_CACHE_MAX_AGE] = { "symbols.cache_max_age", TYPE_SECONDS, "90d", 60, 36500ull * 86400,
+                                         "A kernel's symbols unused this long are removed from the cache." },
 };
 
 struct config {

@@ -103,8 +103,8 @@ static int start_attempt(struct httpstream *s) {
         curl_easy_setopt(s->easy, CURLOPT_BUFFERSIZE, 512L * 1024);
         s->curl_err[0] = 0;
         clock_gettime(CLOCK_MONOTONIC, &s->last_data);
-        if (s->start && s->job)
-                job_log(s->job, "resuming '%s' at byte %llu", s->url, (unsigned long long) s->start);
+        if (s->start)
+                job_say(s->job, "resuming '%s' at byte %llu", s->url, (unsigned long long) s->start);
         if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK)
                 return -ENOMEM;
         s->running = true;
@@ -178,9 +178,8 @@ static int finished(struct httpstream *s, CURLcode c) {
         }
         s->attempt++;
         uint64_t wait = (uint64_t) s->o.backoff_ms << (s->attempt - 1 < 10 ? s->attempt - 1 : 10);
-        if (s->job)
-                job_log(s->job, "download of '%s' failed: %s; retry %u of %u in %.1f s", s->url, what, s->attempt,
-                        s->o.retries, (double) wait / 1000.0);
+        job_say(s->job, "download of '%s' failed: %s; retry %u of %u in %.1f s", s->url, what, s->attempt, s->o.retries,
+            (double) wait / 1000.0);
         struct timespec ts = { (time_t) (wait / 1000), (long) (wait % 1000) * 1000000 };
         nanosleep(&ts, NULL);
         return start_attempt(s);

@@ -231,6 +231,18 @@ void job_log(struct job *j, const char *fmt, ...) {
         fputc('\n', j->log);
 }
 
+void job_say(struct job *j, const char *fmt, ...) {
+        char msg[4096];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        if (j)
+                job_log(j, "%s", msg);
+        else
+                fprintf(stderr, "hotkdump: %s\n", msg);
+}
+
 static json_object *stage_obj(struct job *j, enum job_stage s) {
         json_object *stages, *st;
         json_object_object_get_ex(j->record, "stages", &stages);

@@ -36,6 +36,8 @@ const struct config *job_config(const struct job *j);
 
 /* A timestamped line in hotkdump.log. */
 void job_log(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same, or a line on stderr when there is no job (a command run by hand). */
+void job_say(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int job_stage_begin(struct job *j, enum job_stage s);
 /* r < 0 marks the stage failed with error (a one-line reason). */

@@ -4,6 +4,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <elfutils/debuginfod.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,18 +36,7 @@ struct ctx {
         char tried[2048];     /* what each source said, for the final error */
 };
 
-static void note(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(struct ctx *c, const char *fmt, ...) {
-        char msg[2048];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        if (c->job)
-                job_log(c->job, "symbols: %s", msg);
-        else
-                fprintf(stderr, "hotkdump: symbols: %s\n", msg);
-}
+#define note(c, ...) job_say((c)->job, "symbols: " __VA_ARGS__)
 
 static void tried(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void tried(struct ctx *c, const char *fmt, ...) {
@@ -137,16 +128,19 @@ char **symbols_modules_from_log(const char *log, size_t len) {
                 const char *m = memmem(p, (size_t) (le - p), "Modules linked in:", 18);
                 /* only the first list: later oopses repeat it */
                 if (m && n == 0) {
-                        for (const char *w = m + 18; w < le;) {
-                                while (w < le && *w == ' ')
+                        /* "Modules linked in: a b(OE) c [last unloaded: d]": names end at '(' */
+                        const char *br = memchr(m, '[', (size_t) (le - m));
+                        const char *stop = br ? br : le;
+                        for (const char *w = m + 18; w < stop;) {
+                                while (w < stop && *w == ' ')
                                         w++;
                                 const char *we = w;
-                                while (we < le && *we != ' ')
+                                while (we < stop && *we != ' ')
                                         we++;
-                                size_t wl = (size_t) (we - w);
-                                while (wl > 0 && (w[wl - 1] == ']' || w[wl - 1] == ')'))
-                                        wl--;
-                                if (wl > 0 && wl < 64 && w[0] != '[' && w[0] != '(') {
+                                size_t wl = strcspn(w, "( \n");
+                                if (wl > (size_t) (we - w))
+                                        wl = (size_t) (we - w);
+                                if (wl > 0 && wl < 64) {
                                         char **nv = realloc(v, (n + 2) * sizeof *v);
                                         if (!nv)
                                                 break;
@@ -371,8 +365,13 @@ static int install(struct ctx *c, const char *tmp, const char *source, unsigned 
         if (r < 0)
                 return r;
         snprintf(path, sizeof path, "%s/%s", c->root, c->key);
-        if (rename(tmp, path) < 0)
-                return -errno;
+        /* an entry already there (fetched again, or replaced by the user's file) is swapped out
+         * in one step, so that the name never points at nothing or at half a tree */
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+                if (errno != EEXIST || renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) < 0)
+                        return -errno;
+                remove_tree(tmp); /* now the old entry */
+        }
         fsync_dir(c->root);
         snprintf(res->source, sizeof res->source, "%s", source);
         res->modules_found = modules;
@@ -408,8 +407,8 @@ static void stream_opts(const struct ctx *c, struct httpstream_opts *o) {
 }
 
 /* Extracts from a package (read through fn), verifies, installs. */
-static int from_package(struct ctx *c, debpkg_read_fn fn, void *userdata, const char *source,
-                        struct symbols_result *res) {
+static int from_package(struct ctx *c, debpkg_read_fn fn, void *userdata, struct httpstream *stream,
+                        const char *source, struct symbols_result *res) {
         char tmp[PATH_MAX], vmlinux[PATH_MAX + 16], err[512], why[512];
         struct debpkg_want want = { .release = c->q->release, .modules = c->q->modules,
                                     .max_bytes = config_u64(c->cfg, CONF_SYMBOLS_MAX_BYTES) };
@@ -421,7 +420,11 @@ static int from_package(struct ctx *c, debpkg_read_fn fn, void *userdata, const 
         }
         r = debpkg_extract(fn, userdata, &want, tmp, &dr, err, sizeof err);
         if (r < 0) {
-                tried(c, "%s: %s", source, err);
+                /* say what the server did, not only what the package reader saw */
+                if (stream && httpstream_error(stream)[0])
+                        tried(c, "%s: %s (%s)", source, err, httpstream_error(stream));
+                else
+                        tried(c, "%s: %s", source, err);
                 remove_tree(tmp);
                 return r;
         }
@@ -451,12 +454,7 @@ static int from_url(struct ctx *c, const char *url, const char *label, struct sy
         if (r < 0)
                 return r;
         note(c, "trying %s", source);
-        r = from_package(c, http_read, s, source, res);
-        if (r < 0 && httpstream_error(s)[0]) {
-                /* say what the server did, not only what the package reader saw */
-                size_t o2 = strlen(c->tried);
-                snprintf(c->tried + o2, sizeof c->tried - o2, " (%s)", httpstream_error(s));
-        }
+        r = from_package(c, http_read, s, s, source, res);
         httpstream_free(s);
         return r;
 }
@@ -620,7 +618,7 @@ static int from_file(struct ctx *c, const char *file, struct symbols_result *res
                 lseek(fd, 0, SEEK_SET);
                 char source[PATH_MAX + 16];
                 snprintf(source, sizeof source, "file %s", file);
-                r = from_package(c, file_read, &fd, source, res);
+                r = from_package(c, file_read, &fd, NULL, source, res);
                 close(fd);
                 return r;
         }
@@ -672,6 +670,86 @@ static void fill_result(struct ctx *c, struct symbols_result *res) {
         snprintf(res->dir, sizeof res->dir, "%s/%s", c->root, c->key);
         snprintf(res->vmlinux, sizeof res->vmlinux, "%s/vmlinux", res->dir);
         snprintf(res->modules, sizeof res->modules, "%s/modules", res->dir);
+}
+
+struct entry {
+        char key[256];
+        time_t used;
+        uint64_t bytes;
+};
+
+static int cmp_used(const void *a, const void *b) {
+        const struct entry *x = a, *y = b;
+        return x->used < y->used ? -1 : x->used > y->used;
+}
+
+int symbols_cache_trim(const struct config *cfg, struct job *log, uint64_t *ret_freed) {
+        struct ctx c = { .cfg = cfg, .job = log };
+        struct entry *v = NULL;
+        size_t n = 0;
+        uint64_t total = 0, freed = 0;
+        int removed = 0;
+
+        snprintf(c.root, sizeof c.root, "%s/symbols", config_string(cfg, CONF_ROOT));
+        DIR *d = opendir(c.root);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        for (struct dirent *e; (e = readdir(d));) {
+                if (e->d_name[0] == '.')
+                        continue;
+                char path[PATH_MAX];
+                struct stat st;
+                snprintf(path, sizeof path, "%s/%s/info.json", c.root, e->d_name);
+                if (stat(path, &st) < 0)
+                        continue;
+                struct entry *nv = realloc(v, (n + 1) * sizeof *v);
+                if (!nv)
+                        break;
+                v = nv;
+                snprintf(v[n].key, sizeof v[n].key, "%s", e->d_name);
+                v[n].used = st.st_mtime;
+                snprintf(path, sizeof path, "%s/%s", c.root, e->d_name);
+                int64_t b = tree_disk_usage(path);
+                v[n].bytes = b > 0 ? (uint64_t) b : 0;
+                total += v[n].bytes;
+                n++;
+        }
+        closedir(d);
+        if (n > 1)
+                qsort(v, n, sizeof *v, cmp_used);
+        time_t now = time(NULL);
+        uint64_t cap = config_u64(cfg, CONF_SYMBOLS_CACHE_MAX_BYTES), age = config_u64(cfg, CONF_SYMBOLS_CACHE_MAX_AGE);
+        for (size_t i = 0; i < n; i++) {
+                bool old = (uint64_t) (now - v[i].used) > age;
+                if (!old && total <= cap)
+                        break;
+                char lock[PATH_MAX], path[PATH_MAX], trash[PATH_MAX + 32];
+                snprintf(lock, sizeof lock, "%s/.locks/%s.lock", c.root, v[i].key);
+                int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+                if (fd < 0)
+                        continue;
+                if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                        note(&c, "cache: %s is in use, kept", v[i].key);
+                        close(fd);
+                        continue;
+                }
+                /* renamed first, so that a crash midway leaves no entry that looks whole */
+                snprintf(path, sizeof path, "%s/%s", c.root, v[i].key);
+                snprintf(trash, sizeof trash, "%s/.trash-%s-%ld", c.root, v[i].key, (long) getpid());
+                if (rename(path, trash) == 0) {
+                        remove_tree(trash);
+                        note(&c, "cache: removed %s (%llu bytes, %s)", v[i].key, (unsigned long long) v[i].bytes,
+                             old ? "unused past symbols.cache_max_age" : "over symbols.cache_max_bytes");
+                        total -= v[i].bytes;
+                        freed += v[i].bytes;
+                        removed++;
+                }
+                close(fd);
+        }
+        free(v);
+        if (ret_freed)
+                *ret_freed = freed;
+        return removed;
 }
 
 int symbols_find(const struct config *cfg, const struct symbols_query *q, const char *debug_file, struct job *log,
@@ -740,6 +818,8 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
         /* from here the entry is in use: keep a shared lock so that purging skips it */
         flock(lock, LOCK_SH);
         res->lock_fd = lock;
+        if (strcmp(res->source, "cache") != 0)
+                symbols_cache_trim(cfg, log, NULL);
         if (!res->modules_found) {
                 struct stat ms;
                 if (stat(res->modules, &ms) == 0)

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "common/config.h"
@@ -31,6 +32,11 @@ struct symbols_result {
  * listing what each source said. -ENOENT: no source had them. */
 int symbols_find(const struct config *cfg, const struct symbols_query *q, const char *debug_file, struct job *log,
                  struct symbols_result *ret, char *err, size_t err_size);
+
+/* Removes cache entries unused for longer than symbols.cache_max_age, then the least recently
+ * used until the cache fits symbols.cache_max_bytes. An entry whose lock is held (in use, or
+ * being fetched) is never removed. Returns the number removed; bytes freed in *ret_freed. */
+int symbols_cache_trim(const struct config *cfg, struct job *log, uint64_t *ret_freed);
 
 /* Prints the candidates in the order they would be tried, fetching nothing. */
 int symbols_explain(const struct config *cfg, const struct symbols_query *q, FILE *out);

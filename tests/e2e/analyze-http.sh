@@ -74,22 +74,12 @@ is "$(job_field "$ROOT/cases/00345677/3" .state)" failed "404: job failed"
 ok $? "404: no partial file left"
 
 # A server that accepts connections and never answers.
-sport=$(free_port)
-python3 -c '
-import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
-conns = []
-while True:
-    c, _ = s.accept(); conns.append(c)
-' "$sport" &
-spid=$!
-sleep 0.5
+start_stalling_server
 t0=$(date +%s)
-analyze --case 00345677 --set fetch.stall_timeout=2 --set fetch.retries=1 --set fetch.backoff=0 "http://127.0.0.1:$sport/crash.tar.gz"
+analyze --case 00345677 --set fetch.stall_timeout=2 --set fetch.retries=1 --set fetch.backoff=0 "http://127.0.0.1:$STALL_PORT/crash.tar.gz"
 rc=$?
 t1=$(date +%s)
-kill $spid
+kill $STALL_PID
 is "$rc" 5 "stalling server: exit status"
 grep -q "no retries left" "$TMP/err"
 ok $? "stalling server: gives up after the retries"

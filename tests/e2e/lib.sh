@@ -139,3 +139,19 @@ analyze() {
 job_field() {
 	jq -r "$2 | if . == null then \"\" else tostring end" "$1/job.json"
 }
+
+# start_stalling_server: a server on loopback that accepts connections and never answers.
+# Sets STALL_PORT and STALL_PID.
+start_stalling_server() {
+	STALL_PORT=$(free_port)
+	python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+' "$STALL_PORT" &
+	STALL_PID=$!
+	sleep 0.5
+}
