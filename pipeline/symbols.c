@@ -780,11 +780,7 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
 
         r = -ENOENT;
         if (debug_file) {
-                /* the user's file wins over the cache: it may replace a wrong entry */
-                char old[PATH_MAX + 32];
-                snprintf(old, sizeof old, "%s.old-%ld", res->dir, (long) getpid());
-                if (stat(res->dir, &st) == 0 && rename(res->dir, old) == 0)
-                        remove_tree(old);
+                /* the user's file wins over the cache once verified: install() swaps it in */
                 r = from_file(&c, debug_file, res);
         } else {
                 if (source_enabled(&c, "cache") && stat(res->vmlinux, &st) == 0) {
