@@ -80,6 +80,13 @@ grep -q "^source:  cache" "$TMP/out"
 ok $? "cache: the source is the cache"
 is "$(deb_gets)" 1 "cache: no network request"
 
+# a case folder made by analyze names its dump's kernel in summary.json
+timeout 300 "$HOTKDUMP" analyze --root "$ROOT" --case 00345677 "$dump" >/dev/null 2>&1
+symbols --set "symbols.sources=cache" "$ROOT/cases/00345677/1"
+is "$?" 0 "case folder: its kernel's symbols found"
+grep -q "^vmlinux: $ROOT/symbols/$build_id/vmlinux" "$TMP/out"
+ok $? "case folder: the cached vmlinux of its build-id"
+
 rm -rf "$ROOT/symbols"
 pids=()
 for i in 1 2; do
