@@ -553,6 +553,24 @@ out:
         return r;
 }
 
+struct dfd_progress {
+        struct ctx *c;
+        int decile;
+};
+
+/* libdebuginfod's progress callback: a line every tenth of the download. */
+static int on_debuginfod_progress(debuginfod_client *client, long done, long total) {
+        struct dfd_progress *p = debuginfod_get_user_data(client);
+        if (total > 0 && done >= 0) {
+                int d = (int) (done * 10 / total);
+                if (d != p->decile) {
+                        p->decile = d;
+                        note(p->c, "debuginfod: %d%% (%ld of %ld bytes)", d * 10, done, total);
+                }
+        }
+        return 0; /* never cancel: the stall timeout (DEBUGINFOD_TIMEOUT) ends a dead transfer */
+}
+
 static int from_debuginfod(struct ctx *c, struct symbols_result *res) {
         const char *urls = config_string(c->cfg, CONF_SYMBOLS_DEBUGINFOD_URLS);
         char cache[PATH_MAX], tmp[PATH_MAX], vmlinux[PATH_MAX + 16], why[512];
@@ -575,6 +593,9 @@ static int from_debuginfod(struct ctx *c, struct symbols_result *res) {
         debuginfod_client *client = debuginfod_begin();
         if (!client)
                 return -ENOMEM;
+        struct dfd_progress progress = { .c = c, .decile = -1 };
+        debuginfod_set_user_data(client, &progress);
+        debuginfod_set_progressfn(client, on_debuginfod_progress);
         note(c, "asking debuginfod (%s) for %s", urls, c->q->build_id);
         int fd = debuginfod_find_debuginfo(client, (const unsigned char *) c->q->build_id, 0, &path);
         debuginfod_end(client);
