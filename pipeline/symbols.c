@@ -137,9 +137,9 @@ char **symbols_modules_from_log(const char *log, size_t len) {
                                 const char *we = w;
                                 while (we < stop && *we != ' ')
                                         we++;
-                                size_t wl = strcspn(w, "( \n");
-                                if (wl > (size_t) (we - w))
-                                        wl = (size_t) (we - w);
+                                /* the log need not be NUL-terminated: look only inside the word */
+                                const char *paren = memchr(w, '(', (size_t) (we - w));
+                                size_t wl = (size_t) ((paren ? paren : we) - w);
                                 if (wl > 0 && wl < 64) {
                                         char **nv = realloc(v, (n + 2) * sizeof *v);
                                         if (!nv)

@@ -1,6 +1,7 @@
 /* Unit tests for the symbol naming rules and the module list read from a kernel log. */
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pipeline/symbols.h"
@@ -52,6 +53,14 @@ int main(void) {
         tap_is_int(n, 5, "five modules from the first list");
         tap_ok(n == 5 && !strcmp(m[0], "nls_ascii") && !strcmp(m[4], "virtio_net"), "names as listed");
         symbols_strv_free(m);
+        /* a log that ends inside a module name, with no NUL after it (found by fuzzing) */
+        static const char tail[] = "Modules linked in: abc";
+        char *raw = malloc(sizeof tail - 1);
+        memcpy(raw, tail, sizeof tail - 1);
+        m = symbols_modules_from_log(raw, sizeof tail - 1);
+        tap_ok(m && m[0] && !strcmp(m[0], "abc") && !m[1], "a log cut inside a name, without a terminator");
+        symbols_strv_free(m);
+        free(raw);
         m = symbols_modules_from_log("no modules here\n", 16);
         tap_ok(m && !m[0], "no list, no modules");
         symbols_strv_free(m);
