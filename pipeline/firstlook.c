@@ -71,6 +71,14 @@ static const char *find_in(const char *s, const char *end, const char *needle) {
         return NULL;
 }
 
+/* A decimal number that stays inside [s, end): the log has no terminator. */
+static int parse_int(const char *s, const char *end) {
+        int x = 0;
+        for (; s < end && isdigit((unsigned char) *s) && x < 100000000; s++)
+                x = x * 10 + (*s - '0');
+        return x;
+}
+
 /* "CPU: 1 PID: 123 Comm: bash Not tainted 6.1.0 #1" (also "CPU: 1 UID: 0 PID: …" on newer kernels) */
 static int parse_cpu_line(const char *s, const char *end, struct firstlook *f) {
         const char *p = find_in(s, end, "CPU: ");
@@ -79,8 +87,8 @@ static int parse_cpu_line(const char *s, const char *end, struct firstlook *f) {
         const char *pid = find_in(p, end, " PID: "), *comm = find_in(p, end, " Comm: ");
         if (!pid || !comm)
                 return 0;
-        f->cpu = atoi(p + 5);
-        f->pid = atoi(pid + 6);
+        f->cpu = parse_int(p + 5, end);
+        f->pid = parse_int(pid + 6, end);
         const char *c = comm + 7, *ce = c;
         while (ce < end && *ce != ' ')
                 ce++;
