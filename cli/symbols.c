@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/fileio.h"
 #include "common/log.h"
 #include "pipeline/dumpfile.h"
 #include "pipeline/symbols.h"
@@ -34,28 +35,6 @@ static void usage(FILE *out) {
                 "\n"
                 "Exit status: 0 found; 2 usage; 4 refused (the symbols are of another build); 5 not\n"
                 "found in any source; 6 internal.\n");
-}
-
-static int read_text(const char *path, char **ret, size_t *len) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0 || st.st_size > (64 << 20)) {
-                close(fd);
-                return -EFBIG;
-        }
-        char *b = malloc((size_t) st.st_size + 1);
-        ssize_t n = b ? read(fd, b, (size_t) st.st_size) : -1;
-        close(fd);
-        if (n < 0) {
-                free(b);
-                return -EIO;
-        }
-        b[n] = 0;
-        *ret = b;
-        *len = (size_t) n;
-        return 0;
 }
 
 /* The kernel of a case folder (its summary.json) and the modules its kernel log names. */
@@ -89,7 +68,7 @@ static int query_from_case(const char *dir, struct symbols_query *q) {
         char *log = NULL;
         size_t len = 0;
         snprintf(path, sizeof path, "%s/dmesg.txt", dir);
-        if (!q->modules && read_text(path, &log, &len) == 0) {
+        if (!q->modules && read_file_max(path, 64u << 20, &log, &len) == 0) {
                 q->modules = symbols_modules_from_log(log, len);
                 free(log);
         }

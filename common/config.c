@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/config.h"
+#include "common/log.h"
 
 enum config_type { TYPE_STRING, TYPE_PATH, TYPE_SIZE, TYPE_SECONDS, TYPE_UINT, TYPE_BOOL };
 
@@ -80,15 +81,6 @@ struct config {
         uint64_t num[_CONF_MAX];
 };
 
-static int errf(char *err, size_t size, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int errf(char *err, size_t size, int r, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, size, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
 static int parse_u64(const char *v, enum config_type type, uint64_t *ret) {
         char *end;
         uint64_t mult = 1;
@@ -146,7 +138,7 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
                         continue;
                 if (row->type == TYPE_STRING || row->type == TYPE_PATH) {
                         if (row->type == TYPE_PATH && !*value)
-                                return errf(err, err_size, -EINVAL, "%s: a path cannot be empty", key);
+                                return log_reason(err, err_size, -EINVAL, "%s: a path cannot be empty", key);
                         char *s = strdup(value);
                         if (!s)
                                 return -ENOMEM;
@@ -156,18 +148,18 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
                 }
                 uint64_t x;
                 if (parse_u64(value, row->type, &x) < 0)
-                        return errf(err, err_size, -EINVAL, "%s: '%s' is not a %s", key, value,
+                        return log_reason(err, err_size, -EINVAL, "%s: '%s' is not a %s", key, value,
                                     row->type == TYPE_SIZE      ? "size (like 512M or 64G)"
                                     : row->type == TYPE_SECONDS ? "duration (seconds, or with s/m/h/d)"
                                     : row->type == TYPE_BOOL    ? "yes or no"
                                                                 : "whole number");
                 if (x < row->min || x > row->max)
-                        return errf(err, err_size, -ERANGE, "%s: %s is out of range (%llu to %llu)", key, value,
+                        return log_reason(err, err_size, -ERANGE, "%s: %s is out of range (%llu to %llu)", key, value,
                                     (unsigned long long) row->min, (unsigned long long) row->max);
                 c->num[k] = x;
                 return 0;
         }
-        return errf(err, err_size, -ENOENT, "unknown key '%s'", key);
+        return log_reason(err, err_size, -ENOENT, "unknown key '%s'", key);
 }
 
 int config_new(struct config **ret) {
@@ -210,11 +202,11 @@ int config_load_file(struct config *c, const char *path, char *err, size_t err_s
         int lineno = 0, r = 0;
 
         if (!f)
-                return errf(err, err_size, -errno, "%s: %s", path, strerror(errno));
+                return log_reason(err, err_size, -errno, "%s: %s", path, strerror(errno));
         while (fgets(line, sizeof line, f)) {
                 lineno++;
                 if (!strchr(line, '\n') && !feof(f)) {
-                        r = errf(err, err_size, -EINVAL, "%s:%d: line too long", path, lineno);
+                        r = log_reason(err, err_size, -EINVAL, "%s:%d: line too long", path, lineno);
                         break;
                 }
                 char *s = strip(line);
@@ -222,14 +214,14 @@ int config_load_file(struct config *c, const char *path, char *err, size_t err_s
                         continue;
                 char *eq = strchr(s, '=');
                 if (!eq) {
-                        r = errf(err, err_size, -EINVAL, "%s:%d: expected KEY = VALUE", path, lineno);
+                        r = log_reason(err, err_size, -EINVAL, "%s:%d: expected KEY = VALUE", path, lineno);
                         break;
                 }
                 *eq = 0;
                 char msg[256];
                 r = config_set(c, strip(s), strip(eq + 1), msg, sizeof msg);
                 if (r < 0) {
-                        errf(err, err_size, r, "%s:%d: %s", path, lineno, msg);
+                        log_reason(err, err_size, r, "%s:%d: %s", path, lineno, msg);
                         break;
                 }
         }

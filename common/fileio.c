@@ -163,6 +163,46 @@ out:
         return r < 0 ? r : (int64_t) total;
 }
 
+int read_file_max(const char *path, size_t max, char **ret, size_t *ret_len) {
+        struct stat st;
+        int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0) {
+                r = -errno;
+                goto out;
+        }
+        if ((uint64_t) st.st_size > max) {
+                r = -EFBIG;
+                goto out;
+        }
+        char *buf = malloc((size_t) st.st_size + 1);
+        if (!buf) {
+                r = -ENOMEM;
+                goto out;
+        }
+        size_t len = 0;
+        while (len < (size_t) st.st_size) {
+                ssize_t n = read(fd, buf + len, (size_t) st.st_size - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
+                        free(buf);
+                        goto out;
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        buf[len] = 0;
+        *ret = buf;
+        *ret_len = len;
+out:
+        close(fd);
+        return r;
+}
+
 static int64_t du_total;
 static int du_cb(const char *path, const struct stat *st, int flag, struct FTW *f) {
         (void) path;

@@ -24,5 +24,8 @@ int64_t copy_fd_sparse(int in_fd, int out_fd, uint64_t max_bytes, copy_progress_
 /* Writes len bytes at the current offset, leaving a hole where the data is all zeros. */
 int write_sparse(int fd, const void *buf, size_t len);
 
+/* Reads a whole file of at most max bytes into a NUL-terminated buffer. -EFBIG when larger. */
+int read_file_max(const char *path, size_t max, char **ret, size_t *ret_len);
+
 /* Bytes used by a file or a whole tree (without following links). */
 int64_t tree_disk_usage(const char *path);

@@ -65,3 +65,11 @@ int log_full_errno(enum log_level level, int error, const char *fmt, ...) {
         fputc('\n', stderr);
         return -e;
 }
+
+int log_reason(char *buf, size_t size, int r, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(buf, size, fmt, ap);
+        va_end(ap);
+        return r;
+}

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
@@ -14,6 +15,10 @@ void log_set_program(const char *name);
  * callers can write `return log_error_errno(r, "…: %m");`. */
 int log_full_errno(enum log_level level, int error, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+
+/* Library code's failure reason: formats into buf (one line, no newline) and returns r, so
+ * that callers can write `return log_reason(err, size, -EINVAL, "…", …);`. */
+int log_reason(char *buf, size_t size, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #define log_error(...)            log_full_errno(LOG_ERR, 0, __VA_ARGS__)
 #define log_warning(...)          log_full_errno(LOG_WARNING, 0, __VA_ARGS__)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "common/log.h"
 #include "pipeline/debpkg.h"
 
 struct ctx {
@@ -25,15 +26,6 @@ struct ctx {
         uint64_t bytes_read;
         int read_error;
 };
-
-static int errf(char *err, size_t size, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int errf(char *err, size_t size, int r, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, size, fmt, ap);
-        va_end(ap);
-        return r;
-}
 
 static la_ssize_t outer_read(struct archive *a, void *userdata, const void **buf) {
         struct ctx *c = userdata;
@@ -90,23 +82,23 @@ static int write_entry(struct archive *in, const char *path, uint64_t *written, 
         snprintf(part, sizeof part, "%s.part", path);
         int fd = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
-                return errf(err, err_size, -errno, "cannot create '%s': %s", part, strerror(errno));
+                return log_reason(err, err_size, -errno, "cannot create '%s': %s", part, strerror(errno));
         for (;;) {
                 int ar = archive_read_data_block(in, &buf, &size, &off);
                 if (ar == ARCHIVE_EOF)
                         break;
                 if (ar < ARCHIVE_WARN) {
-                        r = errf(err, err_size, -EBADMSG, "the package is damaged: %s",
+                        r = log_reason(err, err_size, -EBADMSG, "the package is damaged: %s",
                                  archive_error_string(in) ? archive_error_string(in) : "unreadable");
                         goto out;
                 }
                 if (*written + size > max) {
-                        r = errf(err, err_size, -EFBIG, "the debug files pass the %llu bytes allowed",
+                        r = log_reason(err, err_size, -EFBIG, "the debug files pass the %llu bytes allowed",
                                  (unsigned long long) max);
                         goto out;
                 }
                 if (lseek(fd, (off_t) off, SEEK_SET) < 0 || (r = write_sparse(fd, buf, size)) < 0) {
-                        r = errf(err, err_size, r < 0 ? r : -errno, "cannot write '%s': %s", part,
+                        r = log_reason(err, err_size, r < 0 ? r : -errno, "cannot write '%s': %s", part,
                                  strerror(r < 0 ? -r : errno));
                         goto out;
                 }
@@ -115,12 +107,12 @@ static int write_entry(struct archive *in, const char *path, uint64_t *written, 
                         end = off + (la_int64_t) size;
         }
         if (ftruncate(fd, (off_t) end) < 0 || fsync(fd) < 0)
-                r = errf(err, err_size, -errno, "cannot write '%s': %s", part, strerror(errno));
+                r = log_reason(err, err_size, -errno, "cannot write '%s': %s", part, strerror(errno));
 out:
         if (close(fd) < 0 && r == 0)
-                r = errf(err, err_size, -errno, "cannot write '%s': %s", part, strerror(errno));
+                r = log_reason(err, err_size, -errno, "cannot write '%s': %s", part, strerror(errno));
         if (r == 0 && rename(part, path) < 0)
-                r = errf(err, err_size, -errno, "cannot rename '%s': %s", part, strerror(errno));
+                r = log_reason(err, err_size, -errno, "cannot rename '%s': %s", part, strerror(errno));
         if (r < 0)
                 unlink(part);
         return r;
@@ -145,7 +137,7 @@ static int extract_data(struct ctx *c, const struct debpkg_want *w, const char *
         archive_read_support_filter_all(in);
         archive_read_support_format_tar(in);
         if (archive_read_open(in, c, NULL, inner_read, NULL) != ARCHIVE_OK) {
-                r = errf(err, err_size, -EBADMSG, "the package's data.tar cannot be read: %s",
+                r = log_reason(err, err_size, -EBADMSG, "the package's data.tar cannot be read: %s",
                          archive_error_string(in) ? archive_error_string(in) : "unknown format");
                 goto out;
         }
@@ -154,7 +146,7 @@ static int extract_data(struct ctx *c, const struct debpkg_want *w, const char *
                 if (ar == ARCHIVE_EOF)
                         break;
                 if (ar < ARCHIVE_WARN) {
-                        r = errf(err, err_size, c->read_error ? -c->read_error : -EBADMSG, "the package is damaged: %s",
+                        r = log_reason(err, err_size, c->read_error ? -c->read_error : -EBADMSG, "the package is damaged: %s",
                                  archive_error_string(in) ? archive_error_string(in) : "unreadable");
                         goto out;
                 }
@@ -189,7 +181,7 @@ static int extract_data(struct ctx *c, const struct debpkg_want *w, const char *
                 }
         }
         if (!have_vmlinux)
-                r = errf(err, err_size, -ENOENT, "the package holds no %s", vmlinux);
+                r = log_reason(err, err_size, -ENOENT, "the package holds no %s", vmlinux);
 out:
         archive_read_free(in);
         return r;
@@ -213,18 +205,18 @@ int debpkg_extract(debpkg_read_fn read, void *userdata, const struct debpkg_want
         }
         archive_read_support_format_ar(c->outer);
         if (archive_read_open(c->outer, c, NULL, outer_read, NULL) != ARCHIVE_OK) {
-                r = errf(err, err_size, c->read_error ? -c->read_error : -EBADMSG, "not a Debian package: %s",
+                r = log_reason(err, err_size, c->read_error ? -c->read_error : -EBADMSG, "not a Debian package: %s",
                          archive_error_string(c->outer) ? archive_error_string(c->outer) : "unknown format");
                 goto out;
         }
         for (;;) {
                 int ar = archive_read_next_header(c->outer, &e);
                 if (ar == ARCHIVE_EOF) {
-                        r = errf(err, err_size, -EBADMSG, "not a Debian package: no data.tar member");
+                        r = log_reason(err, err_size, -EBADMSG, "not a Debian package: no data.tar member");
                         break;
                 }
                 if (ar < ARCHIVE_WARN) {
-                        r = errf(err, err_size, c->read_error ? -c->read_error : -EBADMSG, "not a Debian package: %s",
+                        r = log_reason(err, err_size, c->read_error ? -c->read_error : -EBADMSG, "not a Debian package: %s",
                                  archive_error_string(c->outer) ? archive_error_string(c->outer) : "unreadable");
                         break;
                 }

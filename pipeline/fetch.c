@@ -17,18 +17,10 @@
 
 #include "common/config.h"
 #include "common/fileio.h"
+#include "common/log.h"
 #include "pipeline/fetch.h"
 #include "pipeline/job.h"
 #include "pipeline/progress.h"
-
-static int errf(char *err, size_t size, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int errf(char *err, size_t size, int r, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, size, fmt, ap);
-        va_end(ap);
-        return r;
-}
 
 int fetch_is_url(const char *s) {
         const char *p = s;
@@ -103,17 +95,17 @@ out:
 static int verify(struct job *j, const struct fetch_request *req, const char *path, char *err, size_t err_size) {
         struct stat st;
         if (stat(path, &st) < 0)
-                return errf(err, err_size, -errno, "'%s': %s", path, strerror(errno));
+                return log_reason(err, err_size, -errno, "'%s': %s", path, strerror(errno));
         if (req->expected_size && (uint64_t) st.st_size != req->expected_size)
-                return errf(err, err_size, -EBADMSG, "'%s' is %lld bytes, expected %llu", req->source,
+                return log_reason(err, err_size, -EBADMSG, "'%s' is %lld bytes, expected %llu", req->source,
                             (long long) st.st_size, (unsigned long long) req->expected_size);
         if (req->sha256) {
                 char hex[65];
                 int r = sha256_file(path, hex);
                 if (r < 0)
-                        return errf(err, err_size, r, "cannot read '%s' back: %s", path, strerror(-r));
+                        return log_reason(err, err_size, r, "cannot read '%s' back: %s", path, strerror(-r));
                 if (strcasecmp(hex, req->sha256) != 0)
-                        return errf(err, err_size, -EBADMSG, "'%s' has sha256 %s, expected %s", req->source, hex,
+                        return log_reason(err, err_size, -EBADMSG, "'%s' has sha256 %s, expected %s", req->source, hex,
                                     req->sha256);
                 job_log(j, "sha256 %s verified", hex);
         }
@@ -134,18 +126,18 @@ static int fetch_local(struct job *j, const struct fetch_request *req, const cha
 
         in = open(req->source, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (in < 0)
-                return errf(err, err_size, -errno, "cannot read '%s': %s", req->source, strerror(errno));
+                return log_reason(err, err_size, -errno, "cannot read '%s': %s", req->source, strerror(errno));
         if (fstat(in, &st) < 0) {
-                r = errf(err, err_size, -errno, "cannot read '%s': %s", req->source, strerror(errno));
+                r = log_reason(err, err_size, -errno, "cannot read '%s': %s", req->source, strerror(errno));
                 goto out;
         }
         if (!S_ISREG(st.st_mode)) {
-                r = errf(err, err_size, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL, "'%s' is not a regular file",
+                r = log_reason(err, err_size, S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL, "'%s' is not a regular file",
                          req->source);
                 goto out;
         }
         if ((uint64_t) st.st_size > config_u64(cfg, CONF_FETCH_MAX_BYTES)) {
-                r = errf(err, err_size, -EFBIG, "'%s' is %lld bytes, over fetch.max_bytes (%llu)", req->source,
+                r = log_reason(err, err_size, -EFBIG, "'%s' is %lld bytes, over fetch.max_bytes (%llu)", req->source,
                          (long long) st.st_size, (unsigned long long) config_u64(cfg, CONF_FETCH_MAX_BYTES));
                 goto out;
         }
@@ -156,13 +148,13 @@ static int fetch_local(struct job *j, const struct fetch_request *req, const cha
                 goto out;
         }
         if (errno != EXDEV && errno != EPERM && errno != EMLINK && errno != ENOENT) {
-                r = errf(err, err_size, -errno, "cannot link '%s' into the job: %s", req->source, strerror(errno));
+                r = log_reason(err, err_size, -errno, "cannot link '%s' into the job: %s", req->source, strerror(errno));
                 goto out;
         }
         snprintf(part, sizeof part, "%s.part", dest);
         out = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (out < 0) {
-                r = errf(err, err_size, -errno, "cannot create '%s': %s", part, strerror(errno));
+                r = log_reason(err, err_size, -errno, "cannot create '%s': %s", part, strerror(errno));
                 goto out;
         }
         struct progress p;
@@ -177,7 +169,7 @@ static int fetch_local(struct job *j, const struct fetch_request *req, const cha
                 r = -errno;
         if (r < 0) {
                 unlink(part);
-                r = errf(err, err_size, r, "cannot copy '%s': %s", req->source, strerror(-r));
+                r = log_reason(err, err_size, r, "cannot copy '%s': %s", req->source, strerror(-r));
                 goto out;
         }
         progress_done(&p, (uint64_t) n);
@@ -277,16 +269,16 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
         int r = 0;
 
         if (strncasecmp(req->source, "http://", 7) != 0 && strncasecmp(req->source, "https://", 8) != 0)
-                return errf(err, err_size, -EPROTONOSUPPORT, "only http:// and https:// URLs are fetched");
+                return log_reason(err, err_size, -EPROTONOSUPPORT, "only http:// and https:// URLs are fetched");
         snprintf(part, sizeof part, "%s.part", dest);
         t.fd = open(part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
         if (t.fd < 0)
-                return errf(err, err_size, -errno, "cannot create '%s': %s", part, strerror(errno));
+                return log_reason(err, err_size, -errno, "cannot create '%s': %s", part, strerror(errno));
         t.curl = curl_easy_init();
         if (!t.curl) {
                 close(t.fd);
                 unlink(part);
-                return errf(err, err_size, -ENOMEM, "cannot start a download");
+                return log_reason(err, err_size, -ENOMEM, "cannot start a download");
         }
         progress_init(&t.progress, j, "download");
 
@@ -294,7 +286,7 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                 struct stat st;
                 long http = 0;
                 if (fstat(t.fd, &st) < 0 || lseek(t.fd, 0, SEEK_END) < 0) {
-                        r = errf(err, err_size, -errno, "'%s': %s", part, strerror(errno));
+                        r = log_reason(err, err_size, -errno, "'%s': %s", part, strerror(errno));
                         break;
                 }
                 t.resume_from = (uint64_t) st.st_size;
@@ -333,11 +325,11 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                 if (c == CURLE_OK)
                         break;
                 if (t.write_errno) {
-                        r = errf(err, err_size, -t.write_errno, "cannot write '%s': %s", part, strerror(t.write_errno));
+                        r = log_reason(err, err_size, -t.write_errno, "cannot write '%s': %s", part, strerror(t.write_errno));
                         break;
                 }
                 if (t.too_big || c == CURLE_FILESIZE_EXCEEDED) {
-                        r = errf(err, err_size, -EFBIG, "'%s' is larger than fetch.max_bytes (%llu)", req->source,
+                        r = log_reason(err, err_size, -EFBIG, "'%s' is larger than fetch.max_bytes (%llu)", req->source,
                                  (unsigned long long) t.max);
                         break;
                 }
@@ -345,7 +337,7 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                         /* the server cannot resume: start over from the first byte */
                         job_log(j, "server cannot resume at byte %llu: starting over", (unsigned long long) t.resume_from);
                         if (ftruncate(t.fd, 0) < 0) {
-                                r = errf(err, err_size, -errno, "'%s': %s", part, strerror(errno));
+                                r = log_reason(err, err_size, -errno, "'%s': %s", part, strerror(errno));
                                 break;
                         }
                         continue;
@@ -354,7 +346,7 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                         /* our part is longer than the file: it changed; start over once */
                         job_log(j, "HTTP 416 resuming at %llu: starting over", (unsigned long long) t.resume_from);
                         if (ftruncate(t.fd, 0) < 0) {
-                                r = errf(err, err_size, -errno, "'%s': %s", part, strerror(errno));
+                                r = log_reason(err, err_size, -errno, "'%s': %s", part, strerror(errno));
                                 break;
                         }
                         continue;
@@ -369,7 +361,7 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                 else
                         snprintf(what, sizeof what, "%s", curl_err[0] ? curl_err : curl_easy_strerror(c));
                 if (!retryable(c, http) || attempt >= retries) {
-                        r = errf(err, err_size, c == CURLE_UNSUPPORTED_PROTOCOL ? -EPROTONOSUPPORT : -EIO,
+                        r = log_reason(err, err_size, c == CURLE_UNSUPPORTED_PROTOCOL ? -EPROTONOSUPPORT : -EIO,
                                  "cannot download: %s%s", what,
                                  retryable(c, http) ? " (no retries left)" : "");
                         break;
@@ -382,15 +374,15 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
         }
         curl_easy_cleanup(t.curl);
         if (r == 0 && fsync(t.fd) < 0)
-                r = errf(err, err_size, -errno, "cannot write '%s': %s", part, strerror(errno));
+                r = log_reason(err, err_size, -errno, "cannot write '%s': %s", part, strerror(errno));
         if (close(t.fd) < 0 && r == 0)
-                r = errf(err, err_size, -errno, "cannot write '%s': %s", part, strerror(errno));
+                r = log_reason(err, err_size, -errno, "cannot write '%s': %s", part, strerror(errno));
         if (r == 0) {
                 struct stat st;
                 stat(part, &st);
                 progress_done(&t.progress, (uint64_t) st.st_size);
                 if (rename(part, dest) < 0)
-                        r = errf(err, err_size, -errno, "cannot rename '%s': %s", part, strerror(errno));
+                        r = log_reason(err, err_size, -errno, "cannot rename '%s': %s", part, strerror(errno));
         }
         if (r < 0)
                 unlink(part);
@@ -403,16 +395,16 @@ int fetch_run(struct job *j, const struct fetch_request *req, char **ret_path, c
         int r;
 
         if (url && strncasecmp(req->source, "http://", 7) != 0 && strncasecmp(req->source, "https://", 8) != 0)
-                return errf(err, err_size, -EPROTONOSUPPORT, "only http:// and https:// URLs are fetched");
+                return log_reason(err, err_size, -EPROTONOSUPPORT, "only http:// and https:// URLs are fetched");
         snprintf(input, sizeof input, "%s/input", job_dir(j));
         if (mkdir(input, 0755) < 0 && errno != EEXIST)
-                return errf(err, err_size, -errno, "cannot make '%s': %s", input, strerror(errno));
+                return log_reason(err, err_size, -errno, "cannot make '%s': %s", input, strerror(errno));
         if (req->filename)
                 safe_name(req->filename, strlen(req->filename), name, sizeof name);
         else
                 name_from_source(req->source, url, name, sizeof name);
         if (snprintf(dest, sizeof dest, "%s/%s", input, name) >= (int) sizeof dest)
-                return errf(err, err_size, -ENAMETOOLONG, "file name too long");
+                return log_reason(err, err_size, -ENAMETOOLONG, "file name too long");
 
         r = url ? fetch_url(j, req, dest, err, err_size) : fetch_local(j, req, dest, err, err_size);
         if (r == 0) {

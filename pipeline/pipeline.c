@@ -172,29 +172,6 @@ static int reassemble_flattened(struct job *j, struct scan *s, char *err, size_t
         return 0;
 }
 
-static int read_file(const char *path, char **ret, size_t *ret_len, size_t max) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        struct stat st;
-        if (fstat(fd, &st) < 0 || (uint64_t) st.st_size > max) {
-                int r = errno ? -errno : -EFBIG;
-                close(fd);
-                return r;
-        }
-        char *buf = malloc((size_t) st.st_size + 1);
-        ssize_t n = buf ? read(fd, buf, (size_t) st.st_size) : -1;
-        close(fd);
-        if (n < 0) {
-                free(buf);
-                return -ENOMEM;
-        }
-        buf[n] = 0;
-        *ret = buf;
-        *ret_len = (size_t) n;
-        return 0;
-}
-
 static void format_time(int64_t t, char *buf, size_t size) {
         time_t tt = (time_t) t;
         struct tm tm;
@@ -221,7 +198,7 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
                 struct subprocess_result res;
                 unlink(part);
                 r = job_run_command(j, &o, &res);
-                if (r == 0 && res.status == 0 && rename(part, out) == 0 && read_file(out, &log, &log_len, 256u << 20) == 0)
+                if (r == 0 && res.status == 0 && rename(part, out) == 0 && read_file_max(out, 256u << 20, &log, &log_len) == 0)
                         snprintf(source, sizeof source, "makedumpfile --dump-dmesg");
                 else
                         unlink(part);
@@ -234,7 +211,7 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
                         continue;
                 char path[PATH_MAX];
                 snprintf(path, sizeof path, "%s/%s", job_dir(j), s->logs[i].path);
-                if (read_file(path, &log, &log_len, 256u << 20) == 0)
+                if (read_file_max(path, 256u << 20, &log, &log_len) == 0)
                         snprintf(source, sizeof source, "%s (uploaded)", s->logs[i].path);
         }
 
