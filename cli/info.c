@@ -14,10 +14,6 @@
 #include "pipeline/dumpfile.h"
 #include "pipeline/vmcoreinfo.h"
 
-static const char *complete_name(enum dump_complete c) {
-        return c == DUMP_COMPLETE_YES ? "yes" : c == DUMP_COMPLETE_NO ? "no" : "unknown";
-}
-
 static void format_time(int64_t t, char *buf, size_t size) {
         time_t tt = (time_t) t;
         struct tm tm;
@@ -106,7 +102,7 @@ static void print_text(const char *path, const struct dump_info *i, bool vmcorei
         else if (i->complete == DUMP_COMPLETE_YES)
                 printf("  complete:     yes\n");
         else
-                printf("  complete:     %s (%s)\n", complete_name(i->complete), i->complete_reason);
+                printf("  complete:     %s (%s)\n", dump_complete_to_string(i->complete), i->complete_reason);
         if (vmcoreinfo) {
                 printf("  vmcoreinfo:\n");
                 print_vmcoreinfo(i, keys, stdout);
@@ -114,35 +110,7 @@ static void print_text(const char *path, const struct dump_info *i, bool vmcorei
 }
 
 static json_object *info_to_json(const char *path, const struct dump_info *i, bool vmcoreinfo, const char *keys) {
-        json_object *o = json_object_new_object();
-#define STR(k, v) json_object_object_add(o, k, (v) && *(v) ? json_object_new_string(v) : NULL)
-        STR("file", path);
-        STR("format", dump_format_to_string(i->format));
-        json_object_object_add(o, "flattened", json_object_new_boolean(i->flattened));
-        STR("page_compression", i->page_compression);
-        STR("file_compression", i->file_compression);
-        json_object_object_add(o, "split", json_object_new_boolean(i->split));
-        if (i->split) {
-                json_object_object_add(o, "split_start_pfn", json_object_new_int64((int64_t) i->split_start_pfn));
-                json_object_object_add(o, "split_end_pfn", json_object_new_int64((int64_t) i->split_end_pfn));
-        }
-        STR("arch", i->arch);
-        STR("release", i->release);
-        STR("version", i->version);
-        STR("machine", i->machine);
-        STR("hostname", i->nodename);
-        STR("build_id", i->build_id);
-        json_object_object_add(o, "crash_time", i->has_crash_time ? json_object_new_int64(i->crash_time) : NULL);
-        json_object_object_add(o, "page_size", i->page_size ? json_object_new_int64(i->page_size) : NULL);
-        json_object_object_add(o, "dump_level", i->dump_level >= 0 ? json_object_new_int(i->dump_level) : NULL);
-        json_object_object_add(o, "cpus", i->nr_cpus >= 0 ? json_object_new_int(i->nr_cpus) : NULL);
-        json_object_object_add(o, "header_version",
-                               i->header_version >= 0 ? json_object_new_int(i->header_version) : NULL);
-        STR("complete", complete_name(i->complete));
-        STR("complete_reason", i->complete_reason);
-        json_object_object_add(o, "file_size", json_object_new_int64((int64_t) i->file_size));
-        json_object_object_add(o, "expected_size",
-                               i->expected_size ? json_object_new_int64((int64_t) i->expected_size) : NULL);
+        json_object *o = dump_info_to_json(path, i);
         if (vmcoreinfo && i->vmcoreinfo) {
                 json_object *v = json_object_new_object();
                 char *copy = strdup(i->vmcoreinfo), *save = NULL;
@@ -170,7 +138,6 @@ static json_object *info_to_json(const char *path, const struct dump_info *i, bo
                 free(copy);
                 json_object_object_add(o, "vmcoreinfo", v);
         }
-#undef STR
         return o;
 }
 

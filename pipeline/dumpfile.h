@@ -70,3 +70,7 @@ int dumpfile_identify_buffer(const void *buf, size_t len, const struct dumpfile_
                              struct dump_info **ret, char *reason, size_t reason_size);
 
 const char *dump_format_to_string(enum dump_format f);
+const char *dump_complete_to_string(enum dump_complete c);
+
+/* The identity as JSON, as `hotkdump info --json` prints it and summary.json records it. */
+struct json_object *dump_info_to_json(const char *path, const struct dump_info *info);

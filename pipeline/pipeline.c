@@ -114,30 +114,6 @@ static int scan_tree(struct job *j, const char *base, const char *rel, struct sc
         return r;
 }
 
-static json_object *identity_json(const char *path, const struct dump_info *i) {
-        json_object *o = json_object_new_object();
-#define STR(k, v) json_object_object_add(o, k, (v)[0] ? json_object_new_string(v) : NULL)
-        json_object_object_add(o, "file", json_object_new_string(path));
-        json_object_object_add(o, "format", json_object_new_string(dump_format_to_string(i->format)));
-        json_object_object_add(o, "flattened_upload", json_object_new_boolean(i->flattened));
-        STR("page_compression", i->page_compression);
-        STR("arch", i->arch);
-        STR("release", i->release);
-        STR("version", i->version);
-        STR("hostname", i->nodename);
-        STR("build_id", i->build_id);
-        json_object_object_add(o, "crash_time", i->has_crash_time ? json_object_new_int64(i->crash_time) : NULL);
-        json_object_object_add(o, "cpus", i->nr_cpus >= 0 ? json_object_new_int(i->nr_cpus) : NULL);
-        json_object_object_add(o, "dump_level", i->dump_level >= 0 ? json_object_new_int(i->dump_level) : NULL);
-        json_object_object_add(o, "complete", json_object_new_string(i->complete == DUMP_COMPLETE_YES ? "yes"
-                                                                     : i->complete == DUMP_COMPLETE_NO ? "no"
-                                                                                                       : "unknown"));
-        STR("complete_reason", i->complete_reason);
-        json_object_object_add(o, "size", json_object_new_int64((int64_t) i->file_size));
-#undef STR
-        return o;
-}
-
 /* Rewrites flattened dumps as plain kdump files, which crash reads far faster. */
 static int reassemble_flattened(struct job *j, struct scan *s, char *err, size_t err_size) {
         for (size_t i = 0; i < s->n_dumps; i++) {
@@ -268,7 +244,7 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
         json_object *summary = json_object_new_object();
         json_object_object_add(summary, "case", json_object_new_string(job_case(j)));
         json_object_object_add(summary, "job", json_object_new_int((int) job_number(j)));
-        json_object_object_add(summary, "identity", identity_json(dump->path, info));
+        json_object_object_add(summary, "identity", dump_info_to_json(dump->path, info));
         json_object_object_add(summary, "first_look", json_object_get(fl));
         const char *js = json_object_to_json_string_ext(summary, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         r = write_file_atomic(job_dir(j), "summary.json", js, strlen(js));
@@ -332,7 +308,7 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
                 job_stage_end(j, STAGE_IDENTIFY, r, err);
                 return r;
         }
-        r = job_set(j, "identity", identity_json(dump->path, dump->info));
+        r = job_set(j, "identity", dump_info_to_json(dump->path, dump->info));
         job_stage_end(j, STAGE_IDENTIFY, r, NULL);
         if (r < 0 || stop_after < STAGE_FIRSTLOOK)
                 return r;
