@@ -64,9 +64,9 @@ static int capture_read(struct capture *c) {
         return 0;
 }
 
-static void child(const struct subprocess_opts *o, int out_w, int err_w) {
-        int in = o->stdin_fd >= 0 ? o->stdin_fd : open("/dev/null", O_RDONLY);
-        int out = o->stdout_fd >= 0 ? o->stdout_fd : out_w;
+static void child(const struct subprocess_opts *o, int in_r, int out_w, int err_w) {
+        int in = in_r >= 0 ? in_r : o->stdin_fd >= 0 ? o->stdin_fd : open("/dev/null", O_RDONLY);
+        int out = in_r < 0 && o->stdout_fd >= 0 ? o->stdout_fd : out_w;
 
         setpgid(0, 0);
         /* the parent may ignore or block signals; the command should not inherit that */
@@ -118,7 +118,7 @@ int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *re
                 goto out;
         }
         if (pid == 0)
-                child(o, out_p[1], err_p[1]);
+                child(o, -1, out_p[1], err_p[1]);
         /* Also here, so that a signal sent before the child ran setpgid() finds the group. */
         setpgid(pid, pid);
         close_fd(&out_p[1]);
@@ -214,6 +214,77 @@ out:
         }
         close_fd(&pidfd);
         return r;
+}
+
+int subprocess_spawn(const struct subprocess_opts *o, struct subprocess *ret) {
+        int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 }, r;
+
+        if (!o->argv || !o->argv[0])
+                return -EINVAL;
+        if (pipe2(in_p, O_CLOEXEC) < 0 || pipe2(out_p, O_CLOEXEC) < 0) {
+                r = -errno;
+                goto fail;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                goto fail;
+        }
+        if (pid == 0)
+                child(o, in_p[0], out_p[1], out_p[1]);
+        setpgid(pid, pid);
+        close(in_p[0]);
+        close(out_p[1]);
+        *ret = (struct subprocess) { .pid = pid, .pidfd = (int) syscall(SYS_pidfd_open, pid, 0), .in_fd = in_p[1],
+                                     .out_fd = out_p[0] };
+        return 0;
+fail:
+        for (int i = 0; i < 2; i++) {
+                close_fd(&in_p[i]);
+                close_fd(&out_p[i]);
+        }
+        return r;
+}
+
+int subprocess_signal(struct subprocess *p, int sig) {
+        if (p->pid <= 0)
+                return -ESRCH;
+        /* not reaped yet, so the group id is still this command's */
+        return kill(-p->pid, sig) < 0 ? -errno : 0;
+}
+
+int subprocess_finish(struct subprocess *p, uint64_t grace_ms) {
+        siginfo_t si = { 0 };
+        int wstatus = 0;
+
+        if (p->pid <= 0)
+                return -ESRCH;
+        close_fd(&p->in_fd);
+        close_fd(&p->out_fd);
+        /* gone already, or within the grace time; else the group is killed */
+        for (uint64_t until = now_ms() + grace_ms;;) {
+                si.si_pid = 0;
+                if (waitid(P_PID, (id_t) p->pid, &si, WEXITED | WNOWAIT | WNOHANG) == 0 && si.si_pid == p->pid)
+                        break;
+                uint64_t t = now_ms();
+                if (t >= until) {
+                        kill(-p->pid, SIGKILL);
+                        while (waitid(P_PID, (id_t) p->pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+                                ;
+                        break;
+                }
+                if (p->pidfd >= 0) {
+                        struct pollfd pf = { .fd = p->pidfd, .events = POLLIN };
+                        poll(&pf, 1, (int) (until - t));
+                } else
+                        usleep(10000);
+        }
+        kill(-p->pid, SIGKILL); /* whatever it left behind in its group */
+        while (waitpid(p->pid, &wstatus, 0) < 0 && errno == EINTR)
+                ;
+        close_fd(&p->pidfd);
+        p->pid = 0;
+        return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 }
 
 void subprocess_result_clear(struct subprocess_result *r) {

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct subprocess_opts {
         const char *const *argv;   /* argv[0] is looked up in PATH */
@@ -31,6 +32,23 @@ struct subprocess_result {
 int subprocess_run(const struct subprocess_opts *opts, struct subprocess_result *ret);
 
 void subprocess_result_clear(struct subprocess_result *r);
+
+/* A command that keeps running while we talk to it (crash): its stdin is a pipe we write,
+ * its stdout and stderr one pipe we read, in the order it wrote them. */
+struct subprocess {
+        pid_t pid;
+        int pidfd;  /* readable once it exited; -1 on kernels without pidfd_open */
+        int in_fd;  /* its stdin */
+        int out_fd; /* its stdout and stderr */
+};
+
+/* Starts opts->argv (stdin_fd, stdout_fd, timeout_ms and capture_max are not used). */
+int subprocess_spawn(const struct subprocess_opts *opts, struct subprocess *ret);
+/* Signals the command's whole process group, unless it has been reaped. */
+int subprocess_signal(struct subprocess *p, int sig);
+/* Closes its stdin, gives it grace_ms to exit, then kills the group; reaps it and closes the
+ * pipes. Returns the shell-style exit status. */
+int subprocess_finish(struct subprocess *p, uint64_t grace_ms);
 
 /* Formats argv as one line a person could paste into a shell (quoted where needed). */
 int subprocess_format_argv(const char *const *argv, char *buf, size_t size);
