@@ -74,6 +74,26 @@ static const struct config_row table[_CONF_MAX] = {
                                            "Size of the symbol cache; past it, the least recently used kernels go." },
         [CONF_SYMBOLS_CACHE_MAX_AGE] = { "symbols.cache_max_age", TYPE_SECONDS, "90d", 60, 36500ull * 86400,
                                          "A kernel's symbols unused this long are removed from the cache." },
+        [CONF_CRASH_BINARY] = { "crash.binary", TYPE_PATH, CRASH_DEFAULT, 0, 0,
+                                "The crash binary. The default is the one scripts/build-crash builds; when it is "
+                                "missing, crash from PATH is used." },
+        [CONF_CRASH_COMMANDS] = { "crash.commands", TYPE_PATH, "/etc/hotkdump/crash-commands", 0, 0,
+                                  "The crash command set; when the file is missing, the built-in copy of "
+                                  "etc/crash-commands is used." },
+        [CONF_CRASH_PYKDUMP] = { "crash.pykdump", TYPE_STRING, "", 0, 0,
+                                 "pykdump's mpykdump.so; empty: its commands (needs=pykdump) are skipped." },
+        [CONF_CRASH_OPEN_TIMEOUT] = { "crash.open_timeout", TYPE_SECONDS, "15m", 1, 86400,
+                                      "Seconds crash may take to open a dump." },
+        [CONF_CRASH_COMMAND_TIMEOUT] = { "crash.command_timeout", TYPE_SECONDS, "10m", 1, 86400,
+                                         "Seconds one crash command may run; a command set line can say otherwise." },
+        [CONF_CRASH_TIMEOUT] = { "crash.timeout", TYPE_SECONDS, "2h", 1, 7 * 86400,
+                                 "Seconds for the whole crash stage; commands not reached by then are skipped." },
+        [CONF_CRASH_MAX_OUTPUT] = { "crash.max_output", TYPE_SIZE, "256M", 4096, 64 * GiB,
+                                    "Bytes kept of one command's output; the rest is counted, not kept." },
+        [CONF_REPORT_BASE_URL] = { "report.base_url", TYPE_STRING, "", 0, 0,
+                                   "URL under which <root>/cases/ is served, for links in comments; empty: the folder's path." },
+        [CONF_REPORT_COMMENT_MAX] = { "report.comment_max", TYPE_UINT, "3000", 500, 32000,
+                                      "Most characters in comment.txt." },
 };
 
 struct config {
