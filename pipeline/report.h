@@ -1,0 +1,18 @@
+/* The report: summary.json for machines, report.html for a person, comment.txt for the case,
+ * all made from job.json and the files in the case folder, so they can be made again. */
+#pragma once
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+struct job;
+
+/* The crashing function from a crash `bt`: the exception RIP when there is one, else the first
+ * frame that is not the panic or exception machinery. "" when none. Exposed for tests. */
+void report_crashing_function(const char *bt, size_t len, char *buf, size_t size);
+
+/* The PANIC: string of a crash `sys` answer, or "". */
+void report_sys_panic(const char *sys, size_t len, char *buf, size_t size);
+
+/* Writes summary.json, report.html and comment.txt into the job's folder. */
+int report_write(struct job *j, char *err, size_t err_size);
