@@ -1,5 +1,5 @@
 /* `hotkdump analyze`: runs the pipeline in the foreground on one upload, exactly as the
- * daemon runs it, and prints where the results are and what the first look found. */
+ * daemon runs it, and prints where the results are and what was found. */
 
 #include <errno.h>
 #include <getopt.h>
@@ -17,10 +17,13 @@ static void usage(FILE *out) {
                 "Usage: hotkdump analyze --case CASE [OPTIONS] SOURCE\n"
                 "\n"
                 "Fetches SOURCE (a path, or an http:// or https:// URL), unpacks it, finds the dump(s) in\n"
-                "it, and reads the kernel log, in <root>/cases/CASE/<N>/.\n"
+                "it, reads the kernel log, finds the debug symbols, runs crash's command set and writes\n"
+                "the report (summary.json, report.html, comment.txt), in <root>/cases/CASE/<N>/.\n"
                 "\n"
                 "  --case CASE            the support case number\n"
-                "  --stop-after STAGE     fetch, unpack, identify or first-look (the default: all)\n"
+                "  --stop-after STAGE     fetch, unpack, identify, first-look, symbols, crash or report\n"
+                "                         (the default: report, all of them)\n"
+                "  --debug-file FILE      debug symbols to use: a vmlinux, or a .deb/.ddeb debug package\n"
                 "  --root DIR             where case folders live (config key root)\n"
                 "  --config FILE          read settings from FILE (default /etc/hotkdump/hotkdump.conf if present)\n"
                 "  --set KEY=VALUE        override one setting\n"
@@ -28,7 +31,8 @@ static void usage(FILE *out) {
                 "  --size BYTES           the upload's expected size\n"
                 "  --sha256 HEX           the upload's expected SHA-256\n"
                 "\n"
-                "Exit status: 0 done; 2 usage; 3 input refused (case number, URL, hostile or empty\n"
+                "Exit status: 0 done; 1 incomplete (the report was written, but crash could not\n"
+                "analyse the dump: no symbols, crash missing or failing); 2 usage; 3 input refused (case number, URL, hostile or empty\n"
                 "archive, no dump, over a limit); 4 damaged dump or archive, or a size or sha256 that\n"
                 "does not match; 5 cannot read or download; 6 internal (disk full, …).\n");
 }
@@ -37,19 +41,18 @@ int cli_analyze(int argc, char **argv) {
         static const struct option opts[] = {
                 { "case", required_argument, NULL, 'c' },
                 { "stop-after", required_argument, NULL, 's' },
-                { "root", required_argument, NULL, 'r' },
-                { "config", required_argument, NULL, 'C' },
-                { "set", required_argument, NULL, 'S' },
+                CLI_SETTINGS_OPTIONS,
                 { "filename", required_argument, NULL, 'f' },
                 { "size", required_argument, NULL, 'z' },
                 { "sha256", required_argument, NULL, 'H' },
+                { "debug-file", required_argument, NULL, 'd' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         struct config *cfg = NULL;
         struct fetch_request req = { 0 };
         struct cli_settings settings = { 0 };
-        const char *case_id = NULL;
+        const char *case_id = NULL, *debug_file = NULL;
         enum job_stage stop_after = _STAGE_MAX - 1;
         int c, r, ret = CLI_EXIT_USAGE;
 
@@ -67,19 +70,11 @@ int cli_analyze(int argc, char **argv) {
                         }
                         stop_after = (enum job_stage) r;
                         break;
-                case 'r':
-                        if (cli_settings_add(&settings, "root", optarg) < 0)
-                                goto out;
-                        break;
-                case 'S':
-                        if (cli_settings_add(&settings, optarg, NULL) < 0)
-                                goto out;
-                        break;
-                case 'C':
-                        settings.file = optarg;
-                        break;
                 case 'f':
                         req.filename = optarg;
+                        break;
+                case 'd':
+                        debug_file = optarg;
                         break;
                 case 'z': {
                         char *end;
@@ -103,7 +98,10 @@ int cli_analyze(int argc, char **argv) {
                         ret = CLI_EXIT_OK;
                         goto out;
                 default:
-                        usage(stderr);
+                        if (cli_settings_option(&settings, c, optarg) > 0)
+                                break;
+                        if (c == '?')
+                                usage(stderr);
                         goto out;
                 }
         }
@@ -118,22 +116,31 @@ int cli_analyze(int argc, char **argv) {
                 goto out;
 
         struct pipeline_result res;
-        r = pipeline_run(cfg, case_id, &req, stop_after, &res);
+        struct pipeline_request preq = { .case_id = case_id, .fetch = &req, .debug_file = debug_file,
+                                         .stop_after = stop_after };
+        r = pipeline_run(cfg, &preq, &res);
         for (size_t i = 0; i < res.n_dirs; i++) {
                 char path[4096];
-                snprintf(path, sizeof path, "%s/first-look.txt", res.dirs[i]);
-                printf("%s\n", res.dirs[i]);
+                /* the comment says it all when there is one; else the first look's start */
+                snprintf(path, sizeof path, "%s/comment.txt", res.dirs[i]);
                 FILE *f = fopen(path, "re");
+                unsigned lines = 40;
+                if (!f) {
+                        snprintf(path, sizeof path, "%s/first-look.txt", res.dirs[i]);
+                        f = fopen(path, "re");
+                        lines = 9;
+                }
+                printf("%s\n", res.dirs[i]);
                 if (f) {
                         char line[4096];
                         putchar('\n');
-                        for (int n = 0; n < 9 && fgets(line, sizeof line, f); n++)
+                        for (unsigned n = 0; n < lines && fgets(line, sizeof line, f); n++)
                                 printf("  %s", line);
                         fclose(f);
                         putchar('\n');
                 }
         }
-        if (r < 0) {
+        if (r != 0) {
                 log_error("%s: %s", req.source, res.error);
                 ret = res.error_class ? res.error_class : CLI_EXIT_INTERNAL;
         } else

@@ -22,6 +22,13 @@ struct cli_settings {
         size_t n;
 };
 int cli_settings_add(struct cli_settings *s, const char *key, const char *value);
+/* Their getopt_long() table rows, and the handling of what getopt_long() returned for them:
+ * 1 when c was one of them, 0 when not, < 0 on error (already reported). */
+enum { CLI_OPT_ROOT = 0x1000, CLI_OPT_CONFIG, CLI_OPT_SET };
+#define CLI_SETTINGS_OPTIONS                                                                        \
+        { "root", required_argument, NULL, CLI_OPT_ROOT }, { "config", required_argument, NULL, CLI_OPT_CONFIG }, \
+        { "set", required_argument, NULL, CLI_OPT_SET }
+int cli_settings_option(struct cli_settings *s, int c, const char *arg);
 int cli_settings_load(struct cli_settings *s, const char *cmd, struct config **ret);
 void cli_settings_clear(struct cli_settings *s);
 
@@ -29,3 +36,4 @@ int cli_info(int argc, char **argv);
 int cli_analyze(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_symbols(int argc, char **argv);
+int cli_crash(int argc, char **argv);

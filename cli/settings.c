@@ -26,6 +26,15 @@ int cli_settings_add(struct cli_settings *s, const char *key, const char *value)
         return 0;
 }
 
+int cli_settings_option(struct cli_settings *s, int c, const char *arg) {
+        switch (c) {
+        case CLI_OPT_ROOT: return cli_settings_add(s, "root", arg) < 0 ? -1 : 1;
+        case CLI_OPT_SET: return cli_settings_add(s, arg, NULL) < 0 ? -1 : 1;
+        case CLI_OPT_CONFIG: s->file = arg; return 1;
+        default: return 0;
+        }
+}
+
 int cli_settings_load(struct cli_settings *s, const char *cmd, struct config **ret) {
         struct config *cfg;
         char err[512];

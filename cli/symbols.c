@@ -37,44 +37,6 @@ static void usage(FILE *out) {
                 "found in any source; 6 internal.\n");
 }
 
-/* The kernel of a case folder (its summary.json) and the modules its kernel log names. */
-static int query_from_case(const char *dir, struct symbols_query *q) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/summary.json", dir);
-        json_object *s = json_object_from_file(path), *id;
-        if (!s || !json_object_object_get_ex(s, "identity", &id)) {
-                json_object_put(s);
-                log_error("symbols: '%s' has no summary.json with the dump's identity (run analyze first)", dir);
-                return -ENOENT;
-        }
-        static const struct {
-                const char *key;
-                size_t off;
-        } f[] = {
-                { "release", offsetof(struct symbols_query, release) },
-                { "version", offsetof(struct symbols_query, version) },
-                { "arch", offsetof(struct symbols_query, arch) },
-                { "build_id", offsetof(struct symbols_query, build_id) },
-        };
-        for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-                json_object *v;
-                if (json_object_object_get_ex(id, f[i].key, &v) && json_object_get_string(v))
-                        snprintf((char *) q + f[i].off, 65, "%s", json_object_get_string(v));
-        }
-        json_object *v;
-        if (json_object_object_get_ex(id, "build_id", &v) && json_object_get_string(v))
-                snprintf(q->build_id, sizeof q->build_id, "%s", json_object_get_string(v));
-        json_object_put(s);
-        char *log = NULL;
-        size_t len = 0;
-        snprintf(path, sizeof path, "%s/dmesg.txt", dir);
-        if (!q->modules && read_file_max(path, 64u << 20, &log, &len) == 0) {
-                q->modules = symbols_modules_from_log(log, len);
-                free(log);
-        }
-        return 0;
-}
-
 static int query_from_dump(const char *file, struct symbols_query *q) {
         struct dump_info *info;
         char reason[256];
@@ -115,9 +77,7 @@ int cli_symbols(int argc, char **argv) {
                 { "uts-version", required_argument, NULL, 'V' },
                 { "arch", required_argument, NULL, 'A' },
                 { "build-id", required_argument, NULL, 'B' },
-                { "root", required_argument, NULL, 'r' },
-                { "config", required_argument, NULL, 'C' },
-                { "set", required_argument, NULL, 'S' },
+                CLI_SETTINGS_OPTIONS,
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -141,21 +101,15 @@ int cli_symbols(int argc, char **argv) {
                 case 'V': snprintf(q.version, sizeof q.version, "%s", optarg); break;
                 case 'A': snprintf(q.arch, sizeof q.arch, "%s", optarg); break;
                 case 'B': snprintf(q.build_id, sizeof q.build_id, "%s", optarg); break;
-                case 'r':
-                        if (cli_settings_add(&settings, "root", optarg) < 0)
-                                goto out;
-                        break;
-                case 'S':
-                        if (cli_settings_add(&settings, optarg, NULL) < 0)
-                                goto out;
-                        break;
-                case 'C': settings.file = optarg; break;
                 case 'h':
                         usage(stdout);
                         ret = CLI_EXIT_OK;
                         goto out;
                 default:
-                        usage(stderr);
+                        if (cli_settings_option(&settings, c, optarg) > 0)
+                                break;
+                        if (c == '?')
+                                usage(stderr);
                         goto out;
                 }
         }
@@ -172,7 +126,11 @@ int cli_symbols(int argc, char **argv) {
                         ret = CLI_EXIT_UNREADABLE;
                         goto out;
                 }
-                if ((S_ISDIR(st.st_mode) ? query_from_case(target, &q) : query_from_dump(target, &q)) < 0) {
+                char qerr[512];
+                int q_r = S_ISDIR(st.st_mode) ? symbols_query_from_case(target, &q, qerr, sizeof qerr) : query_from_dump(target, &q);
+                if (q_r < 0 && S_ISDIR(st.st_mode))
+                        log_error("symbols: %s", qerr);
+                if (q_r < 0) {
                         ret = CLI_EXIT_UNREADABLE;
                         goto out;
                 }

@@ -22,6 +22,9 @@ static const char *const stage_names[_STAGE_MAX] = {
         [STAGE_UNPACK] = "unpack",
         [STAGE_IDENTIFY] = "identify",
         [STAGE_FIRSTLOOK] = "first-look",
+        [STAGE_SYMBOLS] = "symbols",
+        [STAGE_CRASH] = "crash",
+        [STAGE_REPORT] = "report",
 };
 
 struct job {
@@ -54,7 +57,7 @@ static void iso_now(char *buf, size_t size) {
         snprintf(buf + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
-static int check_case(const struct config *cfg, const char *case_id, char *err, size_t err_size) {
+int job_case_valid(const struct config *cfg, const char *case_id, char *err, size_t err_size) {
         const char *pattern = config_string(cfg, CONF_CASE_PATTERN);
         regex_t re;
         int r;
@@ -183,7 +186,7 @@ static int job_create(const struct config *cfg, const char *case_id, const char 
 
 int job_new(const struct config *cfg, const char *case_id, const char *source, struct job **ret, char *err,
             size_t err_size) {
-        int r = check_case(cfg, case_id, err, err_size);
+        int r = job_case_valid(cfg, case_id, err, err_size);
         if (r < 0)
                 return r;
         return job_create(cfg, case_id, source, ret, err, err_size);
@@ -286,12 +289,18 @@ int job_stage_end(struct job *j, enum job_stage s, int r, const char *error) {
 }
 
 int job_finish(struct job *j, int r, const char *error) {
-        json_object_object_add(j->record, "state", json_object_new_string(r < 0 ? "failed" : "done"));
+        const char *state = r < 0 ? "failed" : r > 0 ? "incomplete" : "done";
+        json_object_object_add(j->record, "state", json_object_new_string(state));
         json_object_object_del(j->record, "stage");
-        if (r < 0)
-                json_object_object_add(j->record, "error", json_object_new_string(error && *error ? error : strerror(-r)));
-        job_log(j, "job %s", r < 0 ? "failed" : "done");
+        if (r != 0)
+                json_object_object_add(j->record, "error",
+                                       json_object_new_string(error && *error ? error : strerror(r < 0 ? -r : r)));
+        job_log(j, "job %s%s%s", state, r > 0 && error ? ": " : "", r > 0 && error ? error : "");
         return save(j);
+}
+
+json_object *job_record(struct job *j) {
+        return j->record;
 }
 
 int job_set(struct job *j, const char *key, json_object *value) {

@@ -13,6 +13,9 @@ enum job_stage {
         STAGE_UNPACK,
         STAGE_IDENTIFY,
         STAGE_FIRSTLOOK,
+        STAGE_SYMBOLS,
+        STAGE_CRASH,
+        STAGE_REPORT,
         _STAGE_MAX,
 };
 
@@ -20,6 +23,9 @@ const char *job_stage_to_string(enum job_stage s);
 int job_stage_from_string(const char *s);
 
 struct job;
+
+/* Whether case_id is a valid case number (the configured pattern, and one plain path part). */
+int job_case_valid(const struct config *cfg, const char *case_id, char *err, size_t err_size);
 
 /* Checks the case number against the configured pattern (before anything is made), then
  * takes the next free folder number N with mkdir, so concurrent jobs never share a folder. */
@@ -42,8 +48,12 @@ void job_say(struct job *j, const char *fmt, ...) __attribute__((format(printf, 
 int job_stage_begin(struct job *j, enum job_stage s);
 /* r < 0 marks the stage failed with error (a one-line reason). */
 int job_stage_end(struct job *j, enum job_stage s, int r, const char *error);
-/* The job's final state: done, or failed with the reason. */
+/* The job's final state: done (r == 0), incomplete (r > 0: the report was written, but crash
+ * gave nothing, error says why), or failed (r < 0) with the reason. */
 int job_finish(struct job *j, int r, const char *error);
+
+/* job.json as it stands (borrowed). */
+json_object *job_record(struct job *j);
 
 /* Adds or replaces a top-level field of job.json (takes the reference) and saves it. */
 int job_set(struct job *j, const char *key, json_object *value);

@@ -15,8 +15,11 @@
 
 #include "common/fileio.h"
 #include "pipeline/dumpfile.h"
+#include "pipeline/crash.h"
 #include "pipeline/firstlook.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/report.h"
+#include "pipeline/symbols.h"
 #include "pipeline/unpack.h"
 
 struct found {
@@ -241,21 +244,79 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
         json_object_object_add(fl, "log_source", log ? json_object_new_string(source) : NULL);
         json_object_object_add(fl, "release", info->release[0] ? json_object_new_string(info->release) : NULL);
         json_object_object_add(fl, "crash_time", info->has_crash_time ? json_object_new_int64(info->crash_time) : NULL);
-        json_object *summary = json_object_new_object();
-        json_object_object_add(summary, "case", json_object_new_string(job_case(j)));
-        json_object_object_add(summary, "job", json_object_new_int((int) job_number(j)));
-        json_object_object_add(summary, "identity", dump_info_to_json(dump->path, info));
-        json_object_object_add(summary, "first_look", json_object_get(fl));
-        const char *js = json_object_to_json_string_ext(summary, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-        r = write_file_atomic(job_dir(j), "summary.json", js, strlen(js));
-        json_object_put(summary);
         free(log);
-        if (r < 0) {
-                json_object_put(fl);
-                snprintf(err, err_size, "cannot write summary.json: %s", strerror(-r));
-                return r;
+        r = job_set(j, "first_look", fl);
+        /* an early report: what the log alone says, before symbols and crash */
+        return r < 0 ? r : report_write(j, err, err_size);
+}
+
+/* The debug symbols of the dump, for the modules its log names too. The entry stays locked
+ * (sym->lock_fd) while crash uses it. */
+static int find_symbols(struct job *j, const struct found *dump, const char *debug_file, struct symbols_result *sym,
+                        char *err, size_t err_size) {
+        const struct dump_info *info = dump->info;
+        struct symbols_query q = { 0 };
+        char path[PATH_MAX], *log = NULL;
+        size_t len = 0;
+
+        snprintf(q.release, sizeof q.release, "%s", info->release);
+        snprintf(q.version, sizeof q.version, "%s", info->version);
+        snprintf(q.arch, sizeof q.arch, "%s", info->arch[0] ? info->arch : "x86_64");
+        snprintf(q.build_id, sizeof q.build_id, "%s", info->build_id);
+        snprintf(path, sizeof path, "%s/dmesg.txt", job_dir(j));
+        if (read_file_max(path, 256u << 20, &log, &len) == 0) {
+                q.modules = symbols_modules_from_log(log, len);
+                free(log);
         }
-        return job_set(j, "first_look", fl);
+        int r = symbols_find(job_config(j), &q, debug_file, j, sym, err, err_size);
+        symbols_strv_free(q.modules);
+        if (r < 0)
+                return r;
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "vmlinux", json_object_new_string(sym->vmlinux));
+        json_object_object_add(o, "modules", sym->modules_found ? json_object_new_string(sym->modules) : NULL);
+        json_object_object_add(o, "source", json_object_new_string(sym->source));
+        return job_set(j, "symbols", o);
+}
+
+static int run_crash(struct job *j, const struct symbols_result *sym, char *err, size_t err_size) {
+        const struct config *cfg = job_config(j);
+        const char *set_path = config_string(cfg, CONF_CRASH_COMMANDS);
+        struct crash_cmdset set;
+        char vmcore[PATH_MAX];
+        int r = crash_cmdset_load(set_path, &set, err, err_size);
+        if (r == -ENOENT && !strcmp(set_path, "/etc/hotkdump/crash-commands")) {
+                job_log(j, "%s is not there: using the built-in command set", set_path);
+                r = crash_cmdset_parse(crash_cmdset_builtin, strlen(crash_cmdset_builtin), "built-in crash-commands", &set,
+                                       err, err_size);
+        }
+        if (r < 0)
+                return r;
+        snprintf(vmcore, sizeof vmcore, "%s/vmcore", job_dir(j));
+        bool fallback = false;
+        struct crash_opts o = {
+                .binary = crash_binary(cfg, &fallback),
+                .vmlinux = sym->vmlinux,
+                .vmcore = vmcore,
+                .modules_dir = sym->modules_found ? sym->modules : NULL,
+                .pykdump = config_string(cfg, CONF_CRASH_PYKDUMP),
+                .dir = job_dir(j),
+                .open_timeout_ms = config_u64(cfg, CONF_CRASH_OPEN_TIMEOUT) * 1000,
+                .command_timeout_ms = config_u64(cfg, CONF_CRASH_COMMAND_TIMEOUT) * 1000,
+                .total_timeout_ms = config_u64(cfg, CONF_CRASH_TIMEOUT) * 1000,
+                .max_output = (size_t) config_u64(cfg, CONF_CRASH_MAX_OUTPUT),
+        };
+        if (fallback)
+                job_log(j, "%s is not there (scripts/build-crash makes it): using crash from PATH", CRASH_DEFAULT);
+        json_object *rec = NULL;
+        r = crash_run(j, &o, &set, &rec, err, err_size);
+        crash_cmdset_clear(&set);
+        if (rec) {
+                int q = job_set(j, "crash", rec);
+                if (r == 0)
+                        r = q;
+        }
+        return r;
 }
 
 static int add_dir(struct pipeline_result *res, const char *dir) {
@@ -290,10 +351,13 @@ static int classify(int r) {
         }
 }
 
-/* Identify and first look for one dump in its own job folder. */
+/* Everything after the upload is unpacked, for one dump in its own job folder. Returns 0,
+ * 1 when the report was written but crash gave nothing useful (err says why), or -errno. */
 static int analyze_dump(struct job *j, const struct found *dump, const struct scan *s, const char *link_from,
-                        enum job_stage stop_after, char *err, size_t err_size) {
-        char vmcore[PATH_MAX];
+                        const struct pipeline_request *req, char *err, size_t err_size) {
+        enum job_stage stop_after = req->stop_after;
+        char vmcore[PATH_MAX], why[1024] = "";
+        struct symbols_result sym = { .lock_fd = -1 };
         int r;
 
         snprintf(vmcore, sizeof vmcore, "%s/vmcore", job_dir(j));
@@ -315,11 +379,42 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
         job_stage_begin(j, STAGE_FIRSTLOOK);
         r = first_look(j, dump, s, err, err_size);
         job_stage_end(j, STAGE_FIRSTLOOK, r, err);
-        return r;
+        if (r < 0 || stop_after < STAGE_SYMBOLS)
+                return r;
+
+        /* From here a failure still leaves a report: what the first look found, and why
+         * the rest is missing. */
+        job_stage_begin(j, STAGE_SYMBOLS);
+        int rs = find_symbols(j, dump, req->debug_file, &sym, why, sizeof why);
+        job_stage_end(j, STAGE_SYMBOLS, rs, why);
+        int rc = rs;
+        if (rs == 0 && stop_after >= STAGE_CRASH) {
+                job_stage_begin(j, STAGE_CRASH);
+                rc = run_crash(j, &sym, why, sizeof why);
+                job_stage_end(j, STAGE_CRASH, rc, why);
+        }
+        if (sym.lock_fd >= 0)
+                close(sym.lock_fd);
+        if (rc < 0)
+                snprintf(err, err_size, "%s", why);
+        if (stop_after < STAGE_REPORT)
+                return rc < 0 ? 1 : 0;
+        job_stage_begin(j, STAGE_REPORT);
+        r = job_set(j, "state", json_object_new_string(rc < 0 ? "incomplete" : "done"));
+        if (r == 0)
+                r = report_write(j, why, sizeof why);
+        job_stage_end(j, STAGE_REPORT, r, why);
+        if (r < 0) {
+                snprintf(err, err_size, "%s", why);
+                return r;
+        }
+        return rc < 0 ? 1 : 0;
 }
 
-int pipeline_run(const struct config *cfg, const char *case_id, const struct fetch_request *req,
-                 enum job_stage stop_after, struct pipeline_result *res) {
+int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, struct pipeline_result *res) {
+        const struct fetch_request *req = preq->fetch;
+        const char *case_id = preq->case_id;
+        enum job_stage stop_after = preq->stop_after;
         struct job *j = NULL;
         struct scan s = { 0 };
         char *input = NULL, err[512] = "", dest[PATH_MAX];
@@ -380,9 +475,9 @@ int pipeline_run(const struct config *cfg, const char *case_id, const struct fet
                 json_object_array_add(list, json_object_new_string(s.dumps[i].path));
         job_set(j, "dumps", list);
 
-        r = analyze_dump(j, &s.dumps[0], &s, NULL, stop_after, err, sizeof err);
+        r = analyze_dump(j, &s.dumps[0], &s, NULL, preq, err, sizeof err);
         /* one more job per further dump, so that each is analysed and reported on its own */
-        for (size_t i = 1; i < s.n_dumps && r == 0; i++) {
+        for (size_t i = 1; i < s.n_dumps && r >= 0; i++) {
                 struct job *sib = NULL;
                 char src[PATH_MAX + 64], from[PATH_MAX], serr[512] = "";
                 snprintf(src, sizeof src, "%s/%u:%s", job_case(j), job_number(j), s.dumps[i].path);
@@ -391,7 +486,7 @@ int pipeline_run(const struct config *cfg, const char *case_id, const struct fet
                 if (q == 0) {
                         job_log(j, "dump '%s' goes to job %s/%u", s.dumps[i].path, job_case(j), job_number(sib));
                         add_dir(res, job_dir(sib));
-                        q = analyze_dump(sib, &s.dumps[i], &s, from, stop_after, serr, sizeof serr);
+                        q = analyze_dump(sib, &s.dumps[i], &s, from, preq, serr, sizeof serr);
                         job_finish(sib, q, serr);
                         job_free(sib);
                 }
@@ -402,6 +497,9 @@ done:
         if (r < 0) {
                 res->error_class = classify(r);
                 snprintf(res->error, sizeof res->error, "%s", err[0] ? err : strerror(-r));
+        } else if (r > 0) {
+                res->error_class = PIPELINE_EINCOMPLETE;
+                snprintf(res->error, sizeof res->error, "the analysis is incomplete: %s", err);
         }
         job_finish(j, r, res->error);
         job_free(j);

@@ -16,15 +16,23 @@ struct pipeline_result {
 
 enum {
         PIPELINE_OK = 0,
+        PIPELINE_EINCOMPLETE = 1, /* the report was written, but without crash's analysis */
         PIPELINE_EINPUT = 3,    /* refused input: bad case number, URL, hostile archive, no dump */
         PIPELINE_EDAMAGED = 4,  /* a damaged dump or archive */
         PIPELINE_EFETCH = 5,    /* cannot read or download the source */
         PIPELINE_EINTERNAL = 6, /* disk full, out of memory, … */
 };
 
-/* Runs the stages up to and including stop_after. Returns 0, or -errno with result->error
- * set; result->dirs lists the folders either way. */
-int pipeline_run(const struct config *cfg, const char *case_id, const struct fetch_request *req,
-                 enum job_stage stop_after, struct pipeline_result *result);
+struct pipeline_request {
+        const char *case_id;
+        const struct fetch_request *fetch;
+        const char *debug_file;  /* a vmlinux or debug package to use, or NULL */
+        enum job_stage stop_after;
+};
+
+/* Runs the stages up to and including stop_after. Returns 0; 1 when the report was written
+ * but crash could not analyse the dump (result->error says why); or -errno with result->error
+ * set. result->dirs lists the folders either way. */
+int pipeline_run(const struct config *cfg, const struct pipeline_request *req, struct pipeline_result *result);
 
 void pipeline_result_clear(struct pipeline_result *r);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "common/log.h"
 #include "pipeline/debpkg.h"
 #include "pipeline/elfinfo.h"
 #include "pipeline/httpstream.h"
@@ -841,6 +842,44 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
                 struct stat ms;
                 if (stat(res->modules, &ms) == 0)
                         res->modules_found = 1;
+        }
+        return 0;
+}
+
+/* The kernel of a case folder (its summary.json) and the modules its kernel log names. */
+int symbols_query_from_case(const char *dir, struct symbols_query *q, char *err, size_t err_size) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/summary.json", dir);
+        json_object *s = json_object_from_file(path), *id;
+        if (!s || !json_object_object_get_ex(s, "identity", &id)) {
+                json_object_put(s);
+                return log_reason(err, err_size, -ENOENT, "'%s' has no summary.json with the dump's identity (run analyze first)",
+                                  dir);
+        }
+        static const struct {
+                const char *key;
+                size_t off;
+        } f[] = {
+                { "release", offsetof(struct symbols_query, release) },
+                { "version", offsetof(struct symbols_query, version) },
+                { "arch", offsetof(struct symbols_query, arch) },
+                { "build_id", offsetof(struct symbols_query, build_id) },
+        };
+        for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+                json_object *v;
+                if (json_object_object_get_ex(id, f[i].key, &v) && json_object_get_string(v))
+                        snprintf((char *) q + f[i].off, 65, "%s", json_object_get_string(v));
+        }
+        json_object *v;
+        if (json_object_object_get_ex(id, "build_id", &v) && json_object_get_string(v))
+                snprintf(q->build_id, sizeof q->build_id, "%s", json_object_get_string(v));
+        json_object_put(s);
+        char *log = NULL;
+        size_t len = 0;
+        snprintf(path, sizeof path, "%s/dmesg.txt", dir);
+        if (!q->modules && read_file_max(path, 64u << 20, &log, &len) == 0) {
+                q->modules = symbols_modules_from_log(log, len);
+                free(log);
         }
         return 0;
 }

@@ -28,6 +28,9 @@ struct symbols_result {
         int lock_fd;         /* held shared while in use: purge skips the entry; close when done */
 };
 
+/* The kernel of a case folder (its summary.json) and the modules its kernel log names. */
+int symbols_query_from_case(const char *dir, struct symbols_query *q, char *err, size_t err_size);
+
 /* Finds, fetches, verifies and caches. debug_file may be NULL. err: one line on failure,
  * listing what each source said. -ENOENT: no source had them. */
 int symbols_find(const struct config *cfg, const struct symbols_query *q, const char *debug_file, struct job *log,

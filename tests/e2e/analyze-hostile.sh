@@ -102,7 +102,7 @@ refused "missing file" 5 "cannot read '$TMP/up/nothing-here'" "$TMP/up/nothing-h
 
 # bad case numbers are refused before any folder is made
 for c in ../../x . abc 1234 12345678901 "00345677/../1"; do
-	timeout 30 "$HOTKDUMP" analyze --root "$ROOT" --case "$c" "$TMP/up/crash.tar.gz" >"$TMP/out" 2>"$TMP/err"
+	timeout 30 "$HOTKDUMP" analyze --root "$ROOT" --stop-after first-look --case "$c" "$TMP/up/crash.tar.gz" >"$TMP/out" 2>"$TMP/err"
 	is "$?" 3 "case '$c': refused"
 	grep -qF "case number '$c'" "$TMP/err"
 	ok $? "case '$c': the message names it"
@@ -111,9 +111,9 @@ done
 ok $? "bad case numbers: no folder made anywhere"
 
 # two analyses at once for the same case: folders 1 and 2, never shared
-timeout 300 "$HOTKDUMP" analyze --root "$ROOT" --case 00777777 "$TMP/up/crash.tar.gz" >"$TMP/out1" 2>&1 &
+timeout 300 "$HOTKDUMP" analyze --root "$ROOT" --stop-after first-look --case 00777777 "$TMP/up/crash.tar.gz" >"$TMP/out1" 2>&1 &
 p1=$!
-timeout 300 "$HOTKDUMP" analyze --root "$ROOT" --case 00777777 "$TMP/up/crash.tar.gz" >"$TMP/out2" 2>&1 &
+timeout 300 "$HOTKDUMP" analyze --root "$ROOT" --stop-after first-look --case 00777777 "$TMP/up/crash.tar.gz" >"$TMP/out2" 2>&1 &
 p2=$!
 wait $p1
 r1=$?
@@ -126,7 +126,7 @@ is "$(job_field "$ROOT/cases/00777777/1" .state):$(job_field "$ROOT/cases/007777
 # a disk that fills up: copying the upload in, then unpacking it (a small tmpfs as root)
 if mkdir -p "$TMP/small" && mount -t tmpfs -o size=8M tmpfs "$TMP/small" 2>/dev/null; then
 	trap 'umount "$TMP/small" 2>/dev/null; rm -rf "$TMP"' EXIT
-	timeout 120 "$HOTKDUMP" analyze --root "$TMP/small" --case 00888888 "$TMP/up/crash.tar.gz" >"$TMP/out" 2>"$TMP/err"
+	timeout 120 "$HOTKDUMP" analyze --root "$TMP/small" --stop-after first-look --case 00888888 "$TMP/up/crash.tar.gz" >"$TMP/out" 2>"$TMP/err"
 	is "$?" 6 "disk full while copying in: exit status"
 	grep -q "No space left on device" "$TMP/err"
 	ok $? "disk full while copying in: says so"
@@ -135,7 +135,7 @@ if mkdir -p "$TMP/small" && mount -t tmpfs -o size=8M tmpfs "$TMP/small" 2>/dev/
 	ok $? "disk full while copying in: no partial file left"
 	umount "$TMP/small"
 	mount -t tmpfs -o size=20M tmpfs "$TMP/small"
-	timeout 120 "$HOTKDUMP" analyze --root "$TMP/small" --case 00888888 "$TMP/up/crash.tar.gz" >"$TMP/out" 2>"$TMP/err"
+	timeout 120 "$HOTKDUMP" analyze --root "$TMP/small" --stop-after first-look --case 00888888 "$TMP/up/crash.tar.gz" >"$TMP/out" 2>"$TMP/err"
 	is "$?" 6 "disk full while unpacking: exit status"
 	grep -q "No space left on device (the disk is full)" "$TMP/err"
 	ok $? "disk full while unpacking: says so"

@@ -125,11 +125,13 @@ stop_nginx() {
 	NGINX_PID=
 }
 
-# analyze ARGS…: runs hotkdump analyze with the test's root; output in $TMP/out, $TMP/err
+# analyze ARGS…: runs hotkdump analyze with the test's root; output in $TMP/out, $TMP/err.
+# The intake tests stop after the first look (--stop-after first-look) unless ARGS say otherwise.
 ROOT=$TMP/root
 analyze() {
-	local rc
-	timeout 300 "$HOTKDUMP" analyze --root "$ROOT" "$@" >"$TMP/out" 2>"$TMP/err"
+	local rc stop=(--stop-after first-look)
+	case " $* " in *" --stop-after "*) stop=() ;; esac
+	timeout 300 "$HOTKDUMP" analyze --root "$ROOT" "${stop[@]}" "$@" >"$TMP/out" 2>"$TMP/err"
 	rc=$?
 	[ $rc -eq 0 ] || sed 's/^/# stderr: /' "$TMP/err"
 	return $rc

@@ -81,7 +81,7 @@ ok $? "cache: the source is the cache"
 is "$(deb_gets)" 1 "cache: no network request"
 
 # a case folder made by analyze names its dump's kernel in summary.json
-timeout 300 "$HOTKDUMP" analyze --root "$ROOT" --case 00345677 "$dump" >/dev/null 2>&1
+timeout 300 "$HOTKDUMP" analyze --root "$ROOT" --stop-after first-look --case 00345677 "$dump" >/dev/null 2>&1
 symbols --set "symbols.sources=cache" "$ROOT/cases/00345677/1"
 is "$?" 0 "case folder: its kernel's symbols found"
 grep -q "^vmlinux: $ROOT/symbols/$build_id/vmlinux" "$TMP/out"
