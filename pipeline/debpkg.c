@@ -48,8 +48,7 @@ static la_ssize_t inner_read(struct archive *a, void *userdata, const void **buf
         return n;
 }
 
-/* The kernel names modules with '_' where file names may have '-'. */
-static void module_name(const char *file, char *out, size_t size) {
+void debpkg_module_name(const char *file, char *out, size_t size) {
         const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
         size_t n = strcspn(base, ".");
         if (n >= size)
@@ -63,9 +62,9 @@ static bool wanted_module(const struct debpkg_want *w, const char *file) {
         char name[128], other[128];
         if (!w->modules)
                 return false;
-        module_name(file, name, sizeof name);
+        debpkg_module_name(file, name, sizeof name);
         for (char *const *m = w->modules; *m; m++) {
-                module_name(*m, other, sizeof other);
+                debpkg_module_name(*m, other, sizeof other);
                 if (strcmp(name, other) == 0)
                         return true;
         }
@@ -156,7 +155,7 @@ static int extract_data(struct ctx *c, const struct debpkg_want *w, const char *
                 while (p[0] == '.' && p[1] == '/')
                         p += 2;
                 char out[PATH_MAX];
-                if (strcmp(p, vmlinux) == 0) {
+                if (!w->modules_only && strcmp(p, vmlinux) == 0) {
                         snprintf(out, sizeof out, "%s/vmlinux", dest);
                         r = write_entry(in, out, &res->bytes_written, w->max_bytes, err, err_size);
                         if (r < 0)
@@ -175,12 +174,14 @@ static int extract_data(struct ctx *c, const struct debpkg_want *w, const char *
                                 goto out;
                         res->modules_found++;
                 }
-                if (have_vmlinux && res->modules_found >= want_modules) {
+                if ((have_vmlinux || w->modules_only) && res->modules_found >= want_modules) {
                         res->stopped_early = true;
                         break;
                 }
         }
-        if (!have_vmlinux)
+        if (w->modules_only && !res->modules_found)
+                r = log_reason(err, err_size, -ENOENT, "the package holds none of the %zu module(s)", want_modules);
+        else if (!w->modules_only && !have_vmlinux)
                 r = log_reason(err, err_size, -ENOENT, "the package holds no %s", vmlinux);
 out:
         archive_read_free(in);

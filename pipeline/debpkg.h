@@ -13,6 +13,7 @@ struct debpkg_want {
         const char *release;     /* usr/lib/debug/boot/vmlinux-<release>, …/lib/modules/<release>/ */
         char *const *modules;    /* module names (as the kernel lists them), NULL-terminated; NULL: none */
         uint64_t max_bytes;      /* most bytes written */
+        bool modules_only;       /* no vmlinux: module debug files for an entry that has one */
 };
 
 struct debpkg_result {
@@ -22,7 +23,12 @@ struct debpkg_result {
         bool stopped_early;      /* everything wanted was found before the end of the package */
 };
 
-/* Writes dest/vmlinux and dest/modules/<path under lib/modules/<release>/>. -ENOENT: the
- * package holds no vmlinux for that release; -EBADMSG: not a readable package. */
+/* Writes dest/vmlinux and dest/modules/<path under lib/modules/<release>/>, each file whole or
+ * not at all. -ENOENT: the package holds no vmlinux for that release (with modules_only: none
+ * of the modules); -EBADMSG: not a readable package. */
 int debpkg_extract(debpkg_read_fn read, void *userdata, const struct debpkg_want *want, const char *dest,
                    struct debpkg_result *res, char *err, size_t err_size);
+
+/* A module's name as the kernel gives it, from a file name or path ("virtio-blk.ko.xz" →
+ * "virtio_blk"): the kernel names modules with '_' where file names may have '-'. */
+void debpkg_module_name(const char *file, char *out, size_t size);

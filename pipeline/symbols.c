@@ -668,7 +668,7 @@ static int from_file(struct ctx *c, const char *file, struct symbols_result *res
         return r;
 }
 
-static int lock_entry(struct ctx *c) {
+static int lock_entry(struct ctx *c, int how) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/.locks", c->root);
         int r = mkdir_parents(path);
@@ -678,8 +678,9 @@ static int lock_entry(struct ctx *c) {
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0)
                 return -errno;
-        /* one job fetches a kernel; the others wait here and then find it in the cache */
-        while (flock(fd, LOCK_EX) < 0)
+        /* shared to use an entry (purging takes it exclusive); exclusive to fetch one, so that one
+         * job fetches a kernel and the others wait here and then find it in the cache */
+        while (flock(fd, how) < 0)
                 if (errno != EINTR) {
                         r = -errno;
                         close(fd);
@@ -774,6 +775,109 @@ int symbols_cache_trim(const struct config *cfg, struct job *log, uint64_t *ret_
         return removed;
 }
 
+static bool have_module(const char *dir, const char *key, unsigned depth) {
+        DIR *d = depth < 16 ? opendir(dir) : NULL;
+        bool found = false;
+        if (!d)
+                return false;
+        for (struct dirent *e; !found && (e = readdir(d));) {
+                if (e->d_name[0] == '.')
+                        continue;
+                char k[256], sub[PATH_MAX];
+                if (e->d_type == DT_DIR) {
+                        snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+                        found = have_module(sub, key, depth + 1);
+                } else if (strstr(e->d_name, ".ko")) {
+                        debpkg_module_name(e->d_name, k, sizeof k);
+                        found = !strcmp(k, key);
+                }
+        }
+        closedir(d);
+        return found;
+}
+
+/* Adds the debug files of the modules the entry lacks, from the first package that has
+ * them. The entry is in use (shared lock): files are only added, each one whole, and one job
+ * at a time does it. Returns the number added. */
+static int add_modules(struct ctx *c, char **modules, struct symbols_result *res) {
+        char **missing = calloc(1, sizeof *missing), path[PATH_MAX];
+        size_t n = 0;
+        int r = 0, lock = -1;
+        if (!missing)
+                return -ENOMEM;
+        for (char **m = modules; m && *m; m++) {
+                char key[256];
+                debpkg_module_name(*m, key, sizeof key);
+                if (!key[0] || have_module(res->modules, key, 0))
+                        continue;
+                char **nv = realloc(missing, (n + 2) * sizeof *nv);
+                if (!nv) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                missing = nv;
+                missing[n++] = *m;
+                missing[n] = NULL;
+        }
+        if (!n || (!source_enabled(c, "ubuntu") && !source_enabled(c, "debian")))
+                goto out;
+        snprintf(path, sizeof path, "%s/.locks/%s.modules.lock", c->root, c->key);
+        lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        while (lock >= 0 && flock(lock, LOCK_EX) < 0 && errno == EINTR)
+                ;
+        note(c, "debug files of %zu module(s) are not in the cache yet: looking in the packages", n);
+        struct candidate cand[32];
+        size_t nc = candidates(c, cand, 32);
+        struct debpkg_want want = { .release = c->q->release, .modules = missing, .modules_only = true,
+                                    .max_bytes = config_u64(c->cfg, CONF_SYMBOLS_MAX_BYTES) };
+        r = -ENOENT;
+        for (size_t i = 0; i < nc && r == -ENOENT; i++) {
+                char url[1200], source[1300], err[512];
+                if (cand[i].url[0])
+                        snprintf(url, sizeof url, "%s", cand[i].url);
+                else if (index_lookup(c, &cand[i], url, sizeof url) < 0)
+                        continue;
+                struct httpstream_opts o;
+                struct httpstream *st;
+                stream_opts(c, &o);
+                snprintf(source, sizeof source, "%s %s", cand[i].source, url);
+                if (httpstream_open(url, &o, c->job, &st) < 0)
+                        continue;
+                struct debpkg_result dr = { 0 };
+                r = debpkg_extract(http_read, st, &want, res->dir, &dr, err, sizeof err);
+                if (r < 0 && httpstream_error(st)[0])
+                        tried(c, "%s: %s (%s)", source, err, httpstream_error(st));
+                else if (r < 0)
+                        tried(c, "%s: %s", source, err);
+                else {
+                        note(c, "%s: %u module debug file(s) added, %llu bytes written from %llu read", source,
+                             dr.modules_found, (unsigned long long) dr.bytes_written, (unsigned long long) dr.bytes_read);
+                        res->modules_found += dr.modules_found;
+                        r = (int) dr.modules_found;
+                }
+                httpstream_free(st);
+                /* the same package everywhere: one that lacks them settles it */
+                if (r == -ENOENT && dr.bytes_read)
+                        break;
+        }
+out:
+        if (lock >= 0)
+                close(lock);
+        free(missing);
+        return r;
+}
+
+int symbols_add_modules(const struct config *cfg, const struct symbols_query *q, struct job *log,
+                        struct symbols_result *res, char **modules, char *err, size_t err_size) {
+        struct ctx c = { .cfg = cfg, .q = q, .job = log };
+        snprintf(c.root, sizeof c.root, "%s/symbols", config_string(cfg, CONF_ROOT));
+        make_key(&c);
+        int r = add_modules(&c, modules, res);
+        if (r < 0 && r != -ENOMEM)
+                snprintf(err, err_size, "module debug files: %s", c.tried[0] ? c.tried : "no package source applies");
+        return r;
+}
+
 int symbols_find(const struct config *cfg, const struct symbols_query *q, const char *debug_file, struct job *log,
                  struct symbols_result *res, char *err, size_t err_size) {
         struct ctx c = { .cfg = cfg, .q = q, .job = log };
@@ -793,19 +897,27 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
                 return r;
         }
         make_key(&c);
-        lock = lock_entry(&c);
+        fill_result(&c, res);
+        /* A hit needs only the shared lock, so that jobs using an entry never wait for each
+         * other; a miss (or the user's file) takes it exclusive and looks again. */
+        bool hit = !debug_file && source_enabled(&c, "cache") && stat(res->vmlinux, &st) == 0;
+        lock = lock_entry(&c, hit ? LOCK_SH : LOCK_EX);
         if (lock < 0) {
                 snprintf(err, err_size, "cannot lock the cache entry %s: %s", c.key, strerror(-lock));
                 return lock;
         }
-        fill_result(&c, res);
+        if (hit && stat(res->vmlinux, &st) < 0) { /* purged meanwhile */
+                hit = false;
+                while (flock(lock, LOCK_EX) < 0 && errno == EINTR)
+                        ;
+        }
 
         r = -ENOENT;
         if (debug_file) {
                 /* the user's file wins over the cache once verified: install() swaps it in */
                 r = from_file(&c, debug_file, res);
         } else {
-                if (source_enabled(&c, "cache") && stat(res->vmlinux, &st) == 0) {
+                if ((hit || source_enabled(&c, "cache")) && stat(res->vmlinux, &st) == 0) {
                         char info[PATH_MAX + 16];
                         snprintf(info, sizeof info, "%s/info.json", res->dir);
                         utimensat(AT_FDCWD, info, NULL, 0); /* last use, for least-recently-used purging */
@@ -838,6 +950,9 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
         res->lock_fd = lock;
         if (strcmp(res->source, "cache") != 0)
                 symbols_cache_trim(cfg, log, NULL);
+        /* the cache or debuginfod may lack modules this dump has loaded */
+        if (q->modules && !debug_file && add_modules(&c, q->modules, res) < 0 && c.tried[0])
+                note(&c, "module debug files: %s", c.tried);
         if (!res->modules_found) {
                 struct stat ms;
                 if (stat(res->modules, &ms) == 0)

@@ -36,6 +36,12 @@ int symbols_query_from_case(const char *dir, struct symbols_query *q, char *err,
 int symbols_find(const struct config *cfg, const struct symbols_query *q, const char *debug_file, struct job *log,
                  struct symbols_result *ret, char *err, size_t err_size);
 
+/* Adds to the entry res describes the debug files of those modules (names as the kernel lists
+ * them) it lacks, from the first package source that has them. Returns how many were added;
+ * -ENOENT with err when no package had them. */
+int symbols_add_modules(const struct config *cfg, const struct symbols_query *q, struct job *log,
+                        struct symbols_result *res, char **modules, char *err, size_t err_size);
+
 /* Removes cache entries unused for longer than symbols.cache_max_age, then the least recently
  * used until the cache fits symbols.cache_max_bytes. An entry whose lock is held (in use, or
  * being fetched) is never removed. Returns the number removed; bytes freed in *ret_freed. */
