@@ -285,6 +285,37 @@ int crash_parse_ps_m(const char *text, size_t len, struct crash_task **ret, size
         return 0;
 }
 
+/* `mod`:      MODULE       NAME                  BASE         SIZE  OBJECT FILE
+ *        ffffffffc02f5340  virtio_ring  ffffffffc02ee000  49152  (not loaded)  [CONFIG_KALLSYMS] */
+char **crash_parse_mod(const char *text, size_t len) {
+        size_t n = 0;
+        char **v = calloc(1, sizeof *v);
+        for (size_t off = 0; v && off < len;) {
+                char line[512], name[128];
+                unsigned long long addr;
+                int used = 0;
+                off = next_line(text, len, off, line, sizeof line);
+                if (sscanf(line, " %llx %127s %n", &addr, name, &used) < 2 || used == 0 || addr == 0 || !strcmp(name, "NAME"))
+                        continue;
+                bool ok = true;
+                for (const char *p = name; *p && ok; p++)
+                        ok = isalnum((unsigned char) *p) || *p == '_' || *p == '-';
+                if (!ok)
+                        continue;
+                char **nv = realloc(v, (n + 2) * sizeof *nv);
+                if (!nv || !(nv[n] = strdup(name))) {
+                        v = nv ? nv : v;
+                        for (size_t i = 0; i < n; i++)
+                                free(v[i]);
+                        free(v);
+                        return NULL;
+                }
+                v = nv;
+                v[++n] = NULL;
+        }
+        return v;
+}
+
 /* ---- talking to crash ------------------------------------------------------------------ */
 
 static uint64_t now_ms(void) {
@@ -915,9 +946,11 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                                 if (line[strspn(line, " \t")])
                                         snprintf(last, sizeof last, "%s", line + strspn(line, " \t"));
                         }
-                        if (!last[0])
-                                snprintf(last, sizeof last, "%s", r == -ETIMEDOUT ? "no answer within crash.open_timeout"
-                                                                  : r == -EPIPE ? "crash exited without a word" : strerror(-r));
+                        if (!last[0] && r == -EPIPE)
+                                snprintf(last, sizeof last, "crash exited with status %d without saying why (a truncated dump?)",
+                                         rn.s.exit_status);
+                        else if (!last[0])
+                                snprintf(last, sizeof last, "%s", r == -ETIMEDOUT ? "no answer within crash.open_timeout" : strerror(-r));
                         json_object_object_add(at, "result", json_object_new_string(last));
                         if (!first_failure[0])
                                 snprintf(first_failure, sizeof first_failure, "%s", last);
@@ -939,7 +972,27 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
         if (rn.s.mode != MODE_NORMAL)
                 job_log(j, "crash opened the dump only in %s mode", mode_name[rn.s.mode]);
 
-        /* module debug info first, so that module frames resolve */
+        /* module debug info first, so that module frames resolve: the modules the dump has
+         * loaded, their debug files fetched when the symbols lack them */
+        if (rn.s.mode != MODE_MINIMAL && o->want_modules) {
+                struct answer mods = { .max = 16u << 20 };
+                char why[256];
+                if (run_one(&rn, "mod", rn.deadline, &mods, why, sizeof why) == ST_OK && mods.buf) {
+                        char **names = crash_parse_mod(mods.buf, mods.len);
+                        size_t count = 0;
+                        while (names && names[count])
+                                count++;
+                        if (count) {
+                                int added = o->want_modules(o->userdata, names);
+                                job_log(j, "%zu module(s) loaded in the dump; debug files of %d added to the symbols", count,
+                                        added > 0 ? added : 0);
+                        }
+                        for (size_t k = 0; k < count; k++)
+                                free(names[k]);
+                        free(names);
+                }
+                answer_free(&mods);
+        }
         if (rn.s.mode != MODE_MINIMAL && dir_has_files(o->modules_dir)) {
                 struct crash_cmd mc = { .name = "mod-S" };
                 snprintf(mc.command, sizeof mc.command, "mod -S %s", o->modules_dir);

@@ -49,6 +49,10 @@ struct crash_opts {
         const char *dir;          /* the job folder: crash/ and hotkdump.out are written here */
         uint64_t open_timeout_ms, command_timeout_ms, total_timeout_ms;
         size_t max_output;        /* bytes kept of one command's output */
+        /* Called with the modules crash lists (NULL-terminated) before their debug files are
+         * loaded, so that missing ones can be fetched; returns how many were added. May be NULL. */
+        int (*want_modules)(void *userdata, char **names);
+        void *userdata;
 };
 
 /* Runs the set. Returns 0 when crash opened the dump and answered at least one command;
@@ -83,3 +87,5 @@ struct crash_task {
  * not understand; they fail only for lack of memory. */
 int crash_parse_ps(const char *text, size_t len, struct crash_task **ret, size_t *ret_n);
 int crash_parse_ps_m(const char *text, size_t len, struct crash_task **ret, size_t *ret_n);
+/* The module names of a `mod` answer (malloc'd, NULL-terminated), or NULL for lack of memory. */
+char **crash_parse_mod(const char *text, size_t len);

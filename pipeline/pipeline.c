@@ -252,8 +252,8 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
 
 /* The debug symbols of the dump, for the modules its log names too. The entry stays locked
  * (sym->lock_fd) while crash uses it. */
-static int find_symbols(struct job *j, const struct found *dump, const char *debug_file, struct symbols_result *sym,
-                        char *err, size_t err_size) {
+static int find_symbols(struct job *j, const struct found *dump, const char *debug_file, struct symbols_query *ret_q,
+                        struct symbols_result *sym, char *err, size_t err_size) {
         const struct dump_info *info = dump->info;
         struct symbols_query q = { 0 };
         char path[PATH_MAX], *log = NULL;
@@ -270,8 +270,11 @@ static int find_symbols(struct job *j, const struct found *dump, const char *deb
         }
         int r = symbols_find(job_config(j), &q, debug_file, j, sym, err, err_size);
         symbols_strv_free(q.modules);
+        q.modules = NULL;
+        *ret_q = q;
         if (r < 0)
                 return r;
+        job_log(j, "symbols: %s (from %s)", sym->vmlinux, sym->source);
         json_object *o = json_object_new_object();
         json_object_object_add(o, "vmlinux", json_object_new_string(sym->vmlinux));
         json_object_object_add(o, "modules", sym->modules_found ? json_object_new_string(sym->modules) : NULL);
@@ -279,7 +282,24 @@ static int find_symbols(struct job *j, const struct found *dump, const char *deb
         return job_set(j, "symbols", o);
 }
 
-static int run_crash(struct job *j, const struct symbols_result *sym, char *err, size_t err_size) {
+struct modules_ctx {
+        struct job *job;
+        const struct symbols_query *q;
+        struct symbols_result *sym;
+};
+
+/* The modules crash found loaded: their debug files, when the package has them. */
+static int want_modules(void *userdata, char **names) {
+        struct modules_ctx *m = userdata;
+        char err[2048];
+        int r = symbols_add_modules(job_config(m->job), m->q, m->job, m->sym, names, err, sizeof err);
+        if (r < 0)
+                job_log(m->job, "%s", err);
+        return r;
+}
+
+static int run_crash(struct job *j, const struct symbols_query *q, struct symbols_result *sym, char *err,
+                     size_t err_size) {
         const struct config *cfg = job_config(j);
         const char *set_path = config_string(cfg, CONF_CRASH_COMMANDS);
         struct crash_cmdset set;
@@ -298,7 +318,6 @@ static int run_crash(struct job *j, const struct symbols_result *sym, char *err,
                 .binary = crash_binary(cfg, &fallback),
                 .vmlinux = sym->vmlinux,
                 .vmcore = vmcore,
-                .modules_dir = sym->modules_found ? sym->modules : NULL,
                 .pykdump = config_string(cfg, CONF_CRASH_PYKDUMP),
                 .dir = job_dir(j),
                 .open_timeout_ms = config_u64(cfg, CONF_CRASH_OPEN_TIMEOUT) * 1000,
@@ -306,15 +325,19 @@ static int run_crash(struct job *j, const struct symbols_result *sym, char *err,
                 .total_timeout_ms = config_u64(cfg, CONF_CRASH_TIMEOUT) * 1000,
                 .max_output = (size_t) config_u64(cfg, CONF_CRASH_MAX_OUTPUT),
         };
+        struct modules_ctx mc = { .job = j, .q = q, .sym = sym };
+        o.want_modules = want_modules;
+        o.userdata = &mc;
+        o.modules_dir = sym->modules; /* filled in by want_modules() when it was not there yet */
         if (fallback)
                 job_log(j, "%s is not there (scripts/build-crash makes it): using crash from PATH", CRASH_DEFAULT);
         json_object *rec = NULL;
         r = crash_run(j, &o, &set, &rec, err, err_size);
         crash_cmdset_clear(&set);
         if (rec) {
-                int q = job_set(j, "crash", rec);
+                int w = job_set(j, "crash", rec);
                 if (r == 0)
-                        r = q;
+                        r = w;
         }
         return r;
 }
@@ -358,6 +381,7 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
         enum job_stage stop_after = req->stop_after;
         char vmcore[PATH_MAX], why[1024] = "";
         struct symbols_result sym = { .lock_fd = -1 };
+        struct symbols_query q = { 0 };
         int r;
 
         snprintf(vmcore, sizeof vmcore, "%s/vmcore", job_dir(j));
@@ -385,12 +409,12 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
         /* From here a failure still leaves a report: what the first look found, and why
          * the rest is missing. */
         job_stage_begin(j, STAGE_SYMBOLS);
-        int rs = find_symbols(j, dump, req->debug_file, &sym, why, sizeof why);
+        int rs = find_symbols(j, dump, req->debug_file, &q, &sym, why, sizeof why);
         job_stage_end(j, STAGE_SYMBOLS, rs, why);
         int rc = rs;
         if (rs == 0 && stop_after >= STAGE_CRASH) {
                 job_stage_begin(j, STAGE_CRASH);
-                rc = run_crash(j, &sym, why, sizeof why);
+                rc = run_crash(j, &q, &sym, why, sizeof why);
                 job_stage_end(j, STAGE_CRASH, rc, why);
         }
         if (sym.lock_fd >= 0)

@@ -55,7 +55,7 @@ static const char *const machinery[] = {
         "exc_page_fault", "asm_exc_page_fault", "exc_general_protection", "asm_exc_general_protection",
         "check_panic_on_warn", "__warn", "report_bug", "do_int3", "exc_int3", "nmi_panic", "crash_save_cpu",
         "native_machine_crash_shutdown", "crash_nmi_callback", "nmi_handle", "default_do_nmi", "exc_nmi",
-        "end_repeat_nmi", "panic_smp_self_stop", "out_of_memory", "check_panic_on_oom", "__x64_sys_reboot",
+        "end_repeat_nmi", "panic_smp_self_stop", "__x64_sys_reboot",
 };
 
 void report_crashing_function(const char *bt, size_t len, char *buf, size_t size) {
@@ -73,10 +73,13 @@ void report_crashing_function(const char *bt, size_t len, char *buf, size_t size
                 if (rip) {
                         rip += 16;
                         size_t fl = strcspn(rip, "+]");
-                        if (fl && fl < size && strncmp(rip, "unknown", 7) != 0) {
+                        /* where the CPU trapped, when everything above it is the oops machinery;
+                         * otherwise the kernel panicked while handling the trap (an OOM in a
+                         * page fault), and the frame above says more */
+                        if (!first[0] && fl && fl < size && strncmp(rip, "unknown", 7) != 0) {
                                 memcpy(buf, rip, fl);
                                 buf[fl] = 0;
-                                return; /* where the CPU was when it trapped: the best answer */
+                                return;
                         }
                         continue;
                 }
@@ -87,11 +90,11 @@ void report_crashing_function(const char *bt, size_t len, char *buf, size_t size
                         continue;
                 if (first[0])
                         continue;
+                /* ".cold" and ".isra.0" parts are the same function to a reader */
+                fn[strcspn(fn, ".")] = 0;
                 bool skip = false;
                 for (size_t i = 0; i < sizeof machinery / sizeof machinery[0] && !skip; i++)
                         skip = !strcmp(fn, machinery[i]);
-                /* ".cold" and ".isra.0" parts are the same function to a reader */
-                fn[strcspn(fn, ".")] = 0;
                 if (!skip && fn[0])
                         snprintf(first, sizeof first, "%s", fn);
         }
