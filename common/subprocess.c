@@ -68,6 +68,14 @@ static void child(const struct subprocess_opts *o, int in_r, int out_w, int err_
         int in = in_r >= 0 ? in_r : o->stdin_fd >= 0 ? o->stdin_fd : open("/dev/null", O_RDONLY);
         int out = in_r < 0 && o->stdout_fd >= 0 ? o->stdout_fd : out_w;
 
+        /* pipes that landed on 0-2 (we were started with those closed) are moved out of the
+         * way first, so that dup2() below neither skips them nor overwrites one with another */
+        if (in >= 0 && in <= 2)
+                in = fcntl(in, F_DUPFD, 3);
+        if (out >= 0 && out <= 2)
+                out = fcntl(out, F_DUPFD, 3);
+        if (err_w >= 0 && err_w <= 2)
+                err_w = fcntl(err_w, F_DUPFD, 3);
         setpgid(0, 0);
         /* the parent may ignore or block signals; the command should not inherit that */
         sigset_t all;
@@ -280,10 +288,14 @@ int subprocess_finish(struct subprocess *p, uint64_t grace_ms) {
                         usleep(10000);
         }
         kill(-p->pid, SIGKILL); /* whatever it left behind in its group */
-        while (waitpid(p->pid, &wstatus, 0) < 0 && errno == EINTR)
+        pid_t w;
+        while ((w = waitpid(p->pid, &wstatus, 0)) < 0 && errno == EINTR)
                 ;
+        int r = w < 0 ? -errno : 0;
         close_fd(&p->pidfd);
         p->pid = 0;
+        if (r < 0)
+                return r;
         return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 }
 

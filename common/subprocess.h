@@ -47,7 +47,7 @@ int subprocess_spawn(const struct subprocess_opts *opts, struct subprocess *ret)
 /* Signals the command's whole process group, unless it has been reaped. */
 int subprocess_signal(struct subprocess *p, int sig);
 /* Closes its stdin, gives it grace_ms to exit, then kills the group; reaps it and closes the
- * pipes. Returns the shell-style exit status. */
+ * pipes. Returns the shell-style exit status, or -errno. */
 int subprocess_finish(struct subprocess *p, uint64_t grace_ms);
 
 /* Formats argv as one line a person could paste into a shell (quoted where needed). */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -368,6 +369,7 @@ struct session {
         struct subprocess p;
         bool alive;
         unsigned seq;
+        char nonce[17];    /* random, per session: text in the dump cannot forge a marker */
         int exit_status;   /* when it died */
         char held[128];    /* the stream's last bytes, which may be the start of a marker */
         size_t held_len;
@@ -382,7 +384,7 @@ static void session_stop(struct session *s, uint64_t grace_ms) {
 
 static int session_send(struct session *s, const char *command, unsigned seq) {
         char buf[1024];
-        int n = snprintf(buf, sizeof buf, "%s\necho hotkdump-mark-%u\n", command, seq);
+        int n = snprintf(buf, sizeof buf, "%s\necho hotkdump-mark-%s-%u\n", command, s->nonce, seq);
         if (n < 0 || (size_t) n >= sizeof buf)
                 return -ENAMETOOLONG;
         for (size_t off = 0; off < (size_t) n;) {
@@ -399,8 +401,8 @@ static int session_send(struct session *s, const char *command, unsigned seq) {
 /* Reads crash's answer up to the marker of seq. 0: it came; -ETIMEDOUT: deadline passed;
  * -EPIPE: crash exited. The bytes before the marker go to a. */
 static int session_read(struct session *s, unsigned seq, uint64_t deadline, struct answer *a) {
-        char mark[64], buf[65536 + sizeof s->held];
-        int ml = snprintf(mark, sizeof mark, "hotkdump-mark-%u", seq);
+        char mark[80], buf[65536 + sizeof s->held];
+        int ml = snprintf(mark, sizeof mark, "hotkdump-mark-%s-%u", s->nonce, seq);
         for (;;) {
                 /* the held bytes first: they may complete a marker with what comes next */
                 memcpy(buf, s->held, s->held_len);
@@ -449,7 +451,7 @@ static int session_read(struct session *s, unsigned seq, uint64_t deadline, stru
         }
 }
 
-static int session_start(struct session *s, enum mode mode, struct answer *startup) {
+static int session_start(struct session *s, enum mode mode, uint64_t deadline, struct answer *startup) {
         const struct crash_opts *o = s->o;
         const char *argv[8];
         size_t n = 0;
@@ -466,6 +468,11 @@ static int session_start(struct session *s, enum mode mode, struct answer *start
                 snprintf(line, sizeof line, "%s …", o->binary);
         job_log(s->job, "run: %s", line);
 
+        uint64_t rnd;
+        if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+                rnd = now_ms() ^ ((uint64_t) getpid() << 32) ^ (uint64_t) (uintptr_t) s;
+        snprintf(s->nonce, sizeof s->nonce, "%016llx", (unsigned long long) rnd);
+
         struct subprocess_opts so = { .argv = argv, .cwd = o->dir };
         int r = subprocess_spawn(&so, &s->p);
         if (r < 0)
@@ -476,7 +483,8 @@ static int session_start(struct session *s, enum mode mode, struct answer *start
         /* what crash says before the marker is its opening: warnings, or why it cannot */
         r = session_send(s, "set scroll off", ++s->seq);
         if (r == 0 || r == -EPIPE)
-                r = session_read(s, s->seq, now_ms() + o->open_timeout_ms, startup);
+                r = session_read(s, s->seq, now_ms() + o->open_timeout_ms < deadline ? now_ms() + o->open_timeout_ms : deadline,
+                                 startup);
         if (r < 0) {
                 session_stop(s, r == -ETIMEDOUT ? 0 : 2000);
                 job_log(s->job, "crash (%s mode) did not open the dump: %s, exit status %d", mode_name[mode],
@@ -500,13 +508,13 @@ struct runner {
         char *last_ps;          /* the answer of `ps`, for %top-memory */
         size_t last_ps_len;
         json_object *mismatch;  /* lines that say crash does not know this kernel */
+        char setup[2][PATH_MAX + 16]; /* mod -S, extend: run again in a restarted crash */
         FILE *out;              /* hotkdump.out.part */
 };
 
 /* Lines by which a crash older than the kernel gives itself away. */
 static const char *const too_old[] = {
         "invalid structure member offset", "invalid structure size", "not found in PID hash",
-        "cannot determine", "invalid kernel virtual address: 0  type: \"",
 };
 
 static void note_mismatch(struct runner *rn, const char *text, size_t len) {
@@ -555,11 +563,27 @@ static int restart(struct runner *rn, char *why, size_t why_size) {
                 return log_reason(why, why_size, -ECHILD, "crash stopped %u times; the rest is skipped", rn->restarts + 1);
         rn->restarts++;
         struct answer startup = { .max = STARTUP_KEEP };
-        int r = session_start(&rn->s, rn->s.mode, &startup);
+        int r = session_start(&rn->s, rn->s.mode, rn->deadline, &startup);
         answer_free(&startup);
         if (r < 0)
                 return log_reason(why, why_size, r, "crash could not be started again");
         job_log(rn->s.job, "crash restarted (%u of %d)", rn->restarts, MAX_RESTARTS);
+        /* what the first session loaded, the new one needs too */
+        for (size_t i = 0; i < sizeof rn->setup / sizeof rn->setup[0]; i++) {
+                if (!rn->setup[i][0])
+                        continue;
+                struct answer a = { .max = STARTUP_KEEP };
+                unsigned seq = ++rn->s.seq;
+                job_log(rn->s.job, "crash> %s", rn->setup[i]);
+                r = session_send(&rn->s, rn->setup[i], seq);
+                if (r == 0 || r == -EPIPE)
+                        r = session_read(&rn->s, seq, rn->deadline, &a);
+                answer_free(&a);
+                if (r < 0) {
+                        session_stop(&rn->s, 0);
+                        return log_reason(why, why_size, r, "crash could not be prepared again ('%s')", rn->setup[i]);
+                }
+        }
         return 0;
 }
 
@@ -795,8 +819,11 @@ static int run_command(struct runner *rn, size_t idx, const struct crash_cmd *c,
         uint64_t ms = now_ms() - t0;
         if (a.buf)
                 trim_leading_blank(&a);
-        if (a.dropped)
-                printf_answer(&a, "\n[hotkdump: %zu more bytes not kept: crash.max_output]\n", a.dropped);
+        size_t dropped = a.dropped;
+        if (dropped) {
+                a.max += 128; /* room for the note itself */
+                printf_answer(&a, "\n[hotkdump: %zu more bytes not kept: crash.max_output]\n", dropped);
+        }
         if (c->kind == CRASH_CMD_PLAIN && !strcmp(c->command, "ps") && st == ST_OK && a.buf) {
                 free(rn->last_ps);
                 rn->last_ps = strndup(a.buf, a.len);
@@ -828,6 +855,8 @@ static int run_command(struct runner *rn, size_t idx, const struct crash_cmd *c,
         json_object_object_add(e, "status", json_object_new_string(status_name[st]));
         json_object_object_add(e, "seconds", json_object_new_double((double) ms / 1000.0));
         json_object_object_add(e, "bytes", json_object_new_int64((int64_t) a.len));
+        if (dropped)
+                json_object_object_add(e, "bytes_not_kept", json_object_new_int64((int64_t) dropped));
         if (st != ST_SKIPPED)
                 json_object_object_add(e, "file", json_object_new_string(file));
         if (why[0])
@@ -928,7 +957,7 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
         for (enum mode m = MODE_NORMAL; m < _MODE_MAX && !opened; m++) {
                 struct answer startup = { .max = STARTUP_KEEP };
                 uint64_t t0 = now_ms();
-                r = session_start(&rn.s, m, &startup);
+                r = session_start(&rn.s, m, rn.deadline, &startup);
                 json_object *at = json_object_new_object();
                 json_object_object_add(at, "mode", json_object_new_string(mode_name[m]));
                 json_object_object_add(at, "seconds", json_object_new_double((double) (now_ms() - t0) / 1000.0));
@@ -977,7 +1006,9 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
         if (rn.s.mode != MODE_MINIMAL && o->want_modules) {
                 struct answer mods = { .max = 16u << 20 };
                 char why[256];
-                if (run_one(&rn, "mod", rn.deadline, &mods, why, sizeof why) == ST_OK && mods.buf) {
+                uint64_t until = now_ms() + o->command_timeout_ms;
+                if (run_one(&rn, "mod", until < rn.deadline ? until : rn.deadline, &mods, why, sizeof why) == ST_OK &&
+                    mods.buf) {
                         char **names = crash_parse_mod(mods.buf, mods.len);
                         size_t count = 0;
                         while (names && names[count])
@@ -997,10 +1028,11 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                 struct crash_cmd mc = { .name = "mod-S" };
                 snprintf(mc.command, sizeof mc.command, "mod -S %s", o->modules_dir);
                 json_object *mods = json_object_new_array();
-                run_command(&rn, 0, &mc, NULL, mods, rec, &(bool) { false });
+                r = run_command(&rn, 0, &mc, NULL, mods, rec, &(bool) { false });
                 json_object_object_add(rec, "modules", json_object_array_get_idx(mods, 0) ?
                                                        json_object_get(json_object_array_get_idx(mods, 0)) : NULL);
                 json_object_put(mods);
+                snprintf(rn.setup[0], sizeof rn.setup[0], "%s", mc.command);
         }
         const char *pyk_skip = o->pykdump && *o->pykdump ? NULL : "pykdump is not configured (crash.pykdump)";
         if (!pyk_skip && rn.s.mode != MODE_MINIMAL) {
@@ -1008,15 +1040,18 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                 snprintf(ec.command, sizeof ec.command, "extend %s", o->pykdump);
                 json_object *ext = json_object_new_array();
                 bool ok = false;
-                run_command(&rn, 0, &ec, NULL, ext, rec, &ok);
+                if (r == 0)
+                        r = run_command(&rn, 0, &ec, NULL, ext, rec, &ok);
                 json_object *e = json_object_array_get_idx(ext, 0), *st;
                 if (!e || !json_object_object_get_ex(e, "status", &st) || strcmp(json_object_get_string(st), "ok") != 0)
                         pyk_skip = "pykdump could not be loaded (see crash/00-extend.txt)";
+                else
+                        snprintf(rn.setup[1], sizeof rn.setup[1], "%s", ec.command);
                 json_object_object_add(rec, "pykdump", e ? json_object_get(e) : NULL);
                 json_object_put(ext);
         }
 
-        for (size_t i = 0; i < set->n; i++) {
+        for (size_t i = 0; r == 0 && i < set->n; i++) {
                 r = run_command(&rn, i + 1, &set->v[i], set->v[i].needs_pykdump ? pyk_skip : NULL, commands, rec, &useful);
                 if (r < 0)
                         break;
@@ -1025,8 +1060,8 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
         json_object_object_add(rec, "restarts", json_object_new_int((int) rn.restarts));
         session_stop(&rn.s, 5000);
 
-        if (r == 0 && (fflush(rn.out) != 0 || fsync(fileno(rn.out)) < 0))
-                r = -errno;
+        if (r == 0 && (fflush(rn.out) != 0 || ferror(rn.out) || fsync(fileno(rn.out)) < 0))
+                r = errno ? -errno : -EIO;
         if (fclose(rn.out) != 0 && r == 0)
                 r = -errno;
         if (r == 0) {

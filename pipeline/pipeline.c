@@ -292,10 +292,8 @@ struct modules_ctx {
 static int want_modules(void *userdata, char **names) {
         struct modules_ctx *m = userdata;
         char err[2048];
-        int r = symbols_add_modules(job_config(m->job), m->q, m->job, m->sym, names, err, sizeof err);
-        if (r < 0)
-                job_log(m->job, "%s", err);
-        return r;
+        /* what each package said is in the log already */
+        return symbols_add_modules(job_config(m->job), m->q, m->job, m->sym, names, err, sizeof err);
 }
 
 static int run_crash(struct job *j, const struct symbols_query *q, struct symbols_result *sym, char *err,
@@ -421,8 +419,9 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
                 close(sym.lock_fd);
         if (rc < 0)
                 snprintf(err, err_size, "%s", why);
-        if (stop_after < STAGE_REPORT)
-                return rc < 0 ? 1 : 0;
+        /* stopped early, the stage's failure is the job's; out of memory is never "incomplete" */
+        if (stop_after < STAGE_REPORT || rc == -ENOMEM)
+                return rc < 0 ? rc : 0;
         job_stage_begin(j, STAGE_REPORT);
         r = job_set(j, "state", json_object_new_string(rc < 0 ? "incomplete" : "done"));
         if (r == 0)

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -20,6 +22,45 @@
 
 #define HTML_OUTPUT_MAX (1u << 20)  /* of one command's output in the page; the rest is linked */
 #define LOG_MAX         (8u << 20)
+
+/* The whole file, or max bytes of it when it is larger: its last ones (from a line start) with
+ * tail, for a kernel log, whose end is what matters; else its first ones. *ret_size: the
+ * file's size. */
+static int read_part(const char *path, size_t max, bool tail, char **ret, size_t *ret_len, size_t *ret_size) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        off_t from = tail && st.st_size > (off_t) max ? st.st_size - (off_t) max : 0;
+        size_t len = (size_t) (st.st_size - from) < max ? (size_t) (st.st_size - from) : max;
+        char *buf = malloc(len + 1);
+        ssize_t n = buf ? pread(fd, buf, len, from) : -1;
+        close(fd);
+        if (n < 0) {
+                free(buf);
+                return buf ? -EIO : -ENOMEM;
+        }
+        buf[n] = 0;
+        size_t skip = 0;
+        if (from) /* start at a whole line */
+                while (skip < (size_t) n && buf[skip++] != '\n')
+                        ;
+        memmove(buf, buf + skip, (size_t) n - skip + 1);
+        *ret = buf;
+        *ret_len = (size_t) n - skip;
+        if (ret_size)
+                *ret_size = (size_t) st.st_size;
+        return 0;
+}
+
+static int read_tail(const char *path, size_t max, char **ret, size_t *ret_len) {
+        return read_part(path, max, true, ret, ret_len, NULL);
+}
 
 /* ---- reading crash's answers ------------------------------------------------------------ */
 
@@ -169,7 +210,7 @@ static int crash_output(struct job *j, const char *command, struct output *ret) 
                 if (file) {
                         char path[PATH_MAX];
                         snprintf(path, sizeof path, "%s/crash/%s", job_dir(j), file);
-                        if (read_file_max(path, LOG_MAX, &ret->text, &ret->len) < 0)
+                        if (read_tail(path, LOG_MAX, &ret->text, &ret->len) < 0)
                                 ret->text = NULL;
                 }
                 return ret->text ? 0 : -ENOENT;
@@ -374,12 +415,12 @@ static const char css[] =
         ".log .panic{display:block;background:#fdecea;border-left:4px solid var(--accent);margin-left:-14px;padding-left:10px}"
         "ul.files{columns:2;padding-left:18px}a{color:#0b57d0}footer{margin-top:40px;color:var(--muted);font-size:13px}";
 
-static void html_output(FILE *f, const char *text, size_t len, const char *file) {
-        size_t n = len > HTML_OUTPUT_MAX ? HTML_OUTPUT_MAX : len;
+/* text: the first len bytes of a file of size bytes */
+static void html_output(FILE *f, const char *text, size_t len, size_t size, const char *file) {
         fputs("<pre>", f);
-        html(f, text, n);
-        if (n < len) {
-                fprintf(f, "\n[… %zu more bytes in <a href=\"", len - n);
+        html(f, text, len);
+        if (len < size) {
+                fprintf(f, "\n[… %zu more bytes in <a href=\"", size - len);
                 htmls(f, file);
                 fputs("\">the raw file</a>]", f);
         }
@@ -446,11 +487,14 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
                 return -ENOMEM;
         fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\n"
               "<meta name=viewport content=\"width=device-width,initial-scale=1\">\n<title>", f);
-        fprintf(f, "Case %s/%u: ", job_case(j), job_number(j));
+        fputs("Case ", f);
+        htmls(f, job_case(j));
+        fprintf(f, "/%u: ", job_number(j));
         htmls(f, h->panic[0] ? h->panic : "crash dump report");
         fprintf(f, "</title>\n<style>%s</style></head><body><main>\n", css);
-        fprintf(f, "<header class=top><div>hotkdump · case <b>%s</b> · dump <b>%u</b></div><div>", job_case(j),
-                job_number(j));
+        fputs("<header class=top><div>hotkdump · case <b>", f);
+        htmls(f, job_case(j));
+        fprintf(f, "</b> · dump <b>%u</b></div><div>", job_number(j));
         htmls(f, jstr(rec, "state") ? jstr(rec, "state") : "running");
         fputs("</div></header>\n", f);
 
@@ -561,9 +605,10 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
                         if (file) {
                                 snprintf(path, sizeof path, "%s/crash/%s", job_dir(j), file);
                                 snprintf(rel, sizeof rel, "crash/%s", file);
-                                if (read_file_max(path, (size_t) 1 << 30, &text, &len) == 0) {
+                                size_t size = 0;
+                                if (read_part(path, HTML_OUTPUT_MAX, false, &text, &len, &size) == 0) {
                                         if (len)
-                                                html_output(f, text, len, rel);
+                                                html_output(f, text, len, size, rel);
                                         else
                                                 fputs("<pre>(no output)</pre>\n", f);
                                 }
@@ -588,8 +633,9 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
                         fprintf(f, "<li><a href=\"%s\">%s</a></li>\n", files[i], files[i]);
         }
         fputs("</ul>\n", f);
-        fprintf(f, "<footer>Open this dump in crash: <code>hotkdump crash %s/%u</code></footer>\n", job_case(j),
-                job_number(j));
+        fputs("<footer>Open this dump in crash: <code>hotkdump crash ", f);
+        htmls(f, job_case(j));
+        fprintf(f, "/%u</code></footer>\n", job_number(j));
         fputs("</main></body></html>\n", f);
         return fclose(f) == 0 ? 0 : -ENOMEM;
 }
@@ -721,7 +767,7 @@ static int make_comment(struct job *j, const struct headline *h, char w[][512], 
 static char *read_log(struct job *j, size_t *ret_len) {
         char path[PATH_MAX], *log = NULL;
         snprintf(path, sizeof path, "%s/dmesg.txt", job_dir(j));
-        if (read_file_max(path, LOG_MAX, &log, ret_len) == 0)
+        if (read_tail(path, LOG_MAX, &log, ret_len) == 0)
                 return log;
         struct output o; /* crash's own `log`, for dumps makedumpfile cannot read */
         if (crash_output(j, "log", &o) == 0) {

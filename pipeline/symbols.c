@@ -166,6 +166,7 @@ void symbols_strv_free(char **v) {
 }
 
 static void make_key(struct ctx *c);
+static void record_absent(struct ctx *c, const char *dir, char **wanted);
 
 /* ---- candidates ---------------------------------------------------------------------------- */
 
@@ -351,9 +352,36 @@ static void remove_tree(const char *path) {
         nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Moves a verified temporary folder into place as the cache entry. */
+/* Moves the module debug files of tmp into the entry that is already there, one whole file at
+ * a time, leaving those it has. */
+static int merge_modules(const char *from, const char *to, unsigned depth) {
+        DIR *d = depth < 16 ? opendir(from) : NULL;
+        int r = 0;
+        if (!d)
+                return errno == ENOENT || depth >= 16 ? 0 : -errno;
+        for (struct dirent *e; r == 0 && (e = readdir(d));) {
+                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                        continue;
+                char a[PATH_MAX], b[PATH_MAX];
+                struct stat st;
+                snprintf(a, sizeof a, "%s/%s", from, e->d_name);
+                snprintf(b, sizeof b, "%s/%s", to, e->d_name);
+                if (lstat(a, &st) < 0)
+                        continue;
+                if (S_ISDIR(st.st_mode))
+                        r = merge_modules(a, b, depth + 1);
+                else if (S_ISREG(st.st_mode) && access(b, F_OK) < 0 && (r = mkdir_parents(to)) == 0)
+                        r = rename(a, b) < 0 ? -errno : 0;
+        }
+        closedir(d);
+        return r;
+}
+
+/* Moves a verified temporary folder into place as the cache entry. An entry already there
+ * (the same build: both were verified against it) is in use by other jobs and stays; only the
+ * module files it lacks are added to it. */
 static int install(struct ctx *c, const char *tmp, const char *source, unsigned modules, struct symbols_result *res) {
-        char path[PATH_MAX];
+        char path[PATH_MAX], from[PATH_MAX + 16], to[PATH_MAX + 16];
         json_object *info = json_object_new_object();
         json_object_object_add(info, "release", json_object_new_string(c->q->release));
         json_object_object_add(info, "version", json_object_new_string(c->q->version));
@@ -366,12 +394,18 @@ static int install(struct ctx *c, const char *tmp, const char *source, unsigned 
         if (r < 0)
                 return r;
         snprintf(path, sizeof path, "%s/%s", c->root, c->key);
-        /* an entry already there (fetched again, or replaced by the user's file) is swapped out
-         * in one step, so that the name never points at nothing or at half a tree */
         if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
-                if (errno != EEXIST || renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_EXCHANGE) < 0)
+                if (errno != EEXIST)
                         return -errno;
-                remove_tree(tmp); /* now the old entry */
+                snprintf(from, sizeof from, "%s/modules", tmp);
+                snprintf(to, sizeof to, "%s/modules", path);
+                r = merge_modules(from, to, 0);
+                remove_tree(tmp);
+                if (r < 0)
+                        return r;
+                snprintf(from, sizeof from, "%s/vmlinux", path);
+                if (access(from, F_OK) < 0)
+                        return -ENOENT;
         }
         fsync_dir(c->root);
         snprintf(res->source, sizeof res->source, "%s", source);
@@ -442,6 +476,8 @@ static int from_package(struct ctx *c, debpkg_read_fn fn, void *userdata, struct
         r = install(c, tmp, source, dr.modules_found, res);
         if (r < 0)
                 remove_tree(tmp);
+        else if (c->q->modules && !dr.stopped_early)
+                record_absent(c, res->dir, c->q->modules);
         return r;
 }
 
@@ -668,18 +704,17 @@ static int from_file(struct ctx *c, const char *file, struct symbols_result *res
         return r;
 }
 
-static int lock_entry(struct ctx *c, int how) {
+/* .locks/<key>.<suffix>, taken with flock(how). */
+static int lock_entry(struct ctx *c, const char *suffix, int how) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/.locks", c->root);
         int r = mkdir_parents(path);
         if (r < 0)
                 return r;
-        snprintf(path, sizeof path, "%s/.locks/%s.lock", c->root, c->key);
+        snprintf(path, sizeof path, "%s/.locks/%s.%s", c->root, c->key, suffix);
         int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0)
                 return -errno;
-        /* shared to use an entry (purging takes it exclusive); exclusive to fetch one, so that one
-         * job fetches a kernel and the others wait here and then find it in the cache */
         while (flock(fd, how) < 0)
                 if (errno != EINTR) {
                         r = -errno;
@@ -784,7 +819,11 @@ static bool have_module(const char *dir, const char *key, unsigned depth) {
                 if (e->d_name[0] == '.')
                         continue;
                 char k[256], sub[PATH_MAX];
-                if (e->d_type == DT_DIR) {
+                struct stat st;
+                bool is_dir = e->d_type == DT_DIR;
+                if (e->d_type == DT_UNKNOWN) /* file systems that do not say */
+                        is_dir = fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+                if (is_dir) {
                         snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
                         found = have_module(sub, key, depth + 1);
                 } else if (strstr(e->d_name, ".ko")) {
@@ -796,35 +835,94 @@ static bool have_module(const char *dir, const char *key, unsigned depth) {
         return found;
 }
 
+/* <entry>/modules.absent: the modules looked for in the kernel's debug package and not found
+ * there (out-of-tree, DKMS), one per line, so that the package is not read for them again. */
+static bool known_absent(const char *absent, const char *key) {
+        size_t kl = strlen(key);
+        for (const char *p = absent; p && *p;) {
+                const char *nl = strchr(p, '\n');
+                size_t l = nl ? (size_t) (nl - p) : strlen(p);
+                if (l == kl && !strncmp(p, key, kl))
+                        return true;
+                p = nl ? nl + 1 : p + l;
+        }
+        return false;
+}
+
+static void record_absent(struct ctx *c, const char *dir, char **wanted) {
+        char path[PATH_MAX], mods[PATH_MAX], *old = NULL;
+        size_t old_len = 0;
+        snprintf(path, sizeof path, "%s/modules.absent", dir);
+        snprintf(mods, sizeof mods, "%s/modules", dir);
+        if (read_file_max(path, 1u << 20, &old, &old_len) < 0)
+                old = NULL, old_len = 0;
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f) {
+                free(old);
+                return;
+        }
+        if (old_len)
+                fwrite(old, 1, old_len, f);
+        unsigned added = 0;
+        for (char **m = wanted; m && *m; m++) {
+                char key[256];
+                debpkg_module_name(*m, key, sizeof key);
+                if (key[0] && !known_absent(old, key) && !have_module(mods, key, 0)) {
+                        fprintf(f, "%s\n", key);
+                        added++;
+                }
+        }
+        if (fclose(f) == 0 && added) {
+                write_file_atomic(dir, "modules.absent", text, len);
+                note(c, "%u module(s) have no debug file in the package (out of tree?): not looked for again", added);
+        }
+        free(text);
+        free(old);
+}
+
+#define MAX_MODULES 1024
+
 /* Adds the debug files of the modules the entry lacks, from the first package that has
  * them. The entry is in use (shared lock): files are only added, each one whole, and one job
  * at a time does it. Returns the number added. */
 static int add_modules(struct ctx *c, char **modules, struct symbols_result *res) {
-        char **missing = calloc(1, sizeof *missing), path[PATH_MAX];
-        size_t n = 0;
+        char **missing = NULL, *absent = NULL, path[PATH_MAX];
+        size_t n = 0, absent_len = 0, given = 0;
         int r = 0, lock = -1;
-        if (!missing)
-                return -ENOMEM;
-        for (char **m = modules; m && *m; m++) {
+
+        if (!source_enabled(c, "ubuntu") && !source_enabled(c, "debian"))
+                return 0;
+        /* what is missing is worked out under the lock: a job that waited finds the files the
+         * other one added */
+        lock = lock_entry(c, "modules.lock", LOCK_EX);
+        snprintf(path, sizeof path, "%s/modules.absent", res->dir);
+        if (read_file_max(path, 1u << 20, &absent, &absent_len) < 0)
+                absent = NULL;
+        for (char **m = modules; m && *m; m++)
+                given++;
+        missing = calloc(given < MAX_MODULES ? given + 1 : MAX_MODULES + 1, sizeof *missing);
+        if (!missing) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (char **m = modules; m && *m && n < MAX_MODULES; m++) {
                 char key[256];
                 debpkg_module_name(*m, key, sizeof key);
-                if (!key[0] || have_module(res->modules, key, 0))
+                if (!key[0] || known_absent(absent, key) || have_module(res->modules, key, 0))
                         continue;
-                char **nv = realloc(missing, (n + 2) * sizeof *nv);
-                if (!nv) {
-                        r = -ENOMEM;
-                        goto out;
+                bool dup = false;
+                for (size_t i = 0; i < n && !dup; i++) {
+                        char other[256];
+                        debpkg_module_name(missing[i], other, sizeof other);
+                        dup = !strcmp(other, key);
                 }
-                missing = nv;
-                missing[n++] = *m;
-                missing[n] = NULL;
+                if (!dup)
+                        missing[n++] = *m;
         }
-        if (!n || (!source_enabled(c, "ubuntu") && !source_enabled(c, "debian")))
+        if (!n)
                 goto out;
-        snprintf(path, sizeof path, "%s/.locks/%s.modules.lock", c->root, c->key);
-        lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        while (lock >= 0 && flock(lock, LOCK_EX) < 0 && errno == EINTR)
-                ;
         note(c, "debug files of %zu module(s) are not in the cache yet: looking in the packages", n);
         struct candidate cand[32];
         size_t nc = candidates(c, cand, 32);
@@ -856,6 +954,9 @@ static int add_modules(struct ctx *c, char **modules, struct symbols_result *res
                         r = (int) dr.modules_found;
                 }
                 httpstream_free(st);
+                /* the package was read to its end: what it did not hold, it does not have */
+                if ((r >= 0 && !dr.stopped_early) || (r == -ENOENT && dr.bytes_read))
+                        record_absent(c, res->dir, missing);
                 /* the same package everywhere: one that lacks them settles it */
                 if (r == -ENOENT && dr.bytes_read)
                         break;
@@ -863,6 +964,7 @@ static int add_modules(struct ctx *c, char **modules, struct symbols_result *res
 out:
         if (lock >= 0)
                 close(lock);
+        free(absent);
         free(missing);
         return r;
 }
@@ -898,18 +1000,26 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
         }
         make_key(&c);
         fill_result(&c, res);
-        /* A hit needs only the shared lock, so that jobs using an entry never wait for each
-         * other; a miss (or the user's file) takes it exclusive and looks again. */
-        bool hit = !debug_file && source_enabled(&c, "cache") && stat(res->vmlinux, &st) == 0;
-        lock = lock_entry(&c, hit ? LOCK_SH : LOCK_EX);
+        /* The entry's lock is held shared by every job that uses it, from now until the caller
+         * closes res->lock_fd; purging takes it exclusive, without waiting, and so skips entries
+         * in use. Fetching and installing take a second lock, exclusive, so that one job fetches
+         * a kernel and the others wait for that (not for each other's crash sessions), then find
+         * it in the cache. */
+        lock = lock_entry(&c, "lock", LOCK_SH);
         if (lock < 0) {
                 snprintf(err, err_size, "cannot lock the cache entry %s: %s", c.key, strerror(-lock));
                 return lock;
         }
-        if (hit && stat(res->vmlinux, &st) < 0) { /* purged meanwhile */
-                hit = false;
-                while (flock(lock, LOCK_EX) < 0 && errno == EINTR)
-                        ;
+        bool hit = !debug_file && source_enabled(&c, "cache") && stat(res->vmlinux, &st) == 0;
+        int fetch_lock = -1;
+        if (!hit) {
+                fetch_lock = lock_entry(&c, "fetch.lock", LOCK_EX);
+                if (fetch_lock < 0) {
+                        close(lock);
+                        snprintf(err, err_size, "cannot lock the cache entry %s: %s", c.key, strerror(-fetch_lock));
+                        return fetch_lock;
+                }
+                hit = !debug_file && source_enabled(&c, "cache") && stat(res->vmlinux, &st) == 0;
         }
 
         r = -ENOENT;
@@ -917,7 +1027,7 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
                 /* the user's file wins over the cache once verified: install() swaps it in */
                 r = from_file(&c, debug_file, res);
         } else {
-                if ((hit || source_enabled(&c, "cache")) && stat(res->vmlinux, &st) == 0) {
+                if (hit) {
                         char info[PATH_MAX + 16];
                         snprintf(info, sizeof info, "%s/info.json", res->dir);
                         utimensat(AT_FDCWD, info, NULL, 0); /* last use, for least-recently-used purging */
@@ -939,20 +1049,21 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
                         }
                 }
         }
+        if (fetch_lock >= 0)
+                close(fetch_lock);
         if (r < 0) {
                 snprintf(err, err_size, "no debug symbols for %s%s%s: %s", q->release, q->build_id[0] ? " build-id " : "",
                          q->build_id, c.tried[0] ? c.tried : "no source applies");
                 close(lock);
                 return r == -EBADMSG ? -EBADMSG : -ENOENT;
         }
-        /* from here the entry is in use: keep a shared lock so that purging skips it */
-        flock(lock, LOCK_SH);
         res->lock_fd = lock;
         if (strcmp(res->source, "cache") != 0)
                 symbols_cache_trim(cfg, log, NULL);
-        /* the cache or debuginfod may lack modules this dump has loaded */
-        if (q->modules && !debug_file && add_modules(&c, q->modules, res) < 0 && c.tried[0])
-                note(&c, "module debug files: %s", c.tried);
+        /* the cache or debuginfod may lack modules this dump has loaded (add_modules says why
+         * when it cannot add them) */
+        if (q->modules && !debug_file)
+                add_modules(&c, q->modules, res);
         if (!res->modules_found) {
                 struct stat ms;
                 if (stat(res->modules, &ms) == 0)

@@ -168,6 +168,13 @@ ok $? "crash CASE/N: … with the dump's release and panic"
 tmux -S "$tmux_sock" send-keys -t hk 'mod' Enter
 wait_for 'virtio_blk .*modules/.*virtio_blk\.ko' 60
 ok $? "crash CASE/N: module debug info is loaded"
+# the open session holds the symbols in use (shared); another job's fetch into the same entry
+# does not wait for it to end
+timeout 120 "$HOTKDUMP" symbols --root "$ROOT" --debug-file "$deb" --modules virtio_net "$(fixture_of sysrq kdump-compressed)" \
+	>"$TMP/out" 2>"$TMP/err"
+is "$?" 0 "crash CASE/N: a job using the same symbols meanwhile does not wait for the session"
+[ -n "$(find "$ROOT/symbols" -path '*/modules/*' -name 'virtio_net.ko')" ]
+ok $? "crash CASE/N: … and the module it asked for was added to the entry in use"
 tmux -S "$tmux_sock" send-keys -t hk 'quit' Enter
 wait_for 'hotkdump-crash-exit=0' 60
 ok $? "crash CASE/N: quit ends it with status 0"
