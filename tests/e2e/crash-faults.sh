@@ -125,6 +125,16 @@ grep -q "sysrq_handle_crash" "$d/crash/03-bt.txt"
 ok $? "killed: … and its answer is right"
 is "$(job_field "$d" .crash.restarts)" 1 "killed: one restart"
 
+# --- pykdump configured but not loadable: its commands are skipped with the reason -------------
+printf 'sys sys\ncrashinfo [needs=pykdump] crashinfo\n' >"$TMP/set-pyk"
+run --case 00100008 --set "crash.binary=$CRASH" --set "crash.commands=$TMP/set-pyk" \
+	--set crash.pykdump=/nonexistent/mpykdump.so "$dump"
+is "$?" 0 "pykdump missing: the job succeeds"
+d=$(newest 00100008)
+is "$(cmd_field "$d" crashinfo status)" skipped "pykdump missing: its command is skipped"
+grep -q "could not be loaded" <<<"$(cmd_field "$d" crashinfo reason)" && grep -q "mpykdump.so" "$d/crash/00-extend.txt"
+ok $? "pykdump missing: … because extend failed, whose answer is kept"
+
 # --- a broken command set: the job says where --------------------------------------------------
 printf 'ok sys\nbad ps | grep UN\n' >"$TMP/set-bad"
 run --case 00100005 --set "crash.binary=$CRASH" --set "crash.commands=$TMP/set-bad" "$dump"
