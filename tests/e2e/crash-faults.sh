@@ -135,6 +135,25 @@ is "$(cmd_field "$d" crashinfo status)" skipped "pykdump missing: its command is
 grep -q "could not be loaded" <<<"$(cmd_field "$d" crashinfo reason)" && grep -q "mpykdump.so" "$d/crash/00-extend.txt"
 ok $? "pykdump missing: … because extend failed, whose answer is kept"
 
+# --- Debian 12's own crash, too old for its 6.1 kernel: said plainly, with its version ------------
+old=$(command -v crash || true)
+if [ -n "$old" ] && "$old" --version | grep -q "crash 8\.0\.[0-3]\b"; then
+	printf 'sys sys\nps ps\n' >"$TMP/set-old"
+	run --case 00100009 --set "crash.binary=$old" --set "crash.commands=$TMP/set-old" "$dump"
+	is "$?" 0 "old crash: the job finishes"
+	d=$(newest 00100009)
+	v=$(job_field "$d" .crash.version)
+	grep -q "not found in PID hash" <<<"$(job_field "$d" '.crash.too_old.lines')"
+	ok $? "old crash: the signs are recorded (too_old)"
+	grep -q "crash $v does not fully understand kernel $(jq -r .kernel_release "$MANIFEST")" "$d/comment.txt" &&
+		grep -q "crash $v does not fully understand kernel" "$d/report.html"
+	ok $? "old crash: the comment and the report say so, naming crash $v"
+else
+	skip "old crash: no crash 8.0.0-8.0.3 on this machine"
+	skip "old crash: no crash 8.0.0-8.0.3 on this machine"
+	skip "old crash: no crash 8.0.0-8.0.3 on this machine"
+fi
+
 # --- a broken command set: the job says where --------------------------------------------------
 printf 'ok sys\nbad ps | grep UN\n' >"$TMP/set-bad"
 run --case 00100005 --set "crash.binary=$CRASH" --set "crash.commands=$TMP/set-bad" "$dump"
