@@ -54,7 +54,7 @@ int cli_analyze(int argc, char **argv) {
         struct cli_settings settings = { 0 };
         const char *case_id = NULL, *debug_file = NULL;
         enum job_stage stop_after = _STAGE_MAX - 1;
-        int c, r, ret = CLI_EXIT_USAGE;
+        int done, c, r, ret = CLI_EXIT_USAGE;
 
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
@@ -93,15 +93,10 @@ int cli_analyze(int argc, char **argv) {
                         }
                         req.sha256 = optarg;
                         break;
-                case 'h':
-                        usage(stdout);
-                        ret = CLI_EXIT_OK;
-                        goto out;
                 default:
-                        if (cli_settings_option(&settings, c, optarg) > 0)
+                        if ((done = cli_common_option(&settings, c, optarg, usage)) < 0)
                                 break;
-                        if (c == '?')
-                                usage(stderr);
+                        ret = done;
                         goto out;
                 }
         }

@@ -12,6 +12,7 @@ enum {
 };
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "common/config.h"
 
@@ -22,13 +23,14 @@ struct cli_settings {
         size_t n;
 };
 int cli_settings_add(struct cli_settings *s, const char *key, const char *value);
-/* Their getopt_long() table rows, and the handling of what getopt_long() returned for them:
- * 1 when c was one of them, 0 when not, < 0 on error (already reported). */
+/* Their getopt_long() table rows; cli_common_option() handles what getopt_long() returned for
+ * them, for -h/--help and for an unknown option (printing usage): -1 to go on, else the exit
+ * status to end with. */
 enum { CLI_OPT_ROOT = 0x1000, CLI_OPT_CONFIG, CLI_OPT_SET };
 #define CLI_SETTINGS_OPTIONS                                                                        \
         { "root", required_argument, NULL, CLI_OPT_ROOT }, { "config", required_argument, NULL, CLI_OPT_CONFIG }, \
         { "set", required_argument, NULL, CLI_OPT_SET }
-int cli_settings_option(struct cli_settings *s, int c, const char *arg);
+int cli_common_option(struct cli_settings *s, int c, const char *arg, void (*usage)(FILE *out));
 int cli_settings_load(struct cli_settings *s, const char *cmd, struct config **ret);
 void cli_settings_clear(struct cli_settings *s);
 

@@ -75,21 +75,16 @@ int cli_crash(int argc, char **argv) {
         struct config *cfg = NULL;
         struct symbols_query q = { 0 };
         bool print = false;
-        int c, ret = CLI_EXIT_USAGE;
+        int done, c, ret = CLI_EXIT_USAGE;
 
         optind = 1;
         while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'p': print = true; break;
-                case 'h':
-                        usage(stdout);
-                        ret = CLI_EXIT_OK;
-                        goto out;
                 default:
-                        if (cli_settings_option(&settings, c, optarg) > 0)
+                        if ((done = cli_common_option(&settings, c, optarg, usage)) < 0)
                                 break;
-                        if (c == '?')
-                                usage(stderr);
+                        ret = done;
                         goto out;
                 }
         }

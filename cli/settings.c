@@ -26,12 +26,13 @@ int cli_settings_add(struct cli_settings *s, const char *key, const char *value)
         return 0;
 }
 
-int cli_settings_option(struct cli_settings *s, int c, const char *arg) {
+int cli_common_option(struct cli_settings *s, int c, const char *arg, void (*usage)(FILE *out)) {
         switch (c) {
-        case CLI_OPT_ROOT: return cli_settings_add(s, "root", arg) < 0 ? -1 : 1;
-        case CLI_OPT_SET: return cli_settings_add(s, arg, NULL) < 0 ? -1 : 1;
-        case CLI_OPT_CONFIG: s->file = arg; return 1;
-        default: return 0;
+        case CLI_OPT_ROOT: return cli_settings_add(s, "root", arg) < 0 ? CLI_EXIT_USAGE : -1;
+        case CLI_OPT_SET: return cli_settings_add(s, arg, NULL) < 0 ? CLI_EXIT_USAGE : -1;
+        case CLI_OPT_CONFIG: s->file = arg; return -1;
+        case 'h': usage(stdout); return CLI_EXIT_OK;
+        default: usage(stderr); return CLI_EXIT_USAGE; /* getopt_long() said what was wrong */
         }
 }
 

@@ -86,7 +86,7 @@ int cli_symbols(int argc, char **argv) {
         struct config *cfg = NULL;
         const char *debug_file = NULL;
         bool explain = false;
-        int c, ret = CLI_EXIT_USAGE;
+        int done, c, ret = CLI_EXIT_USAGE;
 
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
@@ -101,15 +101,10 @@ int cli_symbols(int argc, char **argv) {
                 case 'V': snprintf(q.version, sizeof q.version, "%s", optarg); break;
                 case 'A': snprintf(q.arch, sizeof q.arch, "%s", optarg); break;
                 case 'B': snprintf(q.build_id, sizeof q.build_id, "%s", optarg); break;
-                case 'h':
-                        usage(stdout);
-                        ret = CLI_EXIT_OK;
-                        goto out;
                 default:
-                        if (cli_settings_option(&settings, c, optarg) > 0)
+                        if ((done = cli_common_option(&settings, c, optarg, usage)) < 0)
                                 break;
-                        if (c == '?')
-                                usage(stderr);
+                        ret = done;
                         goto out;
                 }
         }

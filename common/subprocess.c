@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/capbuf.h"
 #include "common/subprocess.h"
 
 #ifndef SYS_pidfd_open
@@ -27,9 +28,7 @@ static uint64_t now_ms(void) {
 
 struct capture {
         int fd;
-        char *buf;
-        size_t len, cap, max;
-        size_t *dropped;
+        struct capbuf b;
 };
 
 static int capture_read(struct capture *c) {
@@ -42,26 +41,7 @@ static int capture_read(struct capture *c) {
                 c->fd = -1;
                 return 0;
         }
-        size_t keep = (size_t) n;
-        if (c->len + keep > c->max)
-                keep = c->max > c->len ? c->max - c->len : 0;
-        *c->dropped += (size_t) n - keep;
-        if (keep == 0)
-                return 0;
-        if (c->len + keep + 1 > c->cap) {
-                size_t cap = c->cap ? c->cap : 4096;
-                while (cap < c->len + keep + 1)
-                        cap *= 2;
-                char *b = realloc(c->buf, cap);
-                if (!b)
-                        return -ENOMEM;
-                c->buf = b;
-                c->cap = cap;
-        }
-        memcpy(c->buf + c->len, tmp, keep);
-        c->len += keep;
-        c->buf[c->len] = 0;
-        return 0;
+        return capbuf_add(&c->b, tmp, (size_t) n);
 }
 
 static void child(const struct subprocess_opts *o, int in_r, int out_w, int err_w) {
@@ -104,8 +84,8 @@ int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *re
         struct subprocess_result res = { 0 };
         size_t max = o->capture_max ? o->capture_max : 1 << 20;
         struct capture cap[2] = {
-                { .fd = -1, .max = max, .dropped = &res.dropped },
-                { .fd = -1, .max = max, .dropped = &res.dropped },
+                { .fd = -1, .b.max = max },
+                { .fd = -1, .b.max = max },
         };
         uint64_t grace = o->kill_grace_ms ? o->kill_grace_ms : 5000;
         uint64_t deadline = o->timeout_ms ? now_ms() + o->timeout_ms : 0;
@@ -186,10 +166,10 @@ int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *re
                 for (int c = 0; c < 2; c++) {
                         struct pollfd p = { .fd = cap[c].fd, .events = POLLIN };
                         if (cap[c].fd >= 0 && poll(&p, 1, 0) > 0) {
-                                size_t before = cap[c].len + *cap[c].dropped;
+                                size_t before = cap[c].b.len + cap[c].b.dropped;
                                 if ((r = capture_read(&cap[c])) < 0)
                                         break;
-                                more |= cap[c].fd >= 0 && cap[c].len + *cap[c].dropped > before;
+                                more |= cap[c].fd >= 0 && cap[c].b.len + cap[c].b.dropped > before;
                         }
                 }
         }
@@ -206,11 +186,12 @@ reap:
                 ;
         res.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
         if (r == 0) {
-                res.out = cap[0].buf;
-                res.out_len = cap[0].len;
-                res.err = cap[1].buf;
-                res.err_len = cap[1].len;
-                cap[0].buf = cap[1].buf = NULL;
+                res.out = cap[0].b.buf;
+                res.out_len = cap[0].b.len;
+                res.err = cap[1].b.buf;
+                res.err_len = cap[1].b.len;
+                res.dropped = cap[0].b.dropped + cap[1].b.dropped;
+                cap[0].b.buf = cap[1].b.buf = NULL;
                 *ret = res;
         }
 out:
@@ -218,7 +199,7 @@ out:
                 close_fd(&out_p[i]);
                 close_fd(&err_p[i]);
                 close_fd(&cap[i].fd);
-                free(cap[i].buf);
+                capbuf_free(&cap[i].b);
         }
         close_fd(&pidfd);
         return r;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/capbuf.h"
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/subprocess.h"
@@ -325,39 +326,6 @@ static uint64_t now_ms(void) {
         return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
-/* One command's answer: what is kept, and how much more there was. */
-struct answer {
-        char *buf;
-        size_t len, cap, max;
-        size_t dropped;
-};
-
-static void answer_free(struct answer *a) {
-        free(a->buf);
-        *a = (struct answer) { .max = a->max };
-}
-
-static int answer_add(struct answer *a, const char *data, size_t n) {
-        size_t keep = a->len + n > a->max ? (a->max > a->len ? a->max - a->len : 0) : n;
-        a->dropped += n - keep;
-        if (!keep)
-                return 0;
-        if (a->len + keep + 1 > a->cap) {
-                size_t cap = a->cap ? a->cap : 8192;
-                while (cap < a->len + keep + 1)
-                        cap *= 2;
-                char *b = realloc(a->buf, cap);
-                if (!b)
-                        return -ENOMEM;
-                a->buf = b;
-                a->cap = cap;
-        }
-        memcpy(a->buf + a->len, data, keep);
-        a->len += keep;
-        a->buf[a->len] = 0;
-        return 0;
-}
-
 enum mode { MODE_NORMAL, MODE_ZERO_EXCLUDED, MODE_MINIMAL, _MODE_MAX };
 static const char *const mode_flag[_MODE_MAX] = { NULL, "--zero_excluded", "--minimal" };
 static const char *const mode_name[_MODE_MAX] = { "normal", "zero_excluded", "minimal" };
@@ -400,7 +368,7 @@ static int session_send(struct session *s, const char *command, unsigned seq) {
 
 /* Reads crash's answer up to the marker of seq. 0: it came; -ETIMEDOUT: deadline passed;
  * -EPIPE: crash exited. The bytes before the marker go to a. */
-static int session_read(struct session *s, unsigned seq, uint64_t deadline, struct answer *a) {
+static int session_read(struct session *s, unsigned seq, uint64_t deadline, struct capbuf *a) {
         char mark[80], buf[65536 + sizeof s->held];
         int ml = snprintf(mark, sizeof mark, "hotkdump-mark-%s-%u", s->nonce, seq);
         for (;;) {
@@ -424,7 +392,7 @@ static int session_read(struct session *s, unsigned seq, uint64_t deadline, stru
                         if (n < 0 && errno != EINTR && errno != EAGAIN)
                                 return -errno;
                         if (n == 0) { /* crash exited */
-                                int r = answer_add(a, buf, have);
+                                int r = capbuf_add(a, buf, have);
                                 return r < 0 ? r : -EPIPE;
                         }
                         if (n < 0)
@@ -436,14 +404,14 @@ static int session_read(struct session *s, unsigned seq, uint64_t deadline, stru
                 while (m && m + ml < buf + have && isdigit((unsigned char) m[ml]))
                         m = memmem(m + 1, have - (size_t) (m + 1 - buf), mark, (size_t) ml);
                 if (m && m + ml < buf + have) {
-                        int r = answer_add(a, buf, (size_t) (m - buf));
+                        int r = capbuf_add(a, buf, (size_t) (m - buf));
                         /* the rest of the marker's line is not output; nothing else can follow it */
                         return r;
                 }
                 size_t hold = have < (size_t) ml + 1 ? have : (size_t) ml + 1;
                 if (m)
                         hold = have - (size_t) (m - buf);
-                int r = answer_add(a, buf, have - hold);
+                int r = capbuf_add(a, buf, have - hold);
                 if (r < 0)
                         return r;
                 memcpy(s->held, buf + have - hold, hold);
@@ -451,7 +419,7 @@ static int session_read(struct session *s, unsigned seq, uint64_t deadline, stru
         }
 }
 
-static int session_start(struct session *s, enum mode mode, uint64_t deadline, struct answer *startup) {
+static int session_start(struct session *s, enum mode mode, uint64_t deadline, struct capbuf *startup) {
         const struct crash_opts *o = s->o;
         const char *argv[8];
         size_t n = 0;
@@ -562,9 +530,9 @@ static int restart(struct runner *rn, char *why, size_t why_size) {
         if (rn->restarts >= MAX_RESTARTS)
                 return log_reason(why, why_size, -ECHILD, "crash stopped %u times; the rest is skipped", rn->restarts + 1);
         rn->restarts++;
-        struct answer startup = { .max = STARTUP_KEEP };
+        struct capbuf startup = { .max = STARTUP_KEEP };
         int r = session_start(&rn->s, rn->s.mode, rn->deadline, &startup);
-        answer_free(&startup);
+        capbuf_free(&startup);
         if (r < 0)
                 return log_reason(why, why_size, r, "crash could not be started again");
         job_log(rn->s.job, "crash restarted (%u of %d)", rn->restarts, MAX_RESTARTS);
@@ -572,13 +540,13 @@ static int restart(struct runner *rn, char *why, size_t why_size) {
         for (size_t i = 0; i < sizeof rn->setup / sizeof rn->setup[0]; i++) {
                 if (!rn->setup[i][0])
                         continue;
-                struct answer a = { .max = STARTUP_KEEP };
+                struct capbuf a = { .max = STARTUP_KEEP };
                 unsigned seq = ++rn->s.seq;
                 job_log(rn->s.job, "crash> %s", rn->setup[i]);
                 r = session_send(&rn->s, rn->setup[i], seq);
                 if (r == 0 || r == -EPIPE)
                         r = session_read(&rn->s, seq, rn->deadline, &a);
-                answer_free(&a);
+                capbuf_free(&a);
                 if (r < 0) {
                         session_stop(&rn->s, 0);
                         return log_reason(why, why_size, r, "crash could not be prepared again ('%s')", rn->setup[i]);
@@ -589,7 +557,7 @@ static int restart(struct runner *rn, char *why, size_t why_size) {
 
 /* One crash command, up to its deadline. Interrupts a command that runs too long (crash goes
  * back to its prompt on SIGINT); one that does not stop is killed with its process tree. */
-static enum status run_one(struct runner *rn, const char *cmd, uint64_t deadline, struct answer *a, char *why,
+static enum status run_one(struct runner *rn, const char *cmd, uint64_t deadline, struct capbuf *a, char *why,
                            size_t why_size) {
         struct session *s = &rn->s;
         if (!s->alive) {
@@ -603,9 +571,9 @@ static enum status run_one(struct runner *rn, const char *cmd, uint64_t deadline
         if (r == -ETIMEDOUT) {
                 job_log(s->job, "'%s' timed out: interrupting it", cmd);
                 kill(s->p.pid, SIGINT);
-                struct answer rest = { .max = 0 };
+                struct capbuf rest = { .max = 0 };
                 r = session_read(s, seq, now_ms() + INTERRUPT_GRACE, &rest);
-                answer_free(&rest);
+                capbuf_free(&rest);
                 if (r < 0) {
                         job_log(s->job, "'%s' did not stop: killing crash", cmd);
                         session_stop(s, 0);
@@ -645,8 +613,8 @@ static void format_since(uint64_t ms, char *buf, size_t size) {
                  (unsigned long long) (ms % 1000));
 }
 
-static int printf_answer(struct answer *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int printf_answer(struct answer *a, const char *fmt, ...) {
+static int printf_answer(struct capbuf *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int printf_answer(struct capbuf *a, const char *fmt, ...) {
         char buf[1024];
         va_list ap;
         va_start(ap, fmt);
@@ -654,36 +622,36 @@ static int printf_answer(struct answer *a, const char *fmt, ...) {
         va_end(ap);
         if (n < 0)
                 return -EINVAL;
-        return answer_add(a, buf, (size_t) n < sizeof buf ? (size_t) n : sizeof buf - 1);
+        return capbuf_add(a, buf, (size_t) n < sizeof buf ? (size_t) n : sizeof buf - 1);
 }
 
 /* Runs what a '%' command needs from crash; a failure's answer becomes the '%' command's. */
-static enum status run_input(struct runner *rn, const char *cmd, uint64_t deadline, struct answer *a,
-                             struct answer *in, char *why, size_t why_size) {
+static enum status run_input(struct runner *rn, const char *cmd, uint64_t deadline, struct capbuf *a,
+                             struct capbuf *in, char *why, size_t why_size) {
         enum status st = run_one(rn, cmd, deadline, in, why, why_size);
         if (st != ST_OK) {
-                answer_add(a, in->buf ? in->buf : "", in->len);
-                answer_free(in);
+                capbuf_add(a, in->buf ? in->buf : "", in->len);
+                capbuf_free(in);
         }
         return st;
 }
 
 /* %blocked N: tasks in state UN from `ps -m`, longest blocked first, and the backtraces of
  * the first N. */
-static enum status run_blocked(struct runner *rn, const struct crash_cmd *c, uint64_t deadline, struct answer *a,
+static enum status run_blocked(struct runner *rn, const struct crash_cmd *c, uint64_t deadline, struct capbuf *a,
                                json_object *rec, char *why, size_t why_size) {
-        struct answer ps = { .max = a->max };
+        struct capbuf ps = { .max = a->max };
         enum status st = run_input(rn, "ps -m", deadline, a, &ps, why, why_size);
         if (st != ST_OK)
                 return st;
         struct crash_task *t = NULL;
         size_t n = 0, un = 0;
         if (crash_parse_ps_m(ps.buf ? ps.buf : "", ps.len, &t, &n) < 0) {
-                answer_free(&ps);
+                capbuf_free(&ps);
                 snprintf(why, why_size, "out of memory");
                 return ST_ERROR;
         }
-        answer_free(&ps);
+        capbuf_free(&ps);
         for (size_t i = 0; i < n; i++)
                 if (!strcmp(t[i].state, "UN"))
                         t[un++] = t[i];
@@ -707,10 +675,10 @@ static enum status run_blocked(struct runner *rn, const struct crash_cmd *c, uin
                 char cmd[64];
                 snprintf(cmd, sizeof cmd, "bt %ld", t[i].pid);
                 printf_answer(a, "\ncrash> %s\n", cmd);
-                struct answer bt = { .max = a->max };
+                struct capbuf bt = { .max = a->max };
                 st = run_one(rn, cmd, deadline, &bt, why, why_size);
-                answer_add(a, bt.buf ? bt.buf : "", bt.len);
-                answer_free(&bt);
+                capbuf_add(a, bt.buf ? bt.buf : "", bt.len);
+                capbuf_free(&bt);
                 if (st == ST_ERROR) /* one task's stack not readable: go on with the next */
                         st = ST_OK;
         }
@@ -719,9 +687,9 @@ static enum status run_blocked(struct runner *rn, const struct crash_cmd *c, uin
 }
 
 /* %top-memory N: the N largest resident sets in `ps`. */
-static enum status run_top_memory(struct runner *rn, const struct crash_cmd *c, uint64_t deadline, struct answer *a,
+static enum status run_top_memory(struct runner *rn, const struct crash_cmd *c, uint64_t deadline, struct capbuf *a,
                                   json_object *rec, char *why, size_t why_size) {
-        struct answer ps = { .max = a->max };
+        struct capbuf ps = { .max = a->max };
         enum status st = ST_OK;
         if (!rn->last_ps && (st = run_input(rn, "ps", deadline, a, &ps, why, why_size)) != ST_OK)
                 return st;
@@ -729,7 +697,7 @@ static enum status run_top_memory(struct runner *rn, const struct crash_cmd *c, 
         size_t n = 0, users = 0;
         int r = rn->last_ps ? crash_parse_ps(rn->last_ps, rn->last_ps_len, &t, &n)
                             : crash_parse_ps(ps.buf ? ps.buf : "", ps.len, &t, &n);
-        answer_free(&ps);
+        capbuf_free(&ps);
         if (r < 0) {
                 snprintf(why, why_size, "out of memory");
                 return ST_ERROR;
@@ -774,7 +742,7 @@ static bool minimal_allows(const char *cmd) {
         return false;
 }
 
-static void trim_leading_blank(struct answer *a) {
+static void trim_leading_blank(struct capbuf *a) {
         size_t skip = 0;
         while (skip < a->len && a->buf[skip] == '\n')
                 skip++;
@@ -789,7 +757,7 @@ static int run_command(struct runner *rn, size_t idx, const struct crash_cmd *c,
                        json_object *commands, json_object *record, bool *ret_useful) {
         const struct crash_opts *o = rn->s.o;
         char why[512] = "", file[128];
-        struct answer a = { .max = o->max_output };
+        struct capbuf a = { .max = o->max_output };
         enum status st;
         uint64_t t0 = now_ms();
 
@@ -864,7 +832,7 @@ static int run_command(struct runner *rn, size_t idx, const struct crash_cmd *c,
         json_object_array_add(commands, e);
         if (st == ST_OK || (a.len && (st == ST_TIMEOUT || st == ST_DIED)))
                 *ret_useful = true;
-        answer_free(&a);
+        capbuf_free(&a);
         return r;
 }
 
@@ -955,7 +923,7 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
          * read as zeros, then --minimal (log, dis, rd and sym only). */
         char first_failure[512] = "";
         for (enum mode m = MODE_NORMAL; m < _MODE_MAX && !opened; m++) {
-                struct answer startup = { .max = STARTUP_KEEP };
+                struct capbuf startup = { .max = STARTUP_KEEP };
                 uint64_t t0 = now_ms();
                 r = session_start(&rn.s, m, rn.deadline, &startup);
                 json_object *at = json_object_new_object();
@@ -985,7 +953,7 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                                 snprintf(first_failure, sizeof first_failure, "%s", last);
                 }
                 json_object_array_add(attempts, at);
-                answer_free(&startup);
+                capbuf_free(&startup);
                 if (r == -ENOMEM || now_ms() >= rn.deadline)
                         break;
         }
@@ -1004,7 +972,7 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
         /* module debug info first, so that module frames resolve: the modules the dump has
          * loaded, their debug files fetched when the symbols lack them */
         if (rn.s.mode != MODE_MINIMAL && o->want_modules) {
-                struct answer mods = { .max = 16u << 20 };
+                struct capbuf mods = { .max = 16u << 20 };
                 char why[256];
                 uint64_t until = now_ms() + o->command_timeout_ms;
                 if (run_one(&rn, "mod", until < rn.deadline ? until : rn.deadline, &mods, why, sizeof why) == ST_OK &&
@@ -1022,7 +990,7 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                                 free(names[k]);
                         free(names);
                 }
-                answer_free(&mods);
+                capbuf_free(&mods);
         }
         if (rn.s.mode != MODE_MINIMAL && dir_has_files(o->modules_dir)) {
                 struct crash_cmd mc = { .name = "mod-S" };

@@ -226,6 +226,8 @@ struct headline {
         char function[128];
         const char *cause;
         bool have_crash;
+        char *bt;         /* the answer of `bt`, for the comment too */
+        size_t bt_len;
 };
 
 static void make_headline(struct job *j, struct headline *h) {
@@ -251,7 +253,8 @@ static void make_headline(struct job *j, struct headline *h) {
                 char comm[64];
                 if (p && sscanf(p, "PID: %ld TASK: %*x CPU: %d COMMAND: \"%63[^\"]\"", &pid, &cpu, comm) == 3)
                         snprintf(h->task, sizeof h->task, "%s (PID %ld) on CPU %d", comm, pid, cpu);
-                free(o.text);
+                h->bt = o.text;
+                h->bt_len = o.len;
         }
         if (!h->task[0] && jstr(rec, "first_look.task"))
                 snprintf(h->task, sizeof h->task, "%s (PID %s) on CPU %s", jstr(rec, "first_look.task"),
@@ -721,15 +724,14 @@ static int make_comment(struct job *j, const struct headline *h, char w[][512], 
                 text_line(&t, "Memory:  largest user %s (PID %s), %.1f MiB resident", jstr(m, "comm"), jstr(m, "pid"),
                           (double) json_object_get_int64(jget(m, "rss_kb")) / 1024.0);
         }
-        struct output bt;
-        if (crash_output(j, "bt", &bt) == 0) {
+        if (h->bt) {
                 text_line(&t, "%s", "");
                 text_line(&t, "Backtrace of the crashing task:");
                 unsigned n = 0;
-                for (size_t off = 0; off < bt.len && n < 24;) {
-                        const char *nl = memchr(bt.text + off, '\n', bt.len - off);
-                        size_t ll = nl ? (size_t) (nl - (bt.text + off)) : bt.len - off;
-                        const char *l = bt.text + off;
+                for (size_t off = 0; off < h->bt_len && n < 24;) {
+                        const char *nl = memchr(h->bt + off, '\n', h->bt_len - off);
+                        size_t ll = nl ? (size_t) (nl - (h->bt + off)) : h->bt_len - off;
+                        const char *l = h->bt + off;
                         size_t sp = strspn(l, " ");
                         /* the task line and the frames; the registers are in the report */
                         bool frame = sp < ll && (l[sp] == '#' || !strncmp(l + sp, "PID: ", 5) ||
@@ -738,7 +740,6 @@ static int make_comment(struct job *j, const struct headline *h, char w[][512], 
                                 text_line(&t, "  %.*s", (int) ll, l), n++;
                         off += ll + (nl ? 1 : 0);
                 }
-                free(bt.text);
         }
         if (nw) {
                 text_line(&t, "%s", "");
@@ -810,6 +811,7 @@ int report_write(struct job *j, char *err, size_t err_size) {
         if (r < 0)
                 log_reason(err, err_size, r, "cannot write report.html: %s", strerror(-r));
 out:
+        free(h.bt);
         free(log);
         free(page);
         free(comment);
