@@ -90,6 +90,11 @@ static const struct config_row table[_CONF_MAX] = {
                                  "Seconds for the whole crash stage; commands not reached by then are skipped." },
         [CONF_CRASH_MAX_OUTPUT] = { "crash.max_output", TYPE_SIZE, "256M", 4096, 64 * GiB,
                                     "Bytes kept of one command's output; the rest is counted, not kept." },
+        [CONF_TRIAGE_RULES_DIR] = { "triage.rules_dir", TYPE_PATH, "/etc/hotkdump/rules.d", 0, 0,
+                                    "Site triage rules (*.json), read with the built-in ones at each job's start; a "
+                                    "file named like a shipped one replaces it, a rule with a shipped id replaces it." },
+        [CONF_TRIAGE_MATCH_LIMIT] = { "triage.match_limit", TYPE_UINT, "10000000", 1000, 4000000000ull,
+                                      "Backtracking steps one rule's regular expression may take on one source." },
         [CONF_REPORT_BASE_URL] = { "report.base_url", TYPE_STRING, "", 0, 0,
                                    "URL under which <root>/cases/ is served, for links in comments; empty: the folder's path." },
         [CONF_REPORT_COMMENT_MAX] = { "report.comment_max", TYPE_UINT, "3000", 500, 32000,

@@ -31,6 +31,37 @@ static const struct {
         { "WARNING: CPU:", "warning" },
 };
 
+/* Frames that are how the kernel panics, handles an exception, an interrupt or a watchdog, or
+ * waits: never where it went wrong. */
+static const char *const machinery[] = {
+        "machine_kexec", "__crash_kexec", "crash_kexec", "panic", "vpanic", "oops_end", "die", "__die", "__die_body",
+        "die_body", "do_trap", "do_error_trap", "handle_bug", "exc_invalid_op", "asm_exc_invalid_op", "page_fault_oops",
+        "kernelmode_fixup_or_oops", "__bad_area_nosemaphore", "bad_area_nosemaphore", "do_user_addr_fault",
+        "exc_page_fault", "asm_exc_page_fault", "exc_general_protection", "asm_exc_general_protection",
+        "check_panic_on_warn", "__warn", "report_bug", "do_int3", "exc_int3", "nmi_panic", "crash_save_cpu",
+        "native_machine_crash_shutdown", "crash_nmi_callback", "nmi_handle", "default_do_nmi", "exc_nmi",
+        "end_repeat_nmi", "panic_smp_self_stop", "__x64_sys_reboot", "dump_stack", "dump_stack_lvl", "show_stack",
+        "show_trace_log_lvl", "watchdog_timer_fn", "__run_hrtimer", "__hrtimer_run_queues", "hrtimer_interrupt",
+        "__sysvec_apic_timer_interrupt", "sysvec_apic_timer_interrupt", "asm_sysvec_apic_timer_interrupt",
+        "watchdog_overflow_callback", "__perf_event_overflow", "perf_event_overflow", "handle_pmi_common",
+        "intel_pmu_handle_irq", "perf_event_nmi_handler", "rcu_sched_clock_irq", "update_process_times",
+        "tick_sched_handle", "tick_sched_timer", "print_cpu_stall", "check_cpu_stall", "rcu_pending",
+        "out_of_memory_panic", "__schedule", "schedule", "schedule_timeout", "schedule_preempt_disabled",
+        "io_schedule", "io_schedule_timeout", "schedule_hrtimeout_range_clock", "__wait_for_common",
+        "wait_for_completion", "wait_for_completion_io", "wait_for_completion_timeout", "__mutex_lock",
+        "mutex_lock", "__mutex_lock_slowpath", "rwsem_down_read_slowpath", "rwsem_down_write_slowpath",
+        "down_read", "down_write", "__down", "__down_common", "down", "bit_wait_io", "bit_wait", "__wait_on_bit",
+        "out_of_line_wait_on_bit", "__wait_on_bit_lock", "wait_on_page_bit_common", "folio_wait_bit_common",
+        "exc_machine_check", "asm_exc_machine_check", "do_machine_check", "mce_panic",
+};
+
+bool firstlook_is_machinery(const char *function) {
+        for (size_t i = 0; i < sizeof machinery / sizeof machinery[0]; i++)
+                if (!strcmp(function, machinery[i]))
+                        return true;
+        return false;
+}
+
 /* Skips "[    1.234567] " and "<4>" prefixes. */
 static const char *strip_prefix(const char *line, const char *end) {
         const char *p = line;
@@ -106,6 +137,128 @@ static int parse_cpu_line(const char *s, const char *end, struct firstlook *f) {
         return 1;
 }
 
+/* "name+0x1a/0x40 [module]" or "RIP: 0010:name+0x1a/0x40 [module]": the function and module of a
+ * reliable frame (not "? name+…"); false for anything else. */
+static bool parse_frame(const char *s, const char *end, bool *rip, char *fn, size_t fn_size, char *mod,
+                        size_t mod_size) {
+        while (s < end && *s == ' ')
+                s++;
+        *rip = false;
+        if (end - s > 10 && !memcmp(s, "RIP: 0010:", 10)) {
+                *rip = true;
+                s += 10;
+        }
+        const char *n = s;
+        while (n < end && (isalnum((unsigned char) *n) || *n == '_' || *n == '.'))
+                n++;
+        if (n == s || end - n < 4 || memcmp(n, "+0x", 3) != 0)
+                return false;
+        const char *dot = memchr(s, '.', (size_t) (n - s)); /* "out_of_memory.cold" */
+        copy_line(fn, fn_size, s, dot ? dot : n);
+        mod[0] = 0;
+        const char *b = memchr(n, '[', (size_t) (end - n)), *be = b ? memchr(b, ']', (size_t) (end - b)) : NULL;
+        if (b && be && be > b + 1)
+                copy_line(mod, mod_size, b + 1, be);
+        return true;
+}
+
+/* The crashing function: from the start of the crash region on, the first reliable frame that
+ * is not machinery; after an oops headline, the first kernel-mode RIP that is not, when there is
+ * one (a bare panic's trace can hold the RIP of a fault it interrupted, which is not the cause). */
+static void find_function(const char *region, const char *end, bool prefer_rip, struct firstlook *f) {
+        unsigned lines = 0;
+        char fn[128], mod[64];
+        bool have[2] = { false, false }; /* [0]: a plain frame, [1]: a RIP */
+        char best[2][128], best_mod[2][64];
+        for (const char *line = region; line < end && lines < 400; lines++) {
+                const char *nl = memchr(line, '\n', (size_t) (end - line));
+                const char *le = nl ? nl : end;
+                bool rip;
+                if (parse_frame(strip_prefix(line, le), le, &rip, fn, sizeof fn, mod, sizeof mod) &&
+                    !firstlook_is_machinery(fn) && !have[rip]) {
+                        snprintf(best[rip], sizeof best[rip], "%s", fn);
+                        snprintf(best_mod[rip], sizeof best_mod[rip], "%s", mod);
+                        have[rip] = true;
+                        if (rip == prefer_rip)
+                                break;
+                }
+                line = nl ? nl + 1 : end;
+        }
+        int k = have[prefer_rip] ? prefer_rip : !prefer_rip;
+        if (have[k]) {
+                snprintf(f->function, sizeof f->function, "%s", best[k]);
+                snprintf(f->module, sizeof f->module, "%s", best_mod[k]);
+        }
+}
+
+/* "Modules linked in: lkdtm(OE) virtio_blk ext4" → "lkdtm(OE)" */
+static void find_taint_modules(const char *body, const char *le, struct firstlook *f) {
+        size_t o = 0;
+        f->taint_modules[0] = 0;
+        for (const char *w = body; w < le;) {
+                while (w < le && *w == ' ')
+                        w++;
+                const char *we = w;
+                while (we < le && *we != ' ')
+                        we++;
+                const char *p = memchr(w, '(', (size_t) (we - w));
+                if (p && p > w && we[-1] == ')' && *w != '[' && o + (size_t) (we - w) + 2 < sizeof f->taint_modules)
+                        o += (size_t) snprintf(f->taint_modules + o, sizeof f->taint_modules - o, "%s%.*s", o ? " " : "",
+                                               (int) (we - w), w);
+                w = we;
+        }
+}
+
+/* The OOM report's task table: the column named rss (in pages) and the name, the last column. */
+static void find_largest(const char *log, const char *end, struct firstlook *f) {
+        const char *table = NULL;
+        for (const char *p = log; (p = find_in(p, end, "Tasks state (memory values in pages):")); p++)
+                table = p;
+        if (!table)
+                return;
+        int rss_col = -1;
+        unsigned long long best = 0;
+        for (const char *line = table; line < end;) {
+                const char *nl = memchr(line, '\n', (size_t) (end - line));
+                const char *le = nl ? nl : end;
+                const char *b = strip_prefix(line, le);
+                line = nl ? nl + 1 : end;
+                if (b == le || *b != '[')
+                        continue;
+                const char *close = memchr(b, ']', (size_t) (le - b));
+                if (!close)
+                        break;
+                char words[16][64];
+                int n = 0;
+                for (const char *w = close + 1; w < le && n < 16;) {
+                        while (w < le && *w == ' ')
+                                w++;
+                        const char *we = w;
+                        while (we < le && *we != ' ')
+                                we++;
+                        if (we > w)
+                                copy_line(words[n++], sizeof words[0], w, we);
+                        w = we;
+                }
+                if (rss_col < 0) { /* the header: "[  pid  ]   uid  tgid total_vm      rss …  name" */
+                        for (int i = 0; i < n; i++)
+                                if (!strcmp(words[i], "rss"))
+                                        rss_col = i;
+                        if (rss_col < 0)
+                                return;
+                        continue;
+                }
+                if (n <= rss_col + 1 || !isdigit((unsigned char) words[rss_col][0]))
+                        break;
+                unsigned long long pages = strtoull(words[rss_col], NULL, 10);
+                if (pages > best) {
+                        best = pages;
+                        snprintf(f->largest_task, sizeof f->largest_task, "%s", words[n - 1]);
+                        f->largest_rss_kb = pages * 4; /* 4 KiB pages, as on x86_64 */
+                }
+        }
+}
+
 void firstlook_parse(const char *log, size_t len, struct firstlook *f) {
         const char *end = log + len;
         const char *panic = NULL, *panic_end = NULL, *head = NULL, *head_end = NULL;
@@ -162,6 +315,20 @@ void firstlook_parse(const char *log, size_t len, struct firstlook *f) {
                 const char *nl = memchr(best, '\n', (size_t) (end - best));
                 parse_cpu_line(best, nl ? nl : end, f);
         }
+        const char *region = head ? head : panic;
+        if (region) {
+                while (region > log && region[-1] != '\n')
+                        region--;
+                find_function(region, end, head != NULL, f);
+        }
+        const char *mods = NULL;
+        for (const char *p = log; (p = find_in(p, end, "Modules linked in:")); p++)
+                mods = p;
+        if (mods) {
+                const char *nl = memchr(mods, '\n', (size_t) (end - mods));
+                find_taint_modules(mods + 18, nl ? nl : end, f);
+        }
+        find_largest(log, end, f);
 }
 
 const char *firstlook_tail(const char *log, size_t len, unsigned n) {
@@ -184,5 +351,10 @@ json_object *firstlook_to_json(const struct firstlook *f) {
         json_object_object_add(o, "pid", f->pid >= 0 ? json_object_new_int(f->pid) : NULL);
         json_object_object_add(o, "cpu", f->cpu >= 0 ? json_object_new_int(f->cpu) : NULL);
         json_object_object_add(o, "tainted", f->tainted[0] ? json_object_new_string(f->tainted) : NULL);
+        json_object_object_add(o, "function", f->function[0] ? json_object_new_string(f->function) : NULL);
+        json_object_object_add(o, "module", f->module[0] ? json_object_new_string(f->module) : NULL);
+        json_object_object_add(o, "taint_modules", f->taint_modules[0] ? json_object_new_string(f->taint_modules) : NULL);
+        json_object_object_add(o, "largest_task", f->largest_task[0] ? json_object_new_string(f->largest_task) : NULL);
+        json_object_object_add(o, "largest_rss_kb", f->largest_task[0] ? json_object_new_int64((int64_t) f->largest_rss_kb) : NULL);
         return o;
 }

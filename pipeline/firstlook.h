@@ -4,6 +4,7 @@
 #pragma once
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct firstlook {
@@ -12,7 +13,16 @@ struct firstlook {
         char task[64];         /* Comm of the crashing task */
         int pid, cpu;          /* -1 when unknown */
         char tainted[128];     /* "Not tainted" or "Tainted: P O …" */
+        char function[128];    /* where it went wrong: the oops's kernel RIP, else the first frame of
+                                * the trace that is not panic or oops machinery (or a wait) */
+        char module[64];       /* the module of that function, "" for the kernel */
+        char taint_modules[256]; /* modules with taint flags in "Modules linked in:", "lkdtm(OE) …" */
+        char largest_task[64]; /* the OOM report's largest resident task, and its size */
+        unsigned long long largest_rss_kb;
 };
+
+/* Frames that are how the kernel panics, oopses or waits, never where it went wrong. */
+bool firstlook_is_machinery(const char *function);
 
 /* Parses a kernel log (makedumpfile --dump-dmesg output or a saved dmesg). */
 void firstlook_parse(const char *log, size_t len, struct firstlook *ret);

@@ -20,6 +20,7 @@
 #include "pipeline/pipeline.h"
 #include "pipeline/report.h"
 #include "pipeline/symbols.h"
+#include "pipeline/triage.h"
 #include "pipeline/unpack.h"
 
 struct found {
@@ -159,7 +160,8 @@ static void format_time(int64_t t, char *buf, size_t size) {
 }
 
 /* The kernel log: read by makedumpfile from the dump, else an uploaded dmesg of the same kernel. */
-static int first_look(struct job *j, const struct found *dump, const struct scan *s, char *err, size_t err_size) {
+static int first_look(struct job *j, const struct found *dump, const struct scan *s, const struct rules *rules,
+                      json_object *rule_errors, char *err, size_t err_size) {
         const struct config *cfg = job_config(j);
         const struct dump_info *info = dump->info;
         char vmcore[PATH_MAX], out[PATH_MAX], part[PATH_MAX], source[PATH_MAX + 64] = "";
@@ -246,8 +248,14 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
         json_object_object_add(fl, "crash_time", info->has_crash_time ? json_object_new_int64(info->crash_time) : NULL);
         free(log);
         r = job_set(j, "first_look", fl);
+        if (r == 0)
+                r = triage_job(j, rules, rule_errors, info->vmcoreinfo, info->vmcoreinfo_len, "first look");
+        if (r < 0) {
+                snprintf(err, err_size, "cannot record the first look: %s", strerror(-r));
+                return r;
+        }
         /* an early report: what the log alone says, before symbols and crash */
-        return r < 0 ? r : report_write(j, err, err_size);
+        return report_write(j, err, err_size);
 }
 
 /* The debug symbols of the dump, for the modules its log names too. The entry stays locked
@@ -398,11 +406,27 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
         job_stage_end(j, STAGE_IDENTIFY, r, NULL);
         if (r < 0 || stop_after < STAGE_FIRSTLOOK)
                 return r;
-        job_stage_begin(j, STAGE_FIRSTLOOK);
-        r = first_look(j, dump, s, err, err_size);
-        job_stage_end(j, STAGE_FIRSTLOOK, r, err);
-        if (r < 0 || stop_after < STAGE_SYMBOLS)
+        /* the rules as they are now: a rule file added since the last job counts */
+        struct rules *rules = NULL;
+        json_object *rule_errors = json_object_new_array();
+        r = rule_errors ? rules_load(config_string(job_config(j), CONF_TRIAGE_RULES_DIR),
+                                     config_u64(job_config(j), CONF_TRIAGE_MATCH_LIMIT), &rules, rule_errors)
+                        : -ENOMEM;
+        if (r < 0) {
+                json_object_put(rule_errors);
+                snprintf(err, err_size, "cannot load the triage rules: %s", strerror(-r));
                 return r;
+        }
+        for (size_t i = 0; i < json_object_array_length(rule_errors); i++)
+                job_log(j, "triage rules: %s", json_object_get_string(json_object_array_get_idx(rule_errors, i)));
+        job_stage_begin(j, STAGE_FIRSTLOOK);
+        r = first_look(j, dump, s, rules, rule_errors, err, err_size);
+        job_stage_end(j, STAGE_FIRSTLOOK, r, err);
+        if (r < 0 || stop_after < STAGE_SYMBOLS) {
+                rules_free(rules);
+                json_object_put(rule_errors);
+                return r;
+        }
 
         /* From here a failure still leaves a report: what the first look found, and why
          * the rest is missing. */
@@ -417,6 +441,17 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
         }
         if (sym.lock_fd >= 0)
                 close(sym.lock_fd);
+        /* crash's answers (backtraces, memory, tasks) make the second triage richer */
+        json_object *crash_rec = NULL;
+        if (json_object_object_get_ex(job_record(j), "crash", &crash_rec) && rc != -ENOMEM) {
+                int rt = triage_job(j, rules, rule_errors, dump->info->vmcoreinfo, dump->info->vmcoreinfo_len, "crash");
+                if (rt < 0 && rc >= 0) {
+                        snprintf(why, sizeof why, "cannot record the findings: %s", strerror(-rt));
+                        rc = rt;
+                }
+        }
+        rules_free(rules);
+        json_object_put(rule_errors);
         if (rc < 0)
                 snprintf(err, err_size, "%s", why);
         /* stopped early, the stage's failure is the job's; out of memory is never "incomplete" */

@@ -16,7 +16,9 @@
 
 #include "common/config.h"
 #include "common/fileio.h"
+#include "common/jsonpath.h"
 #include "common/log.h"
+#include "pipeline/firstlook.h"
 #include "pipeline/job.h"
 #include "pipeline/report.h"
 
@@ -88,17 +90,6 @@ void report_sys_panic(const char *sys, size_t len, char *buf, size_t size) {
         }
 }
 
-/* Frames that are how the kernel panics or handles an exception, not where it went wrong. */
-static const char *const machinery[] = {
-        "machine_kexec", "__crash_kexec", "crash_kexec", "panic", "vpanic", "oops_end", "die", "__die", "__die_body",
-        "die_body", "do_trap", "do_error_trap", "handle_bug", "exc_invalid_op", "asm_exc_invalid_op", "page_fault_oops",
-        "kernelmode_fixup_or_oops", "__bad_area_nosemaphore", "bad_area_nosemaphore", "do_user_addr_fault",
-        "exc_page_fault", "asm_exc_page_fault", "exc_general_protection", "asm_exc_general_protection",
-        "check_panic_on_warn", "__warn", "report_bug", "do_int3", "exc_int3", "nmi_panic", "crash_save_cpu",
-        "native_machine_crash_shutdown", "crash_nmi_callback", "nmi_handle", "default_do_nmi", "exc_nmi",
-        "end_repeat_nmi", "panic_smp_self_stop", "__x64_sys_reboot",
-};
-
 void report_crashing_function(const char *bt, size_t len, char *buf, size_t size) {
         char first[128] = "";
         buf[0] = 0;
@@ -133,10 +124,7 @@ void report_crashing_function(const char *bt, size_t len, char *buf, size_t size
                         continue;
                 /* ".cold" and ".isra.0" parts are the same function to a reader */
                 fn[strcspn(fn, ".")] = 0;
-                bool skip = false;
-                for (size_t i = 0; i < sizeof machinery / sizeof machinery[0] && !skip; i++)
-                        skip = !strcmp(fn, machinery[i]);
-                if (!skip && fn[0])
+                if (!firstlook_is_machinery(fn) && fn[0])
                         snprintf(first, sizeof first, "%s", fn);
         }
         snprintf(buf, size, "%s", first);
@@ -145,17 +133,7 @@ void report_crashing_function(const char *bt, size_t len, char *buf, size_t size
 /* ---- small helpers --------------------------------------------------------------------- */
 
 static const char *jstr(json_object *o, const char *path) {
-        char key[64];
-        while (o && *path) {
-                size_t n = strcspn(path, ".");
-                if (n >= sizeof key)
-                        return NULL;
-                memcpy(key, path, n);
-                key[n] = 0;
-                if (!json_object_object_get_ex(o, key, &o))
-                        return NULL;
-                path += n + (path[n] == '.');
-        }
+        o = json_path(o, path);
         return o && json_object_get_type(o) != json_type_object && json_object_get_type(o) != json_type_array
                        ? json_object_get_string(o) : NULL;
 }
@@ -224,7 +202,8 @@ struct headline {
         char panic[512];
         char task[128];
         char function[128];
-        const char *cause;
+        const char *cause;       /* the headline finding's summary, NULL: not recognised */
+        json_object *finding;    /* the headline finding */
         bool have_crash;
         char *bt;         /* the answer of `bt`, for the comment too */
         size_t bt_len;
@@ -260,9 +239,21 @@ static void make_headline(struct job *j, struct headline *h) {
                 snprintf(h->task, sizeof h->task, "%s (PID %s) on CPU %s", jstr(rec, "first_look.task"),
                          jstr(rec, "first_look.pid") ? jstr(rec, "first_look.pid") : "?",
                          jstr(rec, "first_look.cpu") ? jstr(rec, "first_look.cpu") : "?");
+        if (!h->function[0] && jstr(rec, "first_look.function"))
+                snprintf(h->function, sizeof h->function, "%s", jstr(rec, "first_look.function"));
         json_object *findings = jget(rec, "findings");
-        if (findings && json_object_array_length(findings))
-                h->cause = jstr(json_object_array_get_idx(findings, 0), "summary");
+        json_object *first = findings && json_object_array_length(findings) ? json_object_array_get_idx(findings, 0) : NULL;
+        if (first && jstr(first, "kind") && !strcmp(jstr(first, "kind"), "cause")) {
+                h->finding = first;
+                h->cause = jstr(first, "summary");
+        }
+}
+
+#define NOT_RECOGNISED "Cause not recognised"
+
+/* Whether findings[i] is shown under "also found" (everything but the headline). */
+static bool also_found(const struct headline *h, json_object *findings, size_t i) {
+        return json_object_array_get_idx(findings, i) != h->finding;
 }
 
 /* Counts of the crash commands by status, as "14 ok, 1 timeout". */
@@ -371,10 +362,11 @@ static json_object *make_summary(struct job *j, const struct headline *h) {
         HL("panic", h->panic);
         HL("task", h->task);
         HL("function", h->function);
-        HL("cause", h->cause);
+        HL("cause", h->cause ? h->cause : jget(rec, "findings") ? NOT_RECOGNISED : NULL);
+        HL("cause_id", h->finding ? jstr(h->finding, "id") : NULL);
 #undef HL
         json_object_object_add(s, "headline", hl);
-        static const char *const copy[] = { "identity", "first_look", "symbols", "findings", "stages", "error" };
+        static const char *const copy[] = { "identity", "first_look", "symbols", "findings", "triage", "stages", "error" };
         for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++) {
                 json_object *v = jget(rec, copy[i]);
                 if (v)
@@ -414,6 +406,9 @@ static const char css[] =
         "summary code{font-weight:600}summary .t{margin-left:auto;color:var(--muted);font-size:13px}"
         "pre{margin:0;padding:12px 14px;overflow-x:auto;border-top:1px solid var(--line);white-space:pre}"
         ".badge{font-size:12px;padding:1px 8px;border-radius:10px;border:1px solid currentColor}"
+        ".critical,.high{color:var(--accent)}.medium{color:var(--warn)}.low,.info{color:var(--muted)}"
+        ".finding .body{padding:0 14px 10px;border-top:1px solid var(--line)}.finding pre{border:1px solid var(--line);"
+        "border-radius:6px;background:var(--bg)}.evidence .src{color:var(--muted)}.rule{color:var(--muted);font-size:13px}"
         ".ok{color:var(--ok)}.error,.died,.timeout{color:var(--accent)}.skipped{color:var(--muted)}"
         ".log .panic{display:block;background:#fdecea;border-left:4px solid var(--accent);margin-left:-14px;padding-left:10px}"
         "ul.files{columns:2;padding-left:18px}a{color:#0b57d0}footer{margin-top:40px;color:var(--muted);font-size:13px}";
@@ -482,6 +477,80 @@ static void fmt_time(const char *epoch, char *buf, size_t size) {
                 strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
+static void html_finding(FILE *f, json_object *x, bool open) {
+        fprintf(f, "<details class=finding%s><summary><span class=\"badge %s\">", open ? " open" : "",
+                jstr(x, "severity") ? jstr(x, "severity") : "");
+        htmls(f, jstr(x, "severity"));
+        fputs("</span><b>", f);
+        htmls(f, jstr(x, "summary"));
+        fputs("</b><span class=t>", f);
+        htmls(f, jstr(x, "id"));
+        fputs("</span></summary><div class=body>\n", f);
+        if (jstr(x, "recommendation")) {
+                fputs("<p>", f);
+                htmls(f, jstr(x, "recommendation"));
+                fputs("</p>\n", f);
+        }
+        json_object *links = jget(x, "links");
+        for (size_t i = 0; links && i < json_object_array_length(links); i++) {
+                json_object *l = json_object_array_get_idx(links, i);
+                fputs("<p>See <a href=\"", f);
+                htmls(f, jstr(l, "url"));
+                fputs("\">", f);
+                htmls(f, jstr(l, "title"));
+                fputs("</a></p>\n", f);
+        }
+        json_object *ev = jget(x, "evidence");
+        if (ev && json_object_array_length(ev)) {
+                fputs("<pre class=evidence>", f);
+                const char *last = "";
+                for (size_t i = 0; i < json_object_array_length(ev); i++) {
+                        json_object *e = json_object_array_get_idx(ev, i);
+                        const char *src = jstr(e, "source") ? jstr(e, "source") : "";
+                        if (strcmp(src, last) != 0) {
+                                fputs("<span class=src>", f);
+                                htmls(f, src);
+                                fputs(":</span>\n", f);
+                                last = src;
+                        }
+                        htmls(f, jstr(e, "line"));
+                        fputc('\n', f);
+                }
+                fputs("</pre>", f);
+        }
+        fprintf(f, "<p class=rule>Rule <code>");
+        htmls(f, jstr(x, "id"));
+        fputs("</code> in ", f);
+        htmls(f, jstr(x, "file"));
+        fputs("</p></div></details>\n", f);
+}
+
+/* The triage findings: the headline one open, with its evidence; then the rest. */
+static void html_findings(FILE *f, const struct headline *h, json_object *findings, json_object *triage) {
+        if (!findings)
+                return;
+        fprintf(f, "<h2 id=findings>Findings <small>(%zu, after the %s)</small></h2>\n", json_object_array_length(findings),
+                jstr(triage, "pass") ? jstr(triage, "pass") : "first look");
+        if (!h->finding)
+                fputs("<p>No rule names the cause of this crash; the panic line and the kernel log below are what "
+                      "there is.</p>\n", f);
+        else
+                html_finding(f, h->finding, true);
+        for (size_t i = 0; i < json_object_array_length(findings); i++)
+                if (also_found(h, findings, i))
+                        html_finding(f, json_object_array_get_idx(findings, i), false);
+        json_object *errors = jget(triage, "errors");
+        if (errors && json_object_array_length(errors)) {
+                fputs("<section class=warn><b>Rules that did not load or run</b><ul>\n", f);
+                for (size_t i = 0; i < json_object_array_length(errors); i++) {
+                        fputs("<li>", f);
+                        htmls(f, json_object_get_string(json_object_array_get_idx(errors, i)));
+                        fputs("</li>\n", f);
+                }
+                fputs("</ul></section>\n", f);
+        }
+}
+
 static int write_html(struct job *j, const struct headline *h, char w[][512], size_t nw, const char *log,
                       size_t log_len, char **ret, size_t *ret_len) {
         json_object *rec = job_record(j), *crash = jget(rec, "crash");
@@ -502,9 +571,9 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
         fputs("</div></header>\n", f);
 
         fputs("<section id=headline><h1>", f);
-        htmls(f, h->cause ? h->cause : h->panic[0] ? h->panic : "No panic line was found");
+        htmls(f, h->cause ? h->cause : jget(rec, "findings") ? NOT_RECOGNISED : h->panic[0] ? h->panic : "No panic line was found");
         fputs("</h1><dl>\n", f);
-        if (h->cause && h->panic[0]) {
+        if ((h->cause || jget(rec, "findings")) && h->panic[0]) {
                 fputs("<dt>Panic</dt><dd>", f);
                 htmls(f, h->panic);
                 fputs("</dd>\n", f);
@@ -544,6 +613,8 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
                 }
                 fputs("</ul></section>\n", f);
         }
+
+        html_findings(f, h, jget(rec, "findings"), jget(rec, "triage"));
 
         fputs("<h2>The dump</h2><table>\n", f);
         static const struct {
@@ -699,6 +770,8 @@ static int make_comment(struct job *j, const struct headline *h, char w[][512], 
         text_line(&t, "%s", "");
         if (h->cause)
                 text_line(&t, "Cause:   %s", h->cause);
+        else if (jget(rec, "findings"))
+                text_line(&t, "Cause:   not recognised (see the panic line)");
         text_line(&t, "Panic:   %s", h->panic[0] ? h->panic : "no panic line found");
         text_line(&t, "Kernel:  %s %s%s%s", h->release ? h->release : "unknown", h->version ? h->version : "",
                   h->arch ? ", " : "", h->arch ? h->arch : "");
@@ -706,12 +779,24 @@ static int make_comment(struct job *j, const struct headline *h, char w[][512], 
                 text_line(&t, "Task:    %s", h->task);
         if (h->function[0])
                 text_line(&t, "In:      %s()", h->function);
+        if (h->finding && jstr(h->finding, "recommendation")) {
+                text_line(&t, "%s", "");
+                text_line(&t, "Next:    %s", jstr(h->finding, "recommendation"));
+        }
+        json_object *links = h->finding ? jget(h->finding, "links") : NULL;
+        for (size_t i = 0; links && i < json_object_array_length(links); i++)
+                text_line(&t, "See:     %s <%s>", jstr(json_object_array_get_idx(links, i), "title"),
+                          jstr(json_object_array_get_idx(links, i), "url"));
         json_object *findings = jget(rec, "findings");
-        if (findings && json_object_array_length(findings) > 1) {
+        size_t n_also = 0;
+        for (size_t i = 0; findings && i < json_object_array_length(findings); i++)
+                n_also += also_found(h, findings, i);
+        if (n_also) {
                 text_line(&t, "%s", "");
                 text_line(&t, "Also found:");
-                for (size_t i = 1; i < json_object_array_length(findings); i++)
-                        text_line(&t, "  - %s", jstr(json_object_array_get_idx(findings, i), "summary"));
+                for (size_t i = 0; i < json_object_array_length(findings); i++)
+                        if (also_found(h, findings, i))
+                                text_line(&t, "  - %s", jstr(json_object_array_get_idx(findings, i), "summary"));
         }
         json_object *blocked = jget(crash, "blocked"), *top = jget(crash, "top_memory");
         if (blocked && json_object_array_length(blocked)) {

@@ -1,0 +1,188 @@
+/* Triage for one job: gathers the sources the rules read from the job folder and job.json
+ * (kernel log, first look, crash's answers), runs the rules and records the findings. */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/config.h"
+#include "common/fileio.h"
+#include "common/jsonpath.h"
+#include "pipeline/job.h"
+#include "pipeline/report.h"
+#include "pipeline/triage.h"
+
+#define SOURCE_MAX (256u << 20)
+#define MAX_SOURCES 96
+
+struct sources {
+        struct triage_source v[MAX_SOURCES];
+        char *owned[MAX_SOURCES]; /* buffers to free */
+        char names[MAX_SOURCES][48];
+        size_t n;
+};
+
+#define get json_path
+
+/* Adds (or replaces) source name; text is copied. */
+static int put(struct sources *s, const char *name, const char *text, size_t len) {
+        size_t i = 0;
+        while (i < s->n && strcmp(s->v[i].name, name) != 0)
+                i++;
+        if (i == MAX_SOURCES)
+                return 0; /* more crash commands than sources: the rest stay unknown */
+        char *copy = malloc(len + 1);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, text, len);
+        copy[len] = 0;
+        if (i == s->n) {
+                snprintf(s->names[i], sizeof s->names[i], "%s", name);
+                s->v[i].name = s->names[i];
+                s->n++;
+        } else {
+                free(s->owned[i]);
+        }
+        s->owned[i] = copy;
+        s->v[i].text = copy;
+        s->v[i].len = len;
+        return 0;
+}
+
+static int put_str(struct sources *s, const char *name, const char *text) {
+        return text && *text ? put(s, name, text, strlen(text)) : 0;
+}
+
+static int put_json(struct sources *s, const char *name, json_object *v) {
+        return v && !json_object_is_type(v, json_type_null) ? put_str(s, name, json_object_get_string(v)) : 0;
+}
+
+static void size_text(unsigned long long kb, char *buf, size_t size) {
+        if (kb >= 1024ull * 1024)
+                snprintf(buf, size, "%.1f GiB", (double) kb / (1024.0 * 1024.0));
+        else
+                snprintf(buf, size, "%.1f MiB", (double) kb / 1024.0);
+}
+
+/* The facts from crash's answers: the crashing task and function from `bt`, the largest
+ * memory user and the longest blocked task. */
+static int crash_facts(struct job *j, struct sources *s, json_object *crash) {
+        json_object *cmds = get(crash, "commands");
+        int r = 0;
+        for (size_t i = 0; cmds && i < json_object_array_length(cmds) && r == 0; i++) {
+                json_object *c = json_object_array_get_idx(cmds, i);
+                const char *name = json_object_get_string(get(c, "name")), *file = json_object_get_string(get(c, "file"));
+                const char *status = json_object_get_string(get(c, "status")), *cmd = json_object_get_string(get(c, "command"));
+                if (!name || !file || !status || strcmp(status, "ok") != 0 || strchr(file, '/'))
+                        continue;
+                char path[PATH_MAX], key[48];
+                char *text = NULL;
+                size_t len = 0;
+                snprintf(path, sizeof path, "%s/crash/%s", job_dir(j), file);
+                if (read_file_max(path, SOURCE_MAX, &text, &len) < 0)
+                        continue;
+                snprintf(key, sizeof key, "crash:%.40s", name);
+                r = put(s, key, text, len);
+                if (r == 0 && cmd && !strcmp(cmd, "bt")) {
+                        char fn[128];
+                        report_crashing_function(text, len, fn, sizeof fn);
+                        r = put_str(s, "function", fn);
+                        const char *p = strstr(text, "PID: ");
+                        long pid;
+                        int cpu;
+                        char comm[64], num[32];
+                        if (r == 0 && p &&
+                            sscanf(p, "PID: %ld TASK: %*x CPU: %d COMMAND: \"%63[^\"]\"", &pid, &cpu, comm) == 3) {
+                                r = put_str(s, "task", comm);
+                                snprintf(num, sizeof num, "%ld", pid);
+                                r = r ? r : put_str(s, "pid", num);
+                                snprintf(num, sizeof num, "%d", cpu);
+                                r = r ? r : put_str(s, "cpu", num);
+                        }
+                }
+                free(text);
+        }
+        json_object *top = get(crash, "top_memory");
+        if (r == 0 && top && json_object_array_length(top)) {
+                json_object *t = json_object_array_get_idx(top, 0);
+                char size[32];
+                size_text((unsigned long long) json_object_get_int64(get(t, "rss_kb")), size, sizeof size);
+                r = put_json(s, "largest_task", get(t, "comm"));
+                r = r ? r : put_str(s, "largest_rss", size);
+        }
+        json_object *blocked = get(crash, "blocked");
+        if (r == 0 && blocked && json_object_array_length(blocked)) {
+                json_object *t = json_object_array_get_idx(blocked, 0);
+                char secs[32];
+                snprintf(secs, sizeof secs, "%lld", (long long) (json_object_get_int64(get(t, "blocked_ms")) / 1000));
+                r = put_json(s, "blocked_task", get(t, "comm"));
+                r = r ? r : put_str(s, "blocked_secs", secs);
+        }
+        return r;
+}
+
+int triage_job(struct job *j, const struct rules *rs, json_object *load_errors, const char *vmcoreinfo,
+               size_t vmcoreinfo_len, const char *pass) {
+        json_object *rec = job_record(j), *fl = get(rec, "first_look");
+        struct sources s = { .n = 0 };
+        char path[PATH_MAX];
+        char *log = NULL;
+        size_t log_len = 0;
+        int r = 0;
+
+        snprintf(path, sizeof path, "%s/dmesg.txt", job_dir(j));
+        if (read_file_max(path, SOURCE_MAX, &log, &log_len) == 0) {
+                r = put(&s, "log", log, log_len);
+                free(log);
+        }
+        r = r ? r : put_json(&s, "release", get(rec, "identity.release"));
+        r = r ? r : put_json(&s, "panic", get(fl, "panic_line"));
+        r = r ? r : put_json(&s, "function", get(fl, "function"));
+        r = r ? r : put_json(&s, "module", get(fl, "module"));
+        r = r ? r : put_json(&s, "task", get(fl, "task"));
+        r = r ? r : put_json(&s, "pid", get(fl, "pid"));
+        r = r ? r : put_json(&s, "cpu", get(fl, "cpu"));
+        r = r ? r : put_json(&s, "taint", get(fl, "tainted"));
+        r = r ? r : put_json(&s, "taint_modules", get(fl, "taint_modules"));
+        r = r ? r : put_json(&s, "largest_task", get(fl, "largest_task"));
+        if (r == 0 && get(fl, "largest_rss_kb")) {
+                char size[32];
+                size_text((unsigned long long) json_object_get_int64(get(fl, "largest_rss_kb")), size, sizeof size);
+                r = put_str(&s, "largest_rss", size);
+        }
+        /* after crash, its answers are the better facts */
+        json_object *crash = get(rec, "crash");
+        if (r == 0 && crash)
+                r = crash_facts(j, &s, crash);
+
+        json_object *errors = json_object_new_array(), *found = NULL;
+        if (r == 0 && errors) {
+                for (size_t i = 0; load_errors && i < json_object_array_length(load_errors); i++)
+                        json_object_array_add(errors, json_object_get(json_object_array_get_idx(load_errors, i)));
+                size_t n_load = json_object_array_length(errors);
+                struct triage_input in = { .sources = s.v, .n_sources = s.n, .vmcoreinfo = vmcoreinfo,
+                                           .vmcoreinfo_len = vmcoreinfo_len };
+                found = triage_run(rs, &in, errors);
+                for (size_t i = n_load; i < json_object_array_length(errors); i++)
+                        job_log(j, "triage: %s", json_object_get_string(json_object_array_get_idx(errors, i)));
+        }
+        for (size_t i = 0; i < s.n; i++)
+                free(s.owned[i]);
+        if (r < 0 || !errors || !found) {
+                json_object_put(errors);
+                json_object_put(found);
+                return r < 0 ? r : -ENOMEM;
+        }
+        size_t n = json_object_array_length(found);
+        json_object *first = n ? json_object_array_get_idx(found, 0) : NULL;
+        job_log(j, "triage after the %s: %zu rules, %zu findings%s%s", pass, rules_count(rs), n,
+                first ? "; headline: " : "", first ? json_object_get_string(get(first, "summary")) : "");
+        json_object *t = json_object_new_object();
+        json_object_object_add(t, "pass", json_object_new_string(pass));
+        json_object_object_add(t, "rules", json_object_new_int64((int64_t) rules_count(rs)));
+        json_object_object_add(t, "errors", errors);
+        json_object_object_add(rec, "triage", t);
+        return job_set(j, "findings", found);
+}
