@@ -39,3 +39,4 @@ int cli_analyze(int argc, char **argv);
 int cli_config(int argc, char **argv);
 int cli_symbols(int argc, char **argv);
 int cli_crash(int argc, char **argv);
+int cli_rules(int argc, char **argv);

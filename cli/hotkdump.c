@@ -15,6 +15,7 @@ static const struct {
         { "analyze", cli_analyze, "run the analysis of one upload in the foreground" },
         { "crash", cli_crash, "open crash on an analysed dump, symbols and all" },
         { "config", cli_config, "print every setting at its default" },
+        { "rules", cli_rules, "list and check the triage rules" },
         { "info", cli_info, "identify dump files from their headers" },
         { "symbols", cli_symbols, "find, fetch, verify and cache a dump's debug symbols" },
 };

@@ -26,6 +26,7 @@ static const struct {
         { "blocked for more than", "hung-task" },
         { "Out of memory", "oom" },
         { "kernel stack overflow", "stack" },
+        { "stack guard page was hit", "stack" },
         { "Machine check", "mce" },
         { "Oops:", "oops" },
         { "WARNING: CPU:", "warning" },

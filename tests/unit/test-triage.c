@@ -1,0 +1,372 @@
+/* Triage rules: loading and its error messages, the condition logic, templates, ordering, and
+ * the shipped rules on log excerpts of the causes no fixture dump can show here (a general
+ * protection fault, a hard lockup, an RCU stall, a stack overflow, a machine check, a page
+ * fault). The causes the fixtures make are tested on real dumps in tests/e2e/triage.sh. */
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pipeline/firstlook.h"
+#include "pipeline/triage.h"
+#include "tests/tap.h"
+
+static struct rules *load(const char *text, json_object **errors) {
+        struct rules *rs = rules_new(1000000);
+        *errors = json_object_new_array();
+        rules_add_text(rs, "t.json", text, strlen(text), *errors);
+        return rs;
+}
+
+static const char *error_at(json_object *errors, size_t i) {
+        return i < json_object_array_length(errors) ? json_object_get_string(json_object_array_get_idx(errors, i)) : "";
+}
+
+static const char *field(json_object *finding, const char *key) {
+        json_object *v;
+        return finding && json_object_object_get_ex(finding, key, &v) ? json_object_get_string(v) : NULL;
+}
+
+/* Runs rs on a kernel log plus facts from the first look of that log, as the pipeline does. */
+static json_object *run_log(const struct rules *rs, const char *log, const char *release) {
+        struct firstlook f;
+        char pid[16], cpu[16];
+        firstlook_parse(log, strlen(log), &f);
+        snprintf(pid, sizeof pid, "%d", f.pid);
+        snprintf(cpu, sizeof cpu, "%d", f.cpu);
+        struct triage_source src[] = {
+                { "log", log, strlen(log) },
+                { "release", release, strlen(release) },
+                { "panic", f.panic_line, strlen(f.panic_line) },
+                { "function", f.function, strlen(f.function) },
+                { "module", f.module, strlen(f.module) },
+                { "task", f.task, strlen(f.task) },
+                { "pid", pid, f.pid >= 0 ? strlen(pid) : 0 },
+                { "cpu", cpu, f.cpu >= 0 ? strlen(cpu) : 0 },
+                { "taint", f.tainted, strlen(f.tainted) },
+                { "taint_modules", f.taint_modules, strlen(f.taint_modules) },
+        };
+        struct triage_input in = { .sources = src, .n_sources = sizeof src / sizeof src[0] };
+        json_object *errors = json_object_new_array();
+        json_object *found = triage_run(rs, &in, errors);
+        for (size_t i = 0; i < json_object_array_length(errors); i++)
+                printf("# run error: %s\n", error_at(errors, i));
+        json_object_put(errors);
+        return found;
+}
+
+static json_object *headline(json_object *found) {
+        return found && json_object_array_length(found) ? json_object_array_get_idx(found, 0) : NULL;
+}
+
+static void test_errors(void) {
+        json_object *errors;
+        struct rules *rs;
+
+        /* a syntax error: the file and where */
+        rs = load("{\"rules\": [ {\"id\": \"a\", \"severity\": \"high\",\n \"when\": {\"source\": \"log\" \"match\": \"x\"}} ]}",
+                  &errors);
+        tap_is_int(rules_count(rs), 0, "syntax error: nothing loads from that file");
+        tap_ok(strstr(error_at(errors, 0), "t.json: not valid JSON at line 2, column 27") != NULL,
+               "syntax error names the file, line and column: %s", error_at(errors, 0));
+        rules_free(rs);
+        json_object_put(errors);
+
+        /* a bad regular expression, an unknown source, an unknown key, a summary that uses a
+         * capture nobody makes: each names the rule, and the good rule still loads */
+        rs = load("{\"rules\": ["
+                  "{\"id\": \"bad-re\", \"severity\": \"high\", \"when\": {\"source\": \"log\", \"match\": \"a(b\"}, \"summary\": \"x\"},"
+                  "{\"id\": \"bad-source\", \"when\": {\"source\": \"dmesg\", \"match\": \"a\"}, \"summary\": \"x\"},"
+                  "{\"id\": \"bad-key\", \"when\": {\"source\": \"log\", \"match\": \"a\"}, \"summary\": \"x\", \"sumary\": \"y\"},"
+                  "{\"id\": \"bad-capture\", \"when\": {\"source\": \"log\", \"match\": \"(?<cpu>\\\\d+)\"}, \"summary\": \"{cpus}\"},"
+                  "{\"id\": \"bad-severity\", \"severity\": \"fatal\", \"when\": {\"source\": \"log\", \"match\": \"a\"}, \"summary\": \"x\"},"
+                  "{\"id\": \"two-kinds\", \"when\": {\"source\": \"log\", \"match\": \"a\", \"any\": []}, \"summary\": \"x\"},"
+                  "{\"id\": \"bad-release\", \"when\": {\"release\": {\"min\": \"latest\"}}, \"summary\": \"x\"},"
+                  "{\"id\": \"good\", \"when\": {\"source\": \"log\", \"match\": \"(?<n>\\\\d+)\"}, \"summary\": \"n={n}\"}"
+                  "]}",
+                  &errors);
+        tap_is_int(rules_count(rs), 1, "only the good rule loads");
+        tap_is_int(json_object_array_length(errors), 7, "one problem per bad rule");
+        tap_ok(strstr(error_at(errors, 0), "t.json: rule 'bad-re': when.match: bad regular expression at offset 3: "
+                                           "missing closing parenthesis") != NULL,
+               "bad regex: %s", error_at(errors, 0));
+        tap_ok(strstr(error_at(errors, 1), "rule 'bad-source': when: unknown source 'dmesg'") != NULL, "unknown source: %s",
+               error_at(errors, 1));
+        tap_ok(strstr(error_at(errors, 2), "rule 'bad-key': unknown key 'sumary'") != NULL, "unknown key: %s",
+               error_at(errors, 2));
+        tap_ok(strstr(error_at(errors, 3), "rule 'bad-capture': summary uses {cpus}, which no condition captures") != NULL,
+               "template without capture: %s", error_at(errors, 3));
+        tap_ok(strstr(error_at(errors, 4), "rule 'bad-severity': \"severity\" must be one of") != NULL, "severity: %s",
+               error_at(errors, 4));
+        tap_ok(strstr(error_at(errors, 5), "rule 'two-kinds': when must have exactly one of") != NULL, "kinds: %s",
+               error_at(errors, 5));
+        tap_ok(strstr(error_at(errors, 6), "rule 'bad-release': when.release.min: 'latest' is not a kernel version") != NULL,
+               "release: %s", error_at(errors, 6));
+        json_object *found = run_log(rs, "value 42\n", "6.1.0-1-amd64");
+        tap_is_str(field(headline(found), "summary"), "n=42", "the good rule runs");
+        json_object_put(found);
+        rules_free(rs);
+        json_object_put(errors);
+
+        /* not a rule file at all */
+        rs = load("[1, 2]", &errors);
+        tap_ok(strstr(error_at(errors, 0), "a rule file is {\"rules\": [RULE, …]} or a single RULE object") != NULL,
+               "a list is not a rule file: %s", error_at(errors, 0));
+        rules_free(rs);
+        json_object_put(errors);
+        rs = load("{\"id\": \"x\", \"when\": {\"source\": \"log\", \"match\": \"x\"}, \"summary\": \"x\"} trailing", &errors);
+        tap_ok(strstr(error_at(errors, 0), "line 1, column") != NULL && rules_count(rs) == 0, "text after the document: %s",
+               error_at(errors, 0));
+        rules_free(rs);
+        json_object_put(errors);
+}
+
+static void test_logic(void) {
+        json_object *errors;
+        struct rules *rs = load(
+                "{\"rules\": ["
+                /* not on a crash source: unknown before crash ran, so the rule must not match */
+                "{\"id\": \"not-unknown\", \"when\": {\"all\": [{\"source\": \"log\", \"match\": \"hello\"},"
+                "  {\"not\": {\"source\": \"crash:bt\", \"match\": \"schedule\"}}]}, \"summary\": \"no schedule\"},"
+                "{\"id\": \"any-unknown\", \"priority\": 60, \"when\": {\"any\": [{\"source\": \"crash:bt\", \"match\": \"x\"},"
+                "  {\"source\": \"log\", \"match\": \"hel(?<rest>lo)\"}]}, \"summary\": \"any {rest}\"},"
+                "{\"id\": \"range\", \"priority\": 70, \"when\": {\"release\": {\"min\": \"5.15.0-91\", \"below\": \"6.2\"}}, \"summary\": \"in range\"},"
+                "{\"id\": \"vmci\", \"priority\": 80, \"when\": {\"source\": \"vmcoreinfo:OSRELEASE\", \"match\": \"^(?<rel>6\\\\.1\\\\S*)$\"},"
+                "  \"summary\": [\"{rel} for {task}\", \"vmcoreinfo {rel}\"]},"
+                "{\"id\": \"bad\", \"when\": {\"source\": \"log\", \"match\": \"x\"}, \"summary\": \"{missing_fact}\"},"
+                "{\"id\": \"note\", \"kind\": \"note\", \"priority\": 999, \"when\": {\"source\": \"log\", \"match\": \"hello\"}, \"summary\": \"a note\"},"
+                "{\"id\": \"off\", \"when\": {\"source\": \"log\", \"match\": \"hello\"}, \"summary\": \"disabled later\"}"
+                "]}",
+                &errors);
+        tap_is_int(json_object_array_length(errors), 1, "one bad template (missing_fact)");
+        json_object_put(errors);
+        errors = json_object_new_array();
+        /* a later file: replaces a rule by id, removes one */
+        const char *later = "{\"rules\": [{\"id\": \"off\", \"disabled\": true},"
+                            "{\"id\": \"range\", \"priority\": 70, \"when\": {\"release\": {\"min\": \"5.15.0-92\"}}, \"summary\": \"replaced\"}]}";
+        tap_is_int(rules_add_text(rs, "site.json", later, strlen(later), errors), 0, "override file loads");
+        const char *id, *file, *kind;
+        bool off_gone = true;
+        for (size_t i = 0; i < rules_count(rs); i++) {
+                rules_get(rs, i, &id, &file, &kind);
+                off_gone = off_gone && strcmp(id, "off") != 0;
+        }
+        tap_ok(off_gone, "\"disabled\": true removes a rule");
+
+        const char *log = "[    1.000000] hello world\n";
+        const char *vmci = "OSRELEASE=6.1.0-56-cloud-amd64\nPAGESIZE=4096\n";
+        struct triage_source src[] = { { "log", log, strlen(log) }, { "release", "5.15.0-91-generic", 17 } };
+        struct triage_input in = { .sources = src, .n_sources = 2, .vmcoreinfo = vmci, .vmcoreinfo_len = strlen(vmci) };
+        json_object *found = triage_run(rs, &in, errors);
+        size_t n = json_object_array_length(found);
+        tap_is_int(n, 3, "three findings: any-unknown, vmci, note (not-unknown stays unknown, range is below 5.15.0-92)");
+        tap_is_str(field(json_object_array_get_idx(found, 0), "id"), "vmci", "highest priority cause first");
+        tap_is_str(field(json_object_array_get_idx(found, 0), "summary"), "vmcoreinfo 6.1.0-56-cloud-amd64",
+                   "the first summary whose placeholders all have values");
+        tap_is_str(field(json_object_array_get_idx(found, 1), "summary"), "any lo", "any: the branch that matched captures");
+        tap_is_str(field(json_object_array_get_idx(found, 2), "id"), "note", "notes after causes, whatever their priority");
+        json_object *ev;
+        json_object_object_get_ex(json_object_array_get_idx(found, 1), "evidence", &ev);
+        tap_ok(ev && json_object_array_length(ev) == 1 &&
+                       strstr(json_object_to_json_string(ev), "hello world"), "evidence: the matched line");
+        json_object_put(found);
+
+        /* after crash: the crash source is known, not() becomes decidable */
+        struct triage_source src2[] = { { "log", log, strlen(log) }, { "crash:bt", "#0 foo\n", 7 },
+                                        { "release", "5.15.0-92-generic", 17 } };
+        in.sources = src2;
+        in.n_sources = 3;
+        in.vmcoreinfo = NULL;
+        found = triage_run(rs, &in, errors);
+        bool have_not = false, have_range = false, have_vmci = false;
+        for (size_t i = 0; i < json_object_array_length(found); i++) {
+                const char *fid = field(json_object_array_get_idx(found, i), "id");
+                have_not = have_not || !strcmp(fid, "not-unknown");
+                have_range = have_range || !strcmp(fid, "range");
+                have_vmci = have_vmci || !strcmp(fid, "vmci");
+        }
+        tap_ok(have_not, "not() on a known source that does not match is true");
+        tap_ok(have_range, "5.15.0-92 is in the replaced range (min 5.15.0-92)");
+        tap_ok(!have_vmci, "no VMCOREINFO: its rule does not match");
+        json_object_put(found);
+        rules_free(rs);
+        json_object_put(errors);
+
+        /* a runaway pattern hits the match limit: reported, not hung */
+        rs = load("{\"id\": \"slow\", \"when\": {\"source\": \"log\", \"match\": \"^(a+)+$\"}, \"summary\": \"x\"}", &errors);
+        char big[4096];
+        memset(big, 'a', sizeof big - 2);
+        big[sizeof big - 2] = 'b';
+        big[sizeof big - 1] = 0;
+        found = run_log(rs, big, "6.1");
+        tap_is_int(json_object_array_length(found), 0, "runaway pattern: no finding");
+        tap_ok(json_object_array_length(errors) == 0, "no load error for it");
+        json_object_put(found);
+        json_object *run_errors = json_object_new_array();
+        struct triage_source s3[] = { { "log", big, strlen(big) } };
+        struct triage_input in3 = { .sources = s3, .n_sources = 1 };
+        found = triage_run(rs, &in3, run_errors);
+        tap_ok(strstr(error_at(run_errors, 0), "rule 'slow': matching log: match limit exceeded") != NULL,
+               "match limit reported: %s", error_at(run_errors, 0));
+        json_object_put(found);
+        json_object_put(run_errors);
+        rules_free(rs);
+        json_object_put(errors);
+}
+
+/* ---- shipped rules on log excerpts, in the kernel's own formats ---------------------------- */
+
+static const char gpf_log[] =
+        "[  712.100000] general protection fault, probably for non-canonical address 0xdead000000000122: 0000 [#1] PREEMPT SMP NOPTI\n"
+        "[  712.100100] CPU: 3 PID: 4242 Comm: kworker/3:1 Not tainted 6.1.0-56-amd64 #1  Debian 6.1.192-2\n"
+        "[  712.100200] Hardware name: QEMU Standard PC (i440FX + PIIX, 1996)\n"
+        "[  712.100300] Workqueue: events free_work\n"
+        "[  712.100400] RIP: 0010:__list_del_entry_valid+0x2e/0x90\n"
+        "[  712.100500] Call Trace:\n"
+        "[  712.100600]  <TASK>\n"
+        "[  712.100700]  free_work+0x27/0x40\n"
+        "[  712.100800]  process_one_work+0x1c7/0x380\n"
+        "[  712.100900] Kernel panic - not syncing: Fatal exception\n";
+
+static const char hardlockup_log[] =
+        "[  300.000000] NMI watchdog: Watchdog detected hard LOCKUP on cpu 2\n"
+        "[  300.000100] Modules linked in: nvidia(POE) ext4\n"
+        "[  300.000200] CPU: 2 PID: 977 Comm: spinner Tainted: P           OE      6.1.0-56-amd64 #1\n"
+        "[  300.000300] RIP: 0010:native_queued_spin_lock_slowpath+0x63/0x2c0\n"
+        "[  300.000400] Kernel panic - not syncing: Hard LOCKUP\n";
+
+static const char rcu_log[] =
+        "[  120.000000] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:\n"
+        "[  120.000100] rcu: \t1-....: (5249 ticks this GP) idle=a05c/1/0x4000000000000000 softirq=1503/1503 fqs=2598\n"
+        "[  120.000200] \t(detected by 0, t=5252 jiffies, g=2189, q=37 ncpus=2)\n"
+        "[  120.000300] Sending NMI from CPU 0 to CPUs 1:\n"
+        "[  120.000400] NMI backtrace for cpu 1\n"
+        "[  120.000500] CPU: 1 PID: 1 Comm: sh Not tainted 6.1.0-56-cloud-amd64 #1\n"
+        "[  120.000600] RIP: 0010:busy_loop+0x10/0x20\n"
+        "[  120.000700] Kernel panic - not syncing: RCU Stall\n";
+
+static const char stack_log[] =
+        "[   50.000000] BUG: TASK stack guard page was hit at 00000000a1b2c3d4 (stack is 000000001f2e3d4c..00000000aabbccdd)\n"
+        "[   50.000100] stack guard page: 0000 [#1] PREEMPT SMP NOPTI\n"
+        "[   50.000200] CPU: 0 PID: 880 Comm: recurse Not tainted 6.1.0-56-amd64 #1\n"
+        "[   50.000300] RIP: 0010:recursive_fn+0x11/0x30\n"
+        "[   50.000400] Kernel panic - not syncing: Fatal exception in interrupt\n";
+
+static const char mce_log[] =
+        "[ 9000.000000] mce: [Hardware Error]: CPU 5: Machine Check Exception: 5 Bank 4: b200000000070005\n"
+        "[ 9000.000100] mce: [Hardware Error]: TSC 0 ADDR 1234000 MISC 86 \n"
+        "[ 9000.000200] mce: [Hardware Error]: Machine check: Processor context corrupt\n"
+        "[ 9000.000300] Kernel panic - not syncing: Fatal machine check\n";
+
+static const char pagefault_log[] =
+        "[   80.000000] BUG: unable to handle page fault for address: ffffa0e1c4b5a000\n"
+        "[   80.000100] #PF: supervisor read access in kernel mode\n"
+        "[   80.000200] #PF: error_code(0x0000) - not-present page\n"
+        "[   80.000300] Oops: 0000 [#1] PREEMPT SMP NOPTI\n"
+        "[   80.000400] CPU: 1 PID: 512 Comm: reader Not tainted 6.1.0-56-amd64 #1\n"
+        "[   80.000500] RIP: 0010:memcpy_orig+0x20/0x140\n"
+        "[   80.000600] Kernel panic - not syncing: Fatal exception\n";
+
+static const char unknown_log[] =
+        "[    5.000000] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n"
+        "[    5.000100] CPU: 0 PID: 1 Comm: swapper/0 Not tainted 6.1.0-56-amd64 #1\n"
+        "[    5.000200] Call Trace:\n"
+        "[    5.000300]  <TASK>\n"
+        "[    5.000400]  dump_stack_lvl+0x44/0x5c\n"
+        "[    5.000500]  panic+0x118/0x2f4\n"
+        "[    5.000600]  mount_block_root+0x1d3/0x1e6\n";
+
+static void shipped(const struct rules *rs, const char *name, const char *log, const char *id, const char *summary) {
+        json_object *found = run_log(rs, log, "6.1.0-56-amd64");
+        json_object *h = headline(found);
+        tap_is_str(field(h, "id"), id, name);
+        tap_is_str(field(h, "summary"), summary, name);
+        json_object_put(found);
+}
+
+static void test_shipped(void) {
+        json_object *errors = json_object_new_array();
+        struct rules *rs = NULL;
+        int r = rules_load(NULL, 10000000, &rs, errors);
+        tap_is_int(r, 0, "the shipped rules load without problems");
+        for (size_t i = 0; i < json_object_array_length(errors); i++)
+                printf("# %s\n", error_at(errors, i));
+        tap_ok(rules_count(rs) >= 15, "shipped rules: %zu", rules_count(rs));
+        shipped(rs, "general protection fault", gpf_log, "general-protection-fault",
+                "General protection fault (non-canonical address 0xdead000000000122) in __list_del_entry_valid, task kworker/3:1");
+        shipped(rs, "hard lockup", hardlockup_log, "hard-lockup",
+                "Hard lockup on CPU 2 in native_queued_spin_lock_slowpath (interrupts disabled too long)");
+        shipped(rs, "RCU stall", rcu_log, "rcu-stall", "RCU stall (rcu_preempt) on CPU 1, in busy_loop");
+        shipped(rs, "stack overflow", stack_log, "stack-overflow", "Kernel stack overflow in recursive_fn, task recurse");
+        shipped(rs, "machine check", mce_log, "machine-check",
+                "Machine check (hardware error) on CPU 5, bank 4, status b200000000070005");
+        shipped(rs, "page fault", pagefault_log, "page-fault-oops",
+                "Kernel page fault on address ffffa0e1c4b5a000 in memcpy_orig, task reader");
+        shipped(rs, "a panic no rule knows", unknown_log, "panic-call",
+                "panic() called in mount_block_root: \"VFS: Unable to mount root fs on unknown-block(0,0)\"");
+
+        /* a taint note names the modules that taint */
+        json_object *found = run_log(rs, hardlockup_log, "6.1.0-56-amd64");
+        const char *taint = NULL;
+        for (size_t i = 0; i < json_object_array_length(found); i++)
+                if (!strcmp(field(json_object_array_get_idx(found, i), "id"), "tainted-kernel"))
+                        taint = field(json_object_array_get_idx(found, i), "summary");
+        tap_is_str(taint, "Kernel tainted (P           OE) by modules nvidia(POE)", "taint note with its modules");
+        json_object_put(found);
+
+        /* no log at all: nothing matches, nothing breaks */
+        found = run_log(rs, "", "6.1.0-56-amd64");
+        tap_is_int(json_object_array_length(found), 0, "an empty log gives no finding");
+        json_object_put(found);
+        rules_free(rs);
+        json_object_put(errors);
+}
+
+static void test_site_folder(void) {
+        char dir[] = "/tmp/hotkdump-rules-XXXXXX";
+        tap_ok(mkdtemp(dir) != NULL, "temp folder");
+        char path[300];
+        /* replaces the shipped 10-deliberate.json wholesale, adds a rule */
+        snprintf(path, sizeof path, "%s/10-deliberate.json", dir);
+        FILE *f = fopen(path, "w");
+        fputs("{\"id\": \"site-only\", \"when\": {\"source\": \"log\", \"match\": \"sysrq\"}, \"summary\": \"site\"}\n", f);
+        fclose(f);
+        snprintf(path, sizeof path, "%s/50-broken.json", dir);
+        f = fopen(path, "w");
+        fputs("{\"rules\": [\n", f);
+        fclose(f);
+        snprintf(path, sizeof path, "%s/README", dir); /* not *.json: ignored */
+        f = fopen(path, "w");
+        fputs("not a rule\n", f);
+        fclose(f);
+        json_object *errors = json_object_new_array();
+        struct rules *rs = NULL;
+        int r = rules_load(dir, 1000000, &rs, errors);
+        tap_is_int(r, 1, "one problem: the broken file");
+        tap_ok(strstr(error_at(errors, 0), "50-broken.json: not valid JSON at line 2, column 1: the text ends too early") != NULL,
+               "broken site file named: %s", error_at(errors, 0));
+        bool sysrq = false, site = false;
+        for (size_t i = 0; i < rules_count(rs); i++) {
+                const char *id, *file, *kind;
+                rules_get(rs, i, &id, &file, &kind);
+                sysrq = sysrq || !strcmp(id, "sysrq-crash");
+                site = site || !strcmp(id, "site-only");
+        }
+        tap_ok(!sysrq && site, "a site file named like a shipped one replaces it");
+        rules_free(rs);
+        json_object_put(errors);
+        snprintf(path, sizeof path, "rm -rf -- '%s'", dir);
+        tap_is_int(system(path), 0, "cleanup");
+}
+
+int main(void) {
+        test_errors();
+        test_logic();
+        test_shipped();
+        test_site_folder();
+        return tap_done();
+}
