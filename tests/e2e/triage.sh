@@ -1,0 +1,220 @@
+#!/bin/bash
+# Triage on real dumps: for every crash cause the fixture generator makes (sysrq, OOM panic and
+# the lkdtm ones: BUG, NULL dereference, soft lockup, hung task, panic_on_warn, panic from a
+# module), the headline names the cause with the right function and task, after the first look
+# where the log allows it and after crash always. Then broken rule files (each named with its
+# rule, the others still load) and a new site rule file that changes the next report.
+. "$(dirname "$0")/lib.sh"
+
+load_fixtures
+CRASH=$("$TOP_SRCDIR/scripts/build-crash" 2>"$TMP/build-crash.log" | tail -n 1) ||
+	{ sed 's/^/# /' "$TMP/build-crash.log"; bail "no crash"; }
+vmlinux=$(jq -r .vmlinux "$MANIFEST")
+SITE=$TMP/site-rules
+mkdir -p "$SITE"
+
+# A short command set: what the rules read after crash (sys, bt, the blocked tasks and the
+# largest memory users), not the whole default set.
+cat >"$TMP/commands" <<'EOF'
+sys         sys
+bt          bt
+kmem-i      kmem -i
+ps          ps
+blocked     %blocked 3
+top-memory  %top-memory 5
+EOF
+
+# run CASE ARGS…: the pipeline with the fixture's vmlinux as symbols and the site rules folder
+run() {
+	local c=$1
+	shift
+	timeout 900 "$HOTKDUMP" analyze --root "$ROOT" --case "$c" --debug-file "$vmlinux" --set symbols.sources=cache \
+		--set "crash.binary=$CRASH" --set "crash.commands=$TMP/commands" --set "triage.rules_dir=$SITE" "$@" \
+		>"$TMP/out" 2>"$TMP/err"
+}
+newest() {
+	ls -d "$ROOT/cases/$1"/* | sort -t/ -k"$(($(echo "$ROOT/cases/$1/" | tr -cd / | wc -c) + 1))" -n | tail -n 1
+}
+expect() { # expect CAUSE FIELD: what the crashed guest's console showed, from the manifest
+	jq -r --arg c "$1" --arg f "$2" '[.fixtures[] | select(.cause == $c)][0].expect[$f] // empty' "$MANIFEST"
+}
+headline() { # headline DIR: id and summary of the headline finding
+	jq -r '(.findings // [] | map(select(.kind == "cause")) | .[0]) | "\(.id // "none")\t\(.summary // "")"' "$1/job.json"
+}
+contains() { # contains TEXT PART DESCRIPTION
+	case $1 in
+	*"$2"*) ok 0 "$3" ;;
+	*) ok 1 "$3"; printf '#   %s\n#   does not contain: %s\n' "$1" "$2" ;;
+	esac
+}
+
+# cause  rule id  what the first look can already tell (function / task / both / none)
+table="sysrq sysrq-crash task
+oom oom-panic task
+bug kernel-bug function
+nullderef null-pointer-dereference function
+softlockup soft-lockup function
+hungtask hung-task function
+warn warning-panic function
+panic panic-from-module function"
+
+n=1
+while read -r cause id early; do
+	dump=$(fixture_of "$cause" kdump-compressed)
+	if [ ! -f "$dump" ]; then
+		ok 1 "$cause: the fixture set has a kdump dump of this cause"
+		continue
+	fi
+	fn=$(expect "$cause" function)
+	task=$(expect "$cause" task)
+	[ -n "$fn$task" ] || ok 1 "$cause: the manifest says what the console showed (expect.function, expect.task)"
+
+	# first look: the log alone
+	c=$(printf '0020%04d' "$n")
+	n=$((n + 1))
+	run "$c" --stop-after first-look "$dump"
+	ok $? "$cause: first look runs"
+	dir=$(newest "$c")
+	IFS=$'\t' read -r got summary < <(headline "$dir")
+	is "$got" "$id" "$cause: first look names the cause ($summary)"
+	case $early in
+	function) contains "$summary" "$fn" "$cause: first look names the function $fn" ;;
+	task) contains "$summary" "$task" "$cause: first look names the task $task" ;;
+	esac
+	grep -q "^Cause:   " "$dir/comment.txt"
+	ok $? "$cause: the early comment has a Cause line"
+
+	# after crash
+	c=$(printf '0020%04d' "$n")
+	n=$((n + 1))
+	run "$c" "$dump"
+	ok $? "$cause: the whole pipeline runs"
+	dir=$(newest "$c")
+	is "$(job_field "$dir" .triage.pass)" crash "$cause: triage ran again after crash"
+	IFS=$'\t' read -r got summary < <(headline "$dir")
+	is "$got" "$id" "$cause: after crash the headline names the cause ($summary)"
+	[ -z "$fn" ] || contains "$summary" "$fn" "$cause: after crash the headline names the function $fn"
+	case $cause in
+	sysrq | hungtask | nullderef | bug) contains "$summary" "$task" "$cause: after crash the headline names the task $task" ;;
+	oom) contains "$summary" "$(jq -r '.crash.top_memory[0].comm' "$dir/job.json")" \
+		"oom: the headline names crash's largest memory user" ;;
+	softlockup) contains "$summary" "CPU $(expect softlockup cpu)" "softlockup: the headline names the CPU" ;;
+	esac
+	is "$(jq -r .headline.cause "$dir/summary.json")" "$summary" "$cause: summary.json carries the cause"
+	contains "$(sed -n 's/^Cause:   //p' "$dir/comment.txt")" "$summary" "$cause: the comment carries the cause"
+	jq -e '.findings[0].evidence | length > 0' "$dir/job.json" >/dev/null
+	ok $? "$cause: the headline finding has evidence lines"
+	grep -q 'id=findings' "$dir/report.html"
+	ok $? "$cause: report.html has the findings section"
+	case $cause in
+	sysrq | oom) ;;
+	*)
+		jq -e '[.findings[].id] | index("lkdtm-crash") and index("tainted-kernel")' "$dir/job.json" >/dev/null
+		ok $? "$cause: also found: the lkdtm note and the taint (unsigned out-of-tree module)"
+		contains "$(jq -r '.findings[] | select(.id == "tainted-kernel") | .summary' "$dir/job.json")" "lkdtm(" \
+			"$cause: the taint note names the lkdtm module"
+		;;
+	esac
+done <<<"$table"
+
+# ---- broken rule files: each problem named with its file and rule; the rest still load --------
+dump=$(fixture_of panic kdump-compressed)
+cat >"$SITE/20-syntax.json" <<'EOF'
+{ "rules": [ { "id": "syntax", "when": { "source": "log", "match": "x" } "summary": "x" } ] }
+EOF
+cat >"$SITE/30-mixed.json" <<'EOF'
+{ "rules": [
+  { "id": "bad-regex", "when": { "source": "log", "match": "dumptest(" }, "summary": "x" },
+  { "id": "bad-source", "when": { "source": "kernel-log", "match": "dumptest" }, "summary": "x" },
+  { "id": "still-good", "kind": "note", "when": { "source": "log", "match": "Performing direct entry (?<what>PANIC)" },
+    "summary": "site note saw {what}" }
+] }
+EOF
+"$HOTKDUMP" rules --set "triage.rules_dir=$SITE" >"$TMP/rules.out" 2>"$TMP/rules.err"
+is "$?" 1 "hotkdump rules exits 1 when a rule file has problems"
+grep -q "20-syntax.json: not valid JSON at line 1, column 63" "$TMP/rules.err"
+ok $? "syntax error: file, line and column ($(grep -m1 syntax "$TMP/rules.err"))"
+grep -q "30-mixed.json: rule 'bad-regex': when.match: bad regular expression at offset 9" "$TMP/rules.err"
+ok $? "bad regular expression: file and rule"
+grep -q "30-mixed.json: rule 'bad-source': when: unknown source 'kernel-log'" "$TMP/rules.err"
+ok $? "unknown source: file and rule"
+grep -q '^still-good ' "$TMP/rules.out" && grep -q '^kernel-bug ' "$TMP/rules.out"
+ok $? "the good site rule and the shipped rules still load"
+"$HOTKDUMP" rules --check "$SITE/30-mixed.json" >/dev/null 2>"$TMP/check.err"
+is "$?" 1 "rules --check on a broken file exits 1"
+grep -q "rule 'bad-regex'" "$TMP/check.err" && ! grep -q 20-syntax "$TMP/check.err"
+ok $? "rules --check reads only the files named"
+
+c=00300001
+run "$c" --stop-after first-look "$dump"
+ok $? "a job runs with broken site rules"
+dir=$(newest "$c")
+is "$(jq -r '.triage.errors | length' "$dir/job.json")" 3 "job.json lists the three problems"
+IFS=$'\t' read -r got summary < <(headline "$dir")
+is "$got" panic-from-module "the shipped rules still name the cause"
+jq -e '.findings[] | select(.id == "still-good" and .summary == "site note saw PANIC")' "$dir/job.json" >/dev/null
+ok $? "the good rule in the broken file still runs"
+grep -q "rule &#39;bad-regex&#39;" "$dir/report.html"
+ok $? "report.html shows the rule problems"
+grep -q "triage rules: .*20-syntax.json" "$dir/hotkdump.log"
+ok $? "the job log names the broken file"
+rm -f "$SITE"/*.json
+
+# ---- a new rule file changes the next report, no rebuild --------------------------------------
+c=00300002
+run "$c" --stop-after first-look "$dump"
+dir=$(newest "$c")
+IFS=$'\t' read -r before _ < <(headline "$dir")
+is "$before" panic-from-module "before: the shipped rule names the cause"
+cat >"$SITE/80-dumptest.json" <<'EOF'
+{
+  "id": "lkdtm-dumptest-panic",
+  "severity": "info",
+  "priority": 950,
+  "when": {
+    "all": [
+      { "source": "panic", "match": "not syncing: (?<msg>dumptest)$" },
+      { "source": "log", "match": "lkdtm: Performing direct entry (?<entry>\\w+)" }
+    ]
+  },
+  "summary": "Test panic '{msg}' from lkdtm {entry}, in {function}",
+  "recommendation": "Nothing to fix: the kdump test of case {release}.",
+  "links": [ { "title": "LKDTM", "url": "https://docs.kernel.org/fault-injection/provoke-crashes.html" } ]
+}
+EOF
+"$HOTKDUMP" rules --check "$SITE/80-dumptest.json" >/dev/null 2>&1
+ok $? "the new rule file checks clean"
+run "$c" --stop-after first-look "$dump"
+dir=$(newest "$c")
+IFS=$'\t' read -r after summary < <(headline "$dir")
+is "$after" lkdtm-dumptest-panic "after: the new rule is the headline"
+is "$summary" "Test panic 'dumptest' from lkdtm PANIC, in $(expect panic function)" "its summary is built from captures and facts"
+grep -q "^See:     LKDTM <https://docs.kernel.org/fault-injection/provoke-crashes.html>" "$dir/comment.txt"
+ok $? "the comment carries the rule's link"
+grep -q "panic() called in" "$dir/comment.txt"
+ok $? "the shipped finding it outranked is listed under Also found"
+rm -f "$SITE"/*.json
+
+# ---- the README's worked example is a rule that loads --------------------------------------------
+sed -n '/^## Writing a triage rule/,/^## Configuration/p' "$TOP_SRCDIR/README.md" | sed -n '/^```json$/,/^```$/p' | sed '1d;$d' \
+	>"$TMP/example.json"
+"$HOTKDUMP" rules --check "$TMP/example.json" >"$TMP/example.out" 2>&1
+ok $? "the README's worked example checks clean"
+grep -q '^site-nfs-hang ' "$TMP/example.out"
+ok $? "and loads as rule site-nfs-hang"
+
+# ---- a dump no rule recognises ----------------------------------------------------------------
+cat >"$SITE/10-deliberate.json" <<'EOF'
+{ "rules": [] }
+EOF
+c=00300003
+run "$c" --stop-after first-look "$(fixture_of sysrq kdump-compressed)"
+dir=$(newest "$c")
+is "$(jq -r .headline.cause "$dir/summary.json")" "Cause not recognised" "with its rule replaced, sysrq is not recognised"
+grep -q "^Cause:   not recognised" "$dir/comment.txt" && grep -q "^Panic:   $(panic_of sysrq)" "$dir/comment.txt"
+ok $? "the comment says so and shows the panic line"
+grep -q "<h1>Cause not recognised</h1>" "$dir/report.html"
+ok $? "report.html says so"
+rm -f "$SITE"/*.json
+
+done_testing
