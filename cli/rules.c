@@ -17,22 +17,66 @@ static void usage(FILE *out) {
         fprintf(out,
                 "Usage: hotkdump rules [OPTIONS]\n"
                 "       hotkdump rules --check FILE…\n"
+                "       hotkdump rules --test LOG [--release RELEASE]\n"
                 "\n"
                 "Lists the triage rules a job loads now: the built-in ones, then the site folder's\n"
                 "(triage.rules_dir), in the order they are evaluated, with the problems found in them.\n"
                 "With --check, reads only the files named (with the built-in rules underneath, so\n"
                 "overrides count) and reports their problems.\n"
                 "\n"
+                "With --test, runs the rules on a kernel log (a dmesg file) as the first look would and\n"
+                "prints the findings, headline first, with their evidence.\n"
+                "\n"
                 "  --check            check the files named on the command line\n"
+                "  --test LOG         run the rules on the kernel log LOG\n"
+                "  --release RELEASE  the kernel release for --test (default: none known)\n"
                 "  --root DIR, --config FILE, --set KEY=VALUE   settings, as for analyze\n"
                 "\n"
                 "Exit status: 0 all rules load; 1 some rule or file has a problem (each is printed);\n"
                 "2 usage.\n");
 }
 
+static const char *str(json_object *o, const char *key) {
+        json_object *v;
+        return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+/* --test LOG: the findings on one kernel log */
+static int test_log(const struct rules *rs, const char *path, const char *release, json_object *errors) {
+        char *log = NULL;
+        size_t len = 0;
+        int r = read_file_max(path, 256u << 20, &log, &len);
+        if (r < 0) {
+                log_error("rules: %s: %s", path, r == -EFBIG ? "larger than 256 MiB" : strerror(-r));
+                return CLI_EXIT_UNREADABLE;
+        }
+        json_object *found = triage_log(rs, log, len, release, errors);
+        free(log);
+        if (!found)
+                return CLI_EXIT_INTERNAL;
+        size_t n = json_object_array_length(found);
+        for (size_t i = 0; i < n; i++) {
+                json_object *f = json_object_array_get_idx(found, i), *ev;
+                printf("%s%s [%s, %s] %s\n", i ? "" : "headline: ", str(f, "id"), str(f, "kind"), str(f, "severity"),
+                       str(f, "summary"));
+                if (json_object_object_get_ex(f, "evidence", &ev))
+                        for (size_t k = 0; k < json_object_array_length(ev); k++)
+                                printf("    %s: %s\n", str(json_object_array_get_idx(ev, k), "source"),
+                                       str(json_object_array_get_idx(ev, k), "line"));
+        }
+        if (!n || !strcmp(str(json_object_array_get_idx(found, 0), "kind"), "note"))
+                printf("Cause not recognised\n");
+        json_object_put(found);
+        for (size_t i = 0; i < json_object_array_length(errors); i++)
+                log_error("%s", json_object_get_string(json_object_array_get_idx(errors, i)));
+        return json_object_array_length(errors) ? 1 : CLI_EXIT_OK;
+}
+
 int cli_rules(int argc, char **argv) {
         static const struct option opts[] = {
                 { "check", no_argument, NULL, 'c' },
+                { "test", required_argument, NULL, 't' },
+                { "release", required_argument, NULL, 'r' },
                 CLI_SETTINGS_OPTIONS,
                 { "help", no_argument, NULL, 'h' },
                 {},
@@ -42,12 +86,17 @@ int cli_rules(int argc, char **argv) {
         struct rules *rs = NULL;
         json_object *errors = json_object_new_array();
         bool check = false;
+        const char *test = NULL, *release = "";
         int c, done, ret = CLI_EXIT_USAGE;
 
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 if (c == 'c')
                         check = true;
+                else if (c == 't')
+                        test = optarg;
+                else if (c == 'r')
+                        release = optarg;
                 else if ((done = cli_common_option(&settings, c, optarg, usage)) >= 0) {
                         ret = done;
                         goto out;
@@ -55,6 +104,11 @@ int cli_rules(int argc, char **argv) {
         }
         if (!errors) {
                 ret = CLI_EXIT_INTERNAL;
+                goto out;
+        }
+        if (test && check) {
+                log_error("rules: --test and --check do not go together");
+                usage(stderr);
                 goto out;
         }
         if (check != (optind < argc)) {
@@ -82,6 +136,10 @@ int cli_rules(int argc, char **argv) {
         if (r < 0) {
                 log_error("rules: %s", strerror(-r));
                 ret = CLI_EXIT_INTERNAL;
+                goto out;
+        }
+        if (test) {
+                ret = test_log(rs, test, release, errors);
                 goto out;
         }
         for (size_t i = 0; i < rules_count(rs); i++) {

@@ -223,8 +223,12 @@ static void make_headline(struct job *j, struct headline *h) {
         }
         if (!h->panic[0] && jstr(rec, "first_look.panic_line"))
                 snprintf(h->panic, sizeof h->panic, "%s", jstr(rec, "first_look.panic_line"));
+        /* the log's function first: see triage-job.c */
+        if (jstr(rec, "first_look.function"))
+                snprintf(h->function, sizeof h->function, "%s", jstr(rec, "first_look.function"));
         if (crash_output(j, "bt", &o) == 0) {
-                report_crashing_function(o.text, o.len, h->function, sizeof h->function);
+                if (!h->function[0])
+                        report_crashing_function(o.text, o.len, h->function, sizeof h->function);
                 /* PID: 1        TASK: ffff8cf8c11fc800  CPU: 1    COMMAND: "init" */
                 const char *p = strstr(o.text, "PID: ");
                 long pid;
@@ -239,8 +243,6 @@ static void make_headline(struct job *j, struct headline *h) {
                 snprintf(h->task, sizeof h->task, "%s (PID %s) on CPU %s", jstr(rec, "first_look.task"),
                          jstr(rec, "first_look.pid") ? jstr(rec, "first_look.pid") : "?",
                          jstr(rec, "first_look.cpu") ? jstr(rec, "first_look.cpu") : "?");
-        if (!h->function[0] && jstr(rec, "first_look.function"))
-                snprintf(h->function, sizeof h->function, "%s", jstr(rec, "first_look.function"));
         json_object *findings = jget(rec, "findings");
         json_object *first = findings && json_object_array_length(findings) ? json_object_array_get_idx(findings, 0) : NULL;
         if (first && jstr(first, "kind") && !strcmp(jstr(first, "kind"), "cause")) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "common/config.h"
 #include "common/fileio.h"
 #include "common/jsonpath.h"
+#include "pipeline/firstlook.h"
 #include "pipeline/job.h"
 #include "pipeline/report.h"
 #include "pipeline/triage.h"
@@ -55,8 +57,11 @@ static int put_str(struct sources *s, const char *name, const char *text) {
         return text && *text ? put(s, name, text, strlen(text)) : 0;
 }
 
+/* A fact the first look looked for: known, and empty when it found nothing (so that a rule's
+ * "not" on it can be decided). */
 static int put_json(struct sources *s, const char *name, json_object *v) {
-        return v && !json_object_is_type(v, json_type_null) ? put_str(s, name, json_object_get_string(v)) : 0;
+        const char *t = v && !json_object_is_type(v, json_type_null) ? json_object_get_string(v) : "";
+        return put(s, name, t, strlen(t));
 }
 
 static void size_text(unsigned long long kb, char *buf, size_t size) {
@@ -64,6 +69,31 @@ static void size_text(unsigned long long kb, char *buf, size_t size) {
                 snprintf(buf, size, "%.1f GiB", (double) kb / (1024.0 * 1024.0));
         else
                 snprintf(buf, size, "%.1f MiB", (double) kb / 1024.0);
+}
+
+/* Whether fact name is known and not empty. */
+static bool have(const struct sources *s, const char *name) {
+        for (size_t i = 0; i < s->n; i++)
+                if (!strcmp(s->v[i].name, name))
+                        return s->v[i].len > 0;
+        return false;
+}
+
+/* crash's `mod -t`: "NAME   TAINTS" then "lkdtm  OE" lines → "lkdtm(OE)" */
+static int put_taint_modules(struct sources *s, const char *text, size_t len) {
+        char out[256] = "", name[64], flags[16];
+        size_t o = 0;
+        for (size_t off = 0; off < len;) {
+                const char *nl = memchr(text + off, '\n', len - off);
+                size_t ll = nl ? (size_t) (nl - (text + off)) : len - off;
+                char line[256];
+                snprintf(line, sizeof line, "%.*s", (int) (ll < sizeof line ? ll : sizeof line - 1), text + off);
+                off += ll + (nl ? 1 : 0);
+                if (sscanf(line, "%63s %15s", name, flags) == 2 && strcmp(name, "NAME") != 0 &&
+                    o + strlen(name) + strlen(flags) + 4 < sizeof out)
+                        o += (size_t) snprintf(out + o, sizeof out - o, "%s%s(%s)", o ? " " : "", name, flags);
+        }
+        return put_str(s, "taint_modules", out);
 }
 
 /* The facts from crash's answers: the crashing task and function from `bt`, the largest
@@ -85,10 +115,16 @@ static int crash_facts(struct job *j, struct sources *s, json_object *crash) {
                         continue;
                 snprintf(key, sizeof key, "crash:%.40s", name);
                 r = put(s, key, text, len);
+                if (r == 0 && cmd && !strcmp(cmd, "mod -t") && !have(s, "taint_modules"))
+                        r = put_taint_modules(s, text, len);
                 if (r == 0 && cmd && !strcmp(cmd, "bt")) {
                         char fn[128];
+                        /* the log's function is the kernel's own unwinder's, right where crash is
+                         * not (a call to a noreturn function ends its caller: crash names the next
+                         * function), so crash's counts only when the log had none */
                         report_crashing_function(text, len, fn, sizeof fn);
-                        r = put_str(s, "function", fn);
+                        if (!have(s, "function"))
+                                r = put_str(s, "function", fn);
                         const char *p = strstr(text, "PID: ");
                         long pid;
                         int cpu;
@@ -109,7 +145,7 @@ static int crash_facts(struct job *j, struct sources *s, json_object *crash) {
                 json_object *t = json_object_array_get_idx(top, 0);
                 char size[32];
                 size_text((unsigned long long) json_object_get_int64(get(t, "rss_kb")), size, sizeof size);
-                r = put_json(s, "largest_task", get(t, "comm"));
+                r = put_str(s, "largest_task", json_object_get_string(get(t, "comm")));
                 r = r ? r : put_str(s, "largest_rss", size);
         }
         json_object *blocked = get(crash, "blocked");
@@ -117,10 +153,52 @@ static int crash_facts(struct job *j, struct sources *s, json_object *crash) {
                 json_object *t = json_object_array_get_idx(blocked, 0);
                 char secs[32];
                 snprintf(secs, sizeof secs, "%lld", (long long) (json_object_get_int64(get(t, "blocked_ms")) / 1000));
-                r = put_json(s, "blocked_task", get(t, "comm"));
+                r = put_str(s, "blocked_task", json_object_get_string(get(t, "comm")));
                 r = r ? r : put_str(s, "blocked_secs", secs);
         }
         return r;
+}
+
+/* The facts the first look found in the kernel log. */
+static int first_look_facts(struct sources *s, json_object *fl) {
+        static const struct {
+                const char *fact, *key;
+        } map[] = {
+                { "panic", "panic_line" }, { "function", "function" }, { "module", "module" },
+                { "task", "task" },        { "pid", "pid" },           { "cpu", "cpu" },
+                { "taint", "tainted" },    { "taint_modules", "taint_modules" }, { "largest_task", "largest_task" },
+        };
+        int r = 0;
+        for (size_t i = 0; i < sizeof map / sizeof map[0] && r == 0; i++)
+                r = put_json(s, map[i].fact, get(fl, map[i].key));
+        if (r == 0 && get(fl, "largest_rss_kb")) {
+                char size[32];
+                size_text((unsigned long long) json_object_get_int64(get(fl, "largest_rss_kb")), size, sizeof size);
+                r = put_str(s, "largest_rss", size);
+        }
+        return r;
+}
+
+static void sources_free(struct sources *s) {
+        for (size_t i = 0; i < s->n; i++)
+                free(s->owned[i]);
+}
+
+json_object *triage_log(const struct rules *rs, const char *log, size_t len, const char *release, json_object *errors) {
+        struct sources s = { .n = 0 };
+        struct firstlook f;
+        firstlook_parse(log, len, &f);
+        json_object *fl = firstlook_to_json(&f), *found = NULL;
+        int r = fl ? put(&s, "log", log, len) : -ENOMEM;
+        r = r ? r : put_str(&s, "release", release);
+        r = r ? r : first_look_facts(&s, fl);
+        if (r == 0) {
+                struct triage_input in = { .sources = s.v, .n_sources = s.n };
+                found = triage_run(rs, &in, errors);
+        }
+        json_object_put(fl);
+        sources_free(&s);
+        return found;
 }
 
 int triage_job(struct job *j, const struct rules *rs, json_object *load_errors, const char *vmcoreinfo,
@@ -138,20 +216,7 @@ int triage_job(struct job *j, const struct rules *rs, json_object *load_errors, 
                 free(log);
         }
         r = r ? r : put_json(&s, "release", get(rec, "identity.release"));
-        r = r ? r : put_json(&s, "panic", get(fl, "panic_line"));
-        r = r ? r : put_json(&s, "function", get(fl, "function"));
-        r = r ? r : put_json(&s, "module", get(fl, "module"));
-        r = r ? r : put_json(&s, "task", get(fl, "task"));
-        r = r ? r : put_json(&s, "pid", get(fl, "pid"));
-        r = r ? r : put_json(&s, "cpu", get(fl, "cpu"));
-        r = r ? r : put_json(&s, "taint", get(fl, "tainted"));
-        r = r ? r : put_json(&s, "taint_modules", get(fl, "taint_modules"));
-        r = r ? r : put_json(&s, "largest_task", get(fl, "largest_task"));
-        if (r == 0 && get(fl, "largest_rss_kb")) {
-                char size[32];
-                size_text((unsigned long long) json_object_get_int64(get(fl, "largest_rss_kb")), size, sizeof size);
-                r = put_str(&s, "largest_rss", size);
-        }
+        r = r ? r : first_look_facts(&s, fl);
         /* after crash, its answers are the better facts */
         json_object *crash = get(rec, "crash");
         if (r == 0 && crash)
@@ -168,8 +233,7 @@ int triage_job(struct job *j, const struct rules *rs, json_object *load_errors, 
                 for (size_t i = n_load; i < json_object_array_length(errors); i++)
                         job_log(j, "triage: %s", json_object_get_string(json_object_array_get_idx(errors, i)));
         }
-        for (size_t i = 0; i < s.n; i++)
-                free(s.owned[i]);
+        sources_free(&s);
         if (r < 0 || !errors || !found) {
                 json_object_put(errors);
                 json_object_put(found);

@@ -56,6 +56,9 @@ extern const struct builtin_rule_file triage_builtin_rules[];
 /* The names of the built-in facts a summary may use without capturing them. */
 extern const char *const triage_fact_names[];
 
+/* The rules on a kernel log alone, with the facts the first look finds in it. */
+json_object *triage_log(const struct rules *rs, const char *log, size_t len, const char *release, json_object *errors);
+
 struct job;
 /* Runs the rules on what job j knows so far (pass: "first look" or "crash") and records
  * "findings" and "triage" {pass, rules, errors} in job.json; load_errors are the rule files'

@@ -22,6 +22,7 @@ kmem-i      kmem -i
 ps          ps
 blocked     %blocked 3
 top-memory  %top-memory 5
+mod-taint   mod -t
 EOF
 
 # run CASE ARGS…: the pipeline with the fixture's vmlinux as symbols and the site rules folder
@@ -54,9 +55,10 @@ oom oom-panic task
 bug kernel-bug function
 nullderef null-pointer-dereference function
 softlockup soft-lockup function
-hungtask hung-task function
+hungtask hung-task task
 warn warning-panic function
-panic panic-from-module function"
+panic panic-from-module function
+stackoverflow stack-overflow function"
 
 n=1
 while read -r cause id early; do
@@ -93,9 +95,11 @@ while read -r cause id early; do
 	is "$(job_field "$dir" .triage.pass)" crash "$cause: triage ran again after crash"
 	IFS=$'\t' read -r got summary < <(headline "$dir")
 	is "$got" "$id" "$cause: after crash the headline names the cause ($summary)"
-	[ -z "$fn" ] || contains "$summary" "$fn" "$cause: after crash the headline names the function $fn"
+	if [ "$early" = function ]; then
+		contains "$summary" "$fn" "$cause: after crash the headline names the function $fn"
+	fi
 	case $cause in
-	sysrq | hungtask | nullderef | bug) contains "$summary" "$task" "$cause: after crash the headline names the task $task" ;;
+	sysrq | hungtask | nullderef | bug | stackoverflow) contains "$summary" "$task" "$cause: after crash the headline names the task $task" ;;
 	oom) contains "$summary" "$(jq -r '.crash.top_memory[0].comm' "$dir/job.json")" \
 		"oom: the headline names crash's largest memory user" ;;
 	softlockup) contains "$summary" "CPU $(expect softlockup cpu)" "softlockup: the headline names the CPU" ;;
@@ -132,7 +136,7 @@ cat >"$SITE/30-mixed.json" <<'EOF'
 EOF
 "$HOTKDUMP" rules --set "triage.rules_dir=$SITE" >"$TMP/rules.out" 2>"$TMP/rules.err"
 is "$?" 1 "hotkdump rules exits 1 when a rule file has problems"
-grep -q "20-syntax.json: not valid JSON at line 1, column 63" "$TMP/rules.err"
+grep -q "20-syntax.json: not valid JSON at line 1, column 74" "$TMP/rules.err"
 ok $? "syntax error: file, line and column ($(grep -m1 syntax "$TMP/rules.err"))"
 grep -q "30-mixed.json: rule 'bad-regex': when.match: bad regular expression at offset 9" "$TMP/rules.err"
 ok $? "bad regular expression: file and rule"

@@ -31,28 +31,10 @@ static const char *field(json_object *finding, const char *key) {
         return finding && json_object_object_get_ex(finding, key, &v) ? json_object_get_string(v) : NULL;
 }
 
-/* Runs rs on a kernel log plus facts from the first look of that log, as the pipeline does. */
+/* Runs rs on a kernel log plus the facts of its first look, as the pipeline does. */
 static json_object *run_log(const struct rules *rs, const char *log, const char *release) {
-        struct firstlook f;
-        char pid[16], cpu[16];
-        firstlook_parse(log, strlen(log), &f);
-        snprintf(pid, sizeof pid, "%d", f.pid);
-        snprintf(cpu, sizeof cpu, "%d", f.cpu);
-        struct triage_source src[] = {
-                { "log", log, strlen(log) },
-                { "release", release, strlen(release) },
-                { "panic", f.panic_line, strlen(f.panic_line) },
-                { "function", f.function, strlen(f.function) },
-                { "module", f.module, strlen(f.module) },
-                { "task", f.task, strlen(f.task) },
-                { "pid", pid, f.pid >= 0 ? strlen(pid) : 0 },
-                { "cpu", cpu, f.cpu >= 0 ? strlen(cpu) : 0 },
-                { "taint", f.tainted, strlen(f.tainted) },
-                { "taint_modules", f.taint_modules, strlen(f.taint_modules) },
-        };
-        struct triage_input in = { .sources = src, .n_sources = sizeof src / sizeof src[0] };
         json_object *errors = json_object_new_array();
-        json_object *found = triage_run(rs, &in, errors);
+        json_object *found = triage_log(rs, log, strlen(log), release, errors);
         for (size_t i = 0; i < json_object_array_length(errors); i++)
                 printf("# run error: %s\n", error_at(errors, i));
         json_object_put(errors);
