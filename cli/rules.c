@@ -21,8 +21,8 @@ static void usage(FILE *out) {
                 "\n"
                 "Lists the triage rules a job loads now: the built-in ones, then the site folder's\n"
                 "(triage.rules_dir), in the order they are evaluated, with the problems found in them.\n"
-                "With --check, reads only the files named (with the built-in rules underneath, so\n"
-                "overrides count) and reports their problems.\n"
+                "With --check, loads the files named as a job loads the site folder's (over the\n"
+                "built-in rules, so overrides count) and reports their problems.\n"
                 "\n"
                 "With --test, runs the rules on a kernel log (a dmesg file) as the first look would and\n"
                 "prints the findings, headline first, with their evidence.\n"
@@ -119,20 +119,9 @@ int cli_rules(int argc, char **argv) {
         if (cli_settings_load(&settings, "rules", &cfg) < 0)
                 goto out;
         uint64_t limit = config_u64(cfg, CONF_TRIAGE_MATCH_LIMIT);
-        int r = rules_load(check ? NULL : config_string(cfg, CONF_TRIAGE_RULES_DIR), limit, &rs, errors);
-        for (int i = optind; r >= 0 && i < argc; i++) {
-                char *text = NULL;
-                size_t len = 0;
-                int q = read_file_max(argv[i], 1u << 20, &text, &len);
-                if (q < 0) {
-                        char msg[4200];
-                        snprintf(msg, sizeof msg, "%s: cannot read: %s", argv[i], q == -EFBIG ? "larger than 1 MiB" : strerror(-q));
-                        json_object_array_add(errors, json_object_new_string(msg));
-                        continue;
-                }
-                r = rules_add_text(rs, argv[i], text, len, errors);
-                free(text);
-        }
+        /* the files named are loaded as a job loads the site folder's */
+        int r = check ? rules_load_paths((const char *const *) argv + optind, (size_t) (argc - optind), limit, &rs, errors)
+                      : rules_load(config_string(cfg, CONF_TRIAGE_RULES_DIR), limit, &rs, errors);
         if (r < 0) {
                 log_error("rules: %s", strerror(-r));
                 ret = CLI_EXIT_INTERNAL;

@@ -47,32 +47,58 @@ static const char *const machinery[] = {
         "watchdog_overflow_callback", "__perf_event_overflow", "perf_event_overflow", "handle_pmi_common",
         "intel_pmu_handle_irq", "perf_event_nmi_handler", "rcu_sched_clock_irq", "update_process_times",
         "tick_sched_handle", "tick_sched_timer", "print_cpu_stall", "check_cpu_stall", "rcu_pending",
-        "out_of_memory_panic", "__schedule", "schedule", "schedule_timeout", "schedule_preempt_disabled",
+        "out_of_memory_panic",
+};
+
+/* How a task waits: not where it went wrong when it is a frame of a trace (a fault at such a
+ * RIP is real, though). */
+static const char *const waits[] = {
+        "__schedule", "schedule", "schedule_timeout", "schedule_preempt_disabled",
         "io_schedule", "io_schedule_timeout", "schedule_hrtimeout_range_clock", "__wait_for_common",
         "wait_for_completion", "wait_for_completion_io", "wait_for_completion_timeout", "__mutex_lock",
         "mutex_lock", "__mutex_lock_slowpath", "rwsem_down_read_slowpath", "rwsem_down_write_slowpath",
         "down_read", "down_write", "__down", "__down_common", "down", "bit_wait_io", "bit_wait", "__wait_on_bit",
         "out_of_line_wait_on_bit", "__wait_on_bit_lock", "wait_on_page_bit_common", "folio_wait_bit_common",
+};
+
+static const char *const machinery_more[] = {
         "exc_machine_check", "asm_exc_machine_check", "do_machine_check", "mce_panic",
 };
 
-bool firstlook_is_machinery(const char *function) {
-        for (size_t i = 0; i < sizeof machinery / sizeof machinery[0]; i++)
-                if (!strcmp(function, machinery[i]))
+static bool listed(const char *function, const char *const *list, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (!strcmp(function, list[i]))
                         return true;
         return false;
 }
 
-/* Skips "[    1.234567] " and "<4>" prefixes. */
-static const char *strip_prefix(const char *line, const char *end) {
-        const char *p = line;
+bool firstlook_is_machinery(const char *function) {
+        return listed(function, machinery, sizeof machinery / sizeof machinery[0]) ||
+               listed(function, machinery_more, sizeof machinery_more / sizeof machinery_more[0]) ||
+               listed(function, waits, sizeof waits / sizeof waits[0]);
+}
+
+/* Machinery for a RIP: where the CPU was is real unless it is the panic or oops path itself. */
+static bool rip_is_machinery(const char *function) {
+        return listed(function, machinery, sizeof machinery / sizeof machinery[0]) ||
+               listed(function, machinery_more, sizeof machinery_more / sizeof machinery_more[0]);
+}
+
+/* Skips a "<4>" log level. */
+static const char *skip_level(const char *p, const char *end) {
         if (p < end && *p == '<') {
                 const char *q = p + 1;
                 while (q < end && isdigit((unsigned char) *q))
                         q++;
                 if (q < end && *q == '>')
-                        p = q + 1;
+                        return q + 1;
         }
+        return p;
+}
+
+/* Skips "[    1.234567] " and "<4>" prefixes. */
+static const char *strip_prefix(const char *line, const char *end) {
+        const char *p = skip_level(line, end);
         if (p < end && *p == '[') {
                 const char *q = memchr(p, ']', (size_t) (end - p));
                 if (q) {
@@ -176,7 +202,7 @@ static void find_function(const char *region, const char *end, bool prefer_rip, 
                 const char *le = nl ? nl : end;
                 bool rip;
                 if (parse_frame(strip_prefix(line, le), le, &rip, fn, sizeof fn, mod, sizeof mod) &&
-                    !firstlook_is_machinery(fn) && !have[rip]) {
+                    !(rip ? rip_is_machinery(fn) : firstlook_is_machinery(fn)) && !have[rip]) {
                         snprintf(best[rip], sizeof best[rip], "%s", fn);
                         snprintf(best_mod[rip], sizeof best_mod[rip], "%s", mod);
                         have[rip] = true;
@@ -210,6 +236,27 @@ static void find_taint_modules(const char *body, const char *le, struct firstloo
         }
 }
 
+/* Skips "<4>" and a "[    1.234567]" timestamp, not other brackets ("[  pid  ]"). */
+static const char *strip_timestamp(const char *line, const char *end) {
+        const char *p = skip_level(line, end);
+        if (p < end && *p == '[') {
+                const char *q = p + 1;
+                while (q < end && (*q == ' ' || isdigit((unsigned char) *q)))
+                        q++;
+                if (q < end && *q == '.') {
+                        q++;
+                        while (q < end && isdigit((unsigned char) *q))
+                                q++;
+                        if (q < end && *q == ']') {
+                                p = q + 1;
+                                while (p < end && *p == ' ')
+                                        p++;
+                        }
+                }
+        }
+        return p;
+}
+
 /* The OOM report's task table: the column named rss (in pages) and the name, the last column. */
 static void find_largest(const char *log, const char *end, struct firstlook *f) {
         const char *table = NULL;
@@ -222,7 +269,7 @@ static void find_largest(const char *log, const char *end, struct firstlook *f) 
         for (const char *line = table; line < end;) {
                 const char *nl = memchr(line, '\n', (size_t) (end - line));
                 const char *le = nl ? nl : end;
-                const char *b = strip_prefix(line, le);
+                const char *b = strip_timestamp(line, le);
                 line = nl ? nl + 1 : end;
                 if (b == le || *b != '[')
                         continue;

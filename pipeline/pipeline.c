@@ -164,7 +164,7 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
                       json_object *rule_errors, char *err, size_t err_size) {
         const struct config *cfg = job_config(j);
         const struct dump_info *info = dump->info;
-        char vmcore[PATH_MAX], out[PATH_MAX], part[PATH_MAX], source[PATH_MAX + 64] = "";
+        char vmcore[PATH_MAX], out[PATH_MAX], part[PATH_MAX], source[PATH_MAX + 64] = "", log_file[PATH_MAX] = "";
         char *log = NULL;
         size_t log_len = 0;
         int r;
@@ -179,8 +179,10 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
                 struct subprocess_result res;
                 unlink(part);
                 r = job_run_command(j, &o, &res);
-                if (r == 0 && res.status == 0 && rename(part, out) == 0 && read_file_max(out, 256u << 20, &log, &log_len) == 0)
+                if (r == 0 && res.status == 0 && rename(part, out) == 0 && read_file_max(out, 256u << 20, &log, &log_len) == 0) {
                         snprintf(source, sizeof source, "makedumpfile --dump-dmesg");
+                        snprintf(log_file, sizeof log_file, "dmesg.txt");
+                }
                 else
                         unlink(part);
                 if (r == 0)
@@ -192,8 +194,10 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
                         continue;
                 char path[PATH_MAX];
                 snprintf(path, sizeof path, "%s/%s", job_dir(j), s->logs[i].path);
-                if (read_file_max(path, 256u << 20, &log, &log_len) == 0)
+                if (read_file_max(path, 256u << 20, &log, &log_len) == 0) {
                         snprintf(source, sizeof source, "%s (uploaded)", s->logs[i].path);
+                        snprintf(log_file, sizeof log_file, "%s", s->logs[i].path);
+                }
         }
 
         struct firstlook f;
@@ -244,6 +248,7 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
 
         json_object *fl = firstlook_to_json(&f);
         json_object_object_add(fl, "log_source", log ? json_object_new_string(source) : NULL);
+        json_object_object_add(fl, "log_file", log ? json_object_new_string(log_file) : NULL);
         json_object_object_add(fl, "release", info->release[0] ? json_object_new_string(info->release) : NULL);
         json_object_object_add(fl, "crash_time", info->has_crash_time ? json_object_new_int64(info->crash_time) : NULL);
         free(log);

@@ -480,8 +480,9 @@ static void fmt_time(const char *epoch, char *buf, size_t size) {
 }
 
 static void html_finding(FILE *f, json_object *x, bool open) {
-        fprintf(f, "<details class=finding%s><summary><span class=\"badge %s\">", open ? " open" : "",
-                jstr(x, "severity") ? jstr(x, "severity") : "");
+        fprintf(f, "<details class=finding%s><summary><span class=\"badge ", open ? " open" : "");
+        htmls(f, jstr(x, "severity"));
+        fputs("\">", f);
         htmls(f, jstr(x, "severity"));
         fputs("</span><b>", f);
         htmls(f, jstr(x, "summary"));
@@ -531,8 +532,9 @@ static void html_finding(FILE *f, json_object *x, bool open) {
 static void html_findings(FILE *f, const struct headline *h, json_object *findings, json_object *triage) {
         if (!findings)
                 return;
-        fprintf(f, "<h2 id=findings>Findings <small>(%zu, after the %s)</small></h2>\n", json_object_array_length(findings),
-                jstr(triage, "pass") ? jstr(triage, "pass") : "first look");
+        fprintf(f, "<h2 id=findings>Findings <small>(%zu, after the ", json_object_array_length(findings));
+        htmls(f, jstr(triage, "pass") ? jstr(triage, "pass") : "first look");
+        fputs(")</small></h2>\n", f);
         if (!h->finding)
                 fputs("<p>No rule names the cause of this crash; the panic line and the kernel log below are what "
                       "there is.</p>\n", f);

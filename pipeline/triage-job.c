@@ -28,29 +28,37 @@ struct sources {
 
 #define get json_path
 
-/* Adds (or replaces) source name; text is copied. */
-static int put(struct sources *s, const char *name, const char *text, size_t len) {
+/* Adds (or replaces) source name, text[0..len); buf, when not NULL, is the malloc'd buffer
+ * behind text, freed with the sources (and at once when there is no room). */
+static int put_ref(struct sources *s, const char *name, const char *text, size_t len, char *buf) {
         size_t i = 0;
         while (i < s->n && strcmp(s->v[i].name, name) != 0)
                 i++;
-        if (i == MAX_SOURCES)
-                return 0; /* more crash commands than sources: the rest stay unknown */
+        if (i == MAX_SOURCES) {
+                free(buf); /* more crash commands than sources: the rest stay unknown */
+                return 0;
+        }
+        if (i == s->n) {
+                snprintf(s->names[i], sizeof s->names[i], "%s", name);
+                s->v[i].name = s->names[i];
+                s->owned[i] = NULL;
+                s->n++;
+        }
+        free(s->owned[i]);
+        s->owned[i] = buf;
+        s->v[i].text = text;
+        s->v[i].len = len;
+        return 0;
+}
+
+/* Adds a copy of text. */
+static int put(struct sources *s, const char *name, const char *text, size_t len) {
         char *copy = malloc(len + 1);
         if (!copy)
                 return -ENOMEM;
         memcpy(copy, text, len);
         copy[len] = 0;
-        if (i == s->n) {
-                snprintf(s->names[i], sizeof s->names[i], "%s", name);
-                s->v[i].name = s->names[i];
-                s->n++;
-        } else {
-                free(s->owned[i]);
-        }
-        s->owned[i] = copy;
-        s->v[i].text = copy;
-        s->v[i].len = len;
-        return 0;
+        return put_ref(s, name, copy, len, copy);
 }
 
 static int put_str(struct sources *s, const char *name, const char *text) {
@@ -79,7 +87,8 @@ static bool have(const struct sources *s, const char *name) {
         return false;
 }
 
-/* crash's `mod -t`: "NAME   TAINTS" then "lkdtm  OE" lines → "lkdtm(OE)" */
+/* crash's `mod -t`: "NAME   TAINTS" then "lkdtm  OE" lines ("(U)" in older crash) → "lkdtm(OE)";
+ * "no tainted modules" gives "" */
 static int put_taint_modules(struct sources *s, const char *text, size_t len) {
         char out[256] = "", name[64], flags[16];
         size_t o = 0;
@@ -89,32 +98,44 @@ static int put_taint_modules(struct sources *s, const char *text, size_t len) {
                 char line[256];
                 snprintf(line, sizeof line, "%.*s", (int) (ll < sizeof line ? ll : sizeof line - 1), text + off);
                 off += ll + (nl ? 1 : 0);
-                if (sscanf(line, "%63s %15s", name, flags) == 2 && strcmp(name, "NAME") != 0 &&
-                    o + strlen(name) + strlen(flags) + 4 < sizeof out)
-                        o += (size_t) snprintf(out + o, sizeof out - o, "%s%s(%s)", o ? " " : "", name, flags);
+                if (sscanf(line, "%63s %15s", name, flags) != 2 || !strcmp(name, "NAME"))
+                        continue;
+                char *f = flags + (flags[0] == '(');
+                f[strcspn(f, ")")] = 0;
+                bool letters = *f != 0;
+                for (const char *c = f; *c && letters; c++)
+                        letters = *c >= 'A' && *c <= 'Z';
+                if (letters && o + strlen(name) + strlen(f) + 4 < sizeof out)
+                        o += (size_t) snprintf(out + o, sizeof out - o, "%s%s(%s)", o ? " " : "", name, f);
         }
-        return put_str(s, "taint_modules", out);
+        return put(s, "taint_modules", out, o);
 }
 
 /* The facts from crash's answers: the crashing task and function from `bt`, the largest
  * memory user and the longest blocked task. */
-static int crash_facts(struct job *j, struct sources *s, json_object *crash) {
+static int crash_facts(struct job *j, const struct rules *rs, struct sources *s, json_object *crash) {
         json_object *cmds = get(crash, "commands");
         int r = 0;
         for (size_t i = 0; cmds && i < json_object_array_length(cmds) && r == 0; i++) {
                 json_object *c = json_object_array_get_idx(cmds, i);
                 const char *name = json_object_get_string(get(c, "name")), *file = json_object_get_string(get(c, "file"));
                 const char *status = json_object_get_string(get(c, "status")), *cmd = json_object_get_string(get(c, "command"));
-                if (!name || !file || !status || strcmp(status, "ok") != 0 || strchr(file, '/'))
+                if (!name || !file || !status || !cmd || strcmp(status, "ok") != 0 || strchr(file, '/'))
                         continue;
                 char path[PATH_MAX], key[48];
                 char *text = NULL;
                 size_t len = 0;
+                snprintf(key, sizeof key, "crash:%.40s", name);
+                /* read what a rule or a fact needs, not every answer (each may be 256 MiB) */
+                bool log = !strcmp(cmd, "log") && !have(s, "log");
+                if (!rules_use_source(rs, key) && strcmp(cmd, "bt") != 0 && strcmp(cmd, "mod -t") != 0 && !log)
+                        continue;
                 snprintf(path, sizeof path, "%s/crash/%s", job_dir(j), file);
                 if (read_file_max(path, SOURCE_MAX, &text, &len) < 0)
                         continue;
-                snprintf(key, sizeof key, "crash:%.40s", name);
-                r = put(s, key, text, len);
+                /* no kernel log from the dump or the upload: crash's `log` stands in */
+                if (log)
+                        r = put(s, "log", text, len);
                 if (r == 0 && cmd && !strcmp(cmd, "mod -t") && !have(s, "taint_modules"))
                         r = put_taint_modules(s, text, len);
                 if (r == 0 && cmd && !strcmp(cmd, "bt")) {
@@ -125,7 +146,7 @@ static int crash_facts(struct job *j, struct sources *s, json_object *crash) {
                         report_crashing_function(text, len, fn, sizeof fn);
                         if (!have(s, "function"))
                                 r = put_str(s, "function", fn);
-                        const char *p = strstr(text, "PID: ");
+                        const char *p = memmem(text, len, "PID: ", 5);
                         long pid;
                         int cpu;
                         char comm[64], num[32];
@@ -138,7 +159,11 @@ static int crash_facts(struct job *j, struct sources *s, json_object *crash) {
                                 r = r ? r : put_str(s, "cpu", num);
                         }
                 }
-                free(text);
+                /* kept for the rules that read it, else dropped now */
+                if (r == 0 && rules_use_source(rs, key))
+                        r = put_ref(s, key, text, len, text);
+                else
+                        free(text);
         }
         json_object *top = get(crash, "top_memory");
         if (r == 0 && top && json_object_array_length(top)) {
@@ -189,7 +214,7 @@ json_object *triage_log(const struct rules *rs, const char *log, size_t len, con
         struct firstlook f;
         firstlook_parse(log, len, &f);
         json_object *fl = firstlook_to_json(&f), *found = NULL;
-        int r = fl ? put(&s, "log", log, len) : -ENOMEM;
+        int r = fl ? put_ref(&s, "log", log, len, NULL) : -ENOMEM;
         r = r ? r : put_str(&s, "release", release);
         r = r ? r : first_look_facts(&s, fl);
         if (r == 0) {
@@ -210,17 +235,21 @@ int triage_job(struct job *j, const struct rules *rs, json_object *load_errors, 
         size_t log_len = 0;
         int r = 0;
 
-        snprintf(path, sizeof path, "%s/dmesg.txt", job_dir(j));
-        if (read_file_max(path, SOURCE_MAX, &log, &log_len) == 0) {
-                r = put(&s, "log", log, log_len);
-                free(log);
+        /* the log the first look read: the dump's own, or the uploaded dmesg */
+        const char *log_file = json_object_get_string(get(fl, "log_file"));
+        if (log_file && *log_file && !strstr(log_file, "..")) {
+                snprintf(path, sizeof path, "%s/%s", job_dir(j), log_file);
+                if (read_file_max(path, SOURCE_MAX, &log, &log_len) == 0)
+                        r = put_ref(&s, "log", log, log_len, log);
         }
         r = r ? r : put_json(&s, "release", get(rec, "identity.release"));
-        r = r ? r : first_look_facts(&s, fl);
+        /* without a log the first look's facts are unknown, not empty */
+        if (r == 0 && log_file)
+                r = first_look_facts(&s, fl);
         /* after crash, its answers are the better facts */
         json_object *crash = get(rec, "crash");
         if (r == 0 && crash)
-                r = crash_facts(j, &s, crash);
+                r = crash_facts(j, rs, &s, crash);
 
         json_object *errors = json_object_new_array(), *found = NULL;
         if (r == 0 && errors) {

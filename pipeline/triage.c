@@ -34,7 +34,7 @@ const char *const triage_fact_names[] = {
 };
 
 enum tri { T_FALSE, T_TRUE, T_UNKNOWN };
-enum cond_kind { C_ALL, C_ANY, C_NOT, C_MATCH, C_RELEASE };
+enum cond_kind { C_ALL, C_ANY, C_NOT, C_OPTIONAL, C_MATCH, C_RELEASE };
 
 struct cond {
         enum cond_kind kind;
@@ -63,6 +63,8 @@ struct rules {
         struct rule **v;
         size_t n, cap;
         pcre2_match_context *mctx;
+        char **used;            /* every source a condition names, so that only those are read */
+        size_t n_used;
 };
 
 /* ---- freeing ------------------------------------------------------------------------------ */
@@ -106,6 +108,7 @@ struct rules *rules_new(uint64_t match_limit) {
         uint32_t limit = match_limit > UINT32_MAX ? UINT32_MAX : match_limit ? (uint32_t) match_limit : 1;
         pcre2_set_match_limit(rs->mctx, limit);
         pcre2_set_depth_limit(rs->mctx, limit);
+        pcre2_set_heap_limit(rs->mctx, 64 * 1024); /* KiB: backtracking memory of one match */
         return rs;
 }
 
@@ -115,9 +118,22 @@ struct rules *rules_free(struct rules *rs) {
         for (size_t i = 0; i < rs->n; i++)
                 rule_free(rs->v[i]);
         free(rs->v);
+        for (size_t i = 0; i < rs->n_used; i++)
+                free(rs->used[i]);
+        free(rs->used);
         pcre2_match_context_free(rs->mctx);
         free(rs);
         return NULL;
+}
+
+struct loader;
+static void note_source(struct loader *l, const char *name);
+
+bool rules_use_source(const struct rules *rs, const char *name) {
+        for (size_t i = 0; rs && i < rs->n_used; i++)
+                if (!strcmp(rs->used[i], name))
+                        return true;
+        return false;
 }
 
 size_t rules_count(const struct rules *rs) {
@@ -139,7 +155,7 @@ struct loader {
         int problems;
         bool nomem;
         /* capture names of the rule being read, for checking its templates */
-        char names[64][33];
+        char names[256][65];
         size_t n_names;
 };
 
@@ -157,6 +173,21 @@ static void problem(struct loader *l, const char *fmt, ...) {
         l->problems++;
         if (l->errors && json_object_array_add(l->errors, json_object_new_string(line)) < 0)
                 l->nomem = true;
+}
+
+static void note_source(struct loader *l, const char *name) {
+        struct rules *rs = l->rs;
+        if (rules_use_source(rs, name))
+                return;
+        char **v = realloc(rs->used, (rs->n_used + 1) * sizeof *v);
+        if (!v || !(v[rs->n_used] = strdup(name))) {
+                if (v)
+                        rs->used = v;
+                l->nomem = true;
+                return;
+        }
+        rs->used = v;
+        rs->n_used++;
 }
 
 static bool is_fact(const char *name, size_t len) {
@@ -251,13 +282,14 @@ static struct cond *parse_list(struct loader *l, struct cond *c, json_object *v,
                 cond_free(c);
                 return NULL;
         }
-        c->n = json_object_array_length(v);
-        c->kids = calloc(c->n, sizeof *c->kids);
+        size_t n = json_object_array_length(v);
+        c->kids = calloc(n, sizeof *c->kids);
         if (!c->kids) {
                 l->nomem = true;
                 cond_free(c);
                 return NULL;
         }
+        c->n = n;
         bool ok = true;
         for (size_t i = 0; i < c->n; i++) {
                 char sub[256];
@@ -290,16 +322,17 @@ static struct cond *parse_cond(struct loader *l, json_object *o, const char *whe
         c->evidence = true;
         json_object *v;
         int kinds = json_object_object_get_ex(o, "all", NULL) + json_object_object_get_ex(o, "any", NULL) +
-                    json_object_object_get_ex(o, "not", NULL) + json_object_object_get_ex(o, "source", NULL) +
-                    json_object_object_get_ex(o, "release", NULL);
+                    json_object_object_get_ex(o, "not", NULL) + json_object_object_get_ex(o, "optional", NULL) +
+                    json_object_object_get_ex(o, "source", NULL) + json_object_object_get_ex(o, "release", NULL);
         if (kinds != 1) {
-                problem(l, "%s must have exactly one of \"all\", \"any\", \"not\", \"source\", \"release\"", where);
+                problem(l, "%s must have exactly one of \"all\", \"any\", \"not\", \"optional\", \"source\", "
+                           "\"release\"", where);
                 cond_free(c);
                 return NULL;
         }
         json_object_object_foreach(o, key, val) {
                 (void) val;
-                static const char *const known[] = { "all", "any", "not", "source", "match", "evidence", "release" };
+                static const char *const known[] = { "all", "any", "not", "optional", "source", "match", "evidence", "release" };
                 bool ok = false;
                 for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
                         ok = ok || !strcmp(key, known[i]);
@@ -317,12 +350,12 @@ static struct cond *parse_cond(struct loader *l, json_object *o, const char *whe
                 c->kind = C_ANY;
                 return parse_list(l, c, v, where, "any", depth);
         }
-        if (json_object_object_get_ex(o, "not", &v)) {
+        if (json_object_object_get_ex(o, "not", &v) || json_object_object_get_ex(o, "optional", &v)) {
                 char sub[256];
-                c->kind = C_NOT;
-                c->n = 1;
+                c->kind = json_object_object_get_ex(o, "not", NULL) ? C_NOT : C_OPTIONAL;
                 c->kids = calloc(1, sizeof *c->kids);
-                snprintf(sub, sizeof sub, "%s.not", where);
+                c->n = c->kids ? 1 : 0;
+                snprintf(sub, sizeof sub, "%s.%s", where, c->kind == C_NOT ? "not" : "optional");
                 if (!c->kids || !(c->kids[0] = parse_cond(l, v, sub, depth + 1))) {
                         l->nomem = l->nomem || !c->kids;
                         cond_free(c);
@@ -343,16 +376,15 @@ static struct cond *parse_cond(struct loader *l, json_object *o, const char *whe
                         cond_free(c);
                         return NULL;
                 }
-                json_object_object_get_ex(v, "min", &mn);
-                json_object_object_get_ex(v, "below", &bl);
+                bool has[2] = { json_object_object_get_ex(v, "min", &mn), json_object_object_get_ex(v, "below", &bl) };
                 unsigned long f[8];
                 json_object *b[2] = { mn, bl };
                 char **dst[2] = { &c->min, &c->below };
                 for (int i = 0; i < 2; i++) {
-                        if (!b[i])
+                        if (!has[i])
                                 continue;
-                        const char *s = json_object_get_string(b[i]);
-                        if (!json_object_is_type(b[i], json_type_string) || !release_fields(s, f)) {
+                        const char *s = json_object_is_type(b[i], json_type_string) ? json_object_get_string(b[i]) : "";
+                        if (!release_fields(s, f)) {
                                 problem(l, "%s.release.%s: '%s' is not a kernel version such as \"5.15.0-91\"", where,
                                         i ? "below" : "min", s ? s : "");
                                 cond_free(c);
@@ -371,6 +403,7 @@ static struct cond *parse_cond(struct loader *l, json_object *o, const char *whe
                 cond_free(c);
                 return NULL;
         }
+        note_source(l, c->source);
         if (!valid_source(c->source)) {
                 problem(l, "%s: unknown source '%s' (log, release, panic, function, module, task, pid, cpu, taint, "
                            "taint_modules, largest_task, largest_rss, blocked_task, blocked_secs, crash:NAME, "
@@ -664,6 +697,11 @@ int rules_add_text(struct rules *rs, const char *name, const char *text, size_t 
                 }
                 if (!r)
                         continue;
+                if (at >= 0 && !strcmp(rs->v[at]->file, name)) {
+                        problem(&l, "defined twice in this file; the first one is used");
+                        rule_free(r);
+                        continue;
+                }
                 if (at >= 0) {
                         rule_free(rs->v[at]);
                         rs->v[at] = r;
@@ -686,48 +724,45 @@ int rules_add_text(struct rules *rs, const char *name, const char *text, size_t 
         return l.nomem ? -ENOMEM : l.problems;
 }
 
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
+/* Whether text is one JSON document: a site file that is not does not replace a shipped one. */
+static bool parses(const char *text, size_t len) {
+        json_tokener *tok = json_tokener_new();
+        if (!tok || len > INT_MAX)
+                return json_tokener_free(tok), false;
+        json_object *o = json_tokener_parse_ex(tok, text, (int) len);
+        bool ok = o && json_tokener_get_error(tok) == json_tokener_success;
+        json_object_put(o);
+        json_tokener_free(tok);
+        return ok;
 }
 
-int rules_load(const char *site_dir, uint64_t match_limit, struct rules **ret, json_object *errors) {
+int rules_load_paths(const char *const *paths, size_t n, uint64_t match_limit, struct rules **ret, json_object *errors) {
         struct rules *rs = rules_new(match_limit);
-        char **names = NULL;
-        size_t n = 0, cap = 0;
+        char **texts = calloc(n ? n : 1, sizeof *texts);
+        size_t *lens = calloc(n ? n : 1, sizeof *lens);
         int r = 0, problems = 0;
-        if (!rs)
-                return -ENOMEM;
-        DIR *d = site_dir && *site_dir ? opendir(site_dir) : NULL;
-        if (!d && site_dir && *site_dir && errno != ENOENT) {
-                char msg[PATH_MAX + 128];
-                snprintf(msg, sizeof msg, "%s: cannot read the site rules folder: %s", site_dir, strerror(errno));
-                json_object_array_add(errors, json_object_new_string(msg));
-                problems++;
+        if (!rs || !texts || !lens) {
+                r = -ENOMEM;
+                goto out;
         }
-        for (struct dirent *e; d && (e = readdir(d));) {
-                size_t len = strlen(e->d_name);
-                if (e->d_name[0] == '.' || len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
-                        continue;
-                if (n == cap) {
-                        char **v = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof *v);
-                        if (!v) {
-                                r = -ENOMEM;
-                                goto out;
-                        }
-                        names = v;
+        for (size_t k = 0; k < n; k++) {
+                int q = read_file_max(paths[k], RULE_FILE_MAX, &texts[k], &lens[k]);
+                if (q < 0) {
+                        char msg[PATH_MAX + 128];
+                        texts[k] = NULL;
+                        snprintf(msg, sizeof msg, "%s: cannot read: %s", paths[k],
+                                 q == -EFBIG ? "larger than 1 MiB" : strerror(-q));
+                        json_object_array_add(errors, json_object_new_string(msg));
+                        problems++;
                 }
-                if (!(names[n] = strdup(e->d_name))) {
-                        r = -ENOMEM;
-                        goto out;
-                }
-                n++;
         }
-        if (n)
-                qsort(names, n, sizeof *names, cmp_str);
         for (size_t i = 0; triage_builtin_rules[i].name; i++) {
                 bool replaced = false;
-                for (size_t k = 0; k < n && !replaced; k++)
-                        replaced = !strcmp(names[k], triage_builtin_rules[i].name);
+                for (size_t k = 0; k < n && !replaced; k++) {
+                        const char *base = strrchr(paths[k], '/');
+                        replaced = !strcmp(base ? base + 1 : paths[k], triage_builtin_rules[i].name) && texts[k] &&
+                                   parses(texts[k], lens[k]);
+                }
                 if (replaced)
                         continue;
                 char label[128];
@@ -741,20 +776,9 @@ int rules_load(const char *site_dir, uint64_t match_limit, struct rules **ret, j
                 problems += q;
         }
         for (size_t k = 0; k < n; k++) {
-                char path[PATH_MAX], msg[PATH_MAX + 128];
-                char *text = NULL;
-                size_t len = 0;
-                snprintf(path, sizeof path, "%s/%s", site_dir, names[k]);
-                int q = read_file_max(path, RULE_FILE_MAX, &text, &len);
-                if (q < 0) {
-                        snprintf(msg, sizeof msg, "%s: cannot read: %s", path,
-                                 q == -EFBIG ? "larger than 1 MiB" : strerror(-q));
-                        json_object_array_add(errors, json_object_new_string(msg));
-                        problems++;
+                if (!texts[k])
                         continue;
-                }
-                q = rules_add_text(rs, path, text, len, errors);
-                free(text);
+                int q = rules_add_text(rs, paths[k], texts[k], lens[k], errors);
                 if (q < 0) {
                         r = q;
                         goto out;
@@ -762,17 +786,61 @@ int rules_load(const char *site_dir, uint64_t match_limit, struct rules **ret, j
                 problems += q;
         }
 out:
-        if (d)
-                closedir(d);
-        for (size_t k = 0; k < n; k++)
-                free(names[k]);
-        free(names);
+        for (size_t k = 0; texts && k < n; k++)
+                free(texts[k]);
+        free(texts);
+        free(lens);
         if (r < 0) {
                 rules_free(rs);
                 return r;
         }
         *ret = rs;
         return problems;
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int rules_load(const char *site_dir, uint64_t match_limit, struct rules **ret, json_object *errors) {
+        char **paths = NULL;
+        size_t n = 0, cap = 0;
+        int r = 0, problems = 0;
+        DIR *d = site_dir && *site_dir ? opendir(site_dir) : NULL;
+        if (!d && site_dir && *site_dir && errno != ENOENT) {
+                char msg[PATH_MAX + 128];
+                snprintf(msg, sizeof msg, "%s: cannot read the site rules folder: %s", site_dir, strerror(errno));
+                json_object_array_add(errors, json_object_new_string(msg));
+                problems++;
+        }
+        for (struct dirent *e; d && (e = readdir(d));) {
+                size_t len = strlen(e->d_name);
+                if (e->d_name[0] == '.' || len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+                        continue;
+                if (n == cap) {
+                        char **v = realloc(paths, (cap = cap ? cap * 2 : 16) * sizeof *v);
+                        if (!v) {
+                                r = -ENOMEM;
+                                goto out;
+                        }
+                        paths = v;
+                }
+                if (asprintf(&paths[n], "%s/%s", site_dir, e->d_name) < 0) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                n++;
+        }
+        if (n)
+                qsort(paths, n, sizeof *paths, cmp_str);
+        r = rules_load_paths((const char *const *) paths, n, match_limit, ret, errors);
+out:
+        if (d)
+                closedir(d);
+        for (size_t k = 0; k < n; k++)
+                free(paths[k]);
+        free(paths);
+        return r < 0 ? r : r + problems;
 }
 
 /* ---- evaluation --------------------------------------------------------------------------- */
@@ -837,7 +905,14 @@ static void add_evidence(struct eval *ev, json_object *evidence, const char *sou
                 ls--;
         if (end > start)
                 end--; /* the last character matched */
-        for (size_t line = ls, k = 0; line <= end && line < len && k < EVIDENCE_PER_MATCH; k++) {
+        size_t last = end; /* the line of the match's end: for a multi-line match, often the proof */
+        while (last > ls && text[last - 1] != '\n')
+                last--;
+        for (size_t line = ls, k = 0; line <= end && line < len; k++) {
+                if (k == EVIDENCE_PER_MATCH - 1 && line < last)
+                        line = last;
+                else if (k >= EVIDENCE_PER_MATCH)
+                        break;
                 const char *nl = memchr(text + line, '\n', len - line);
                 size_t le = nl ? (size_t) (nl - text) : len;
                 if (json_object_array_length(evidence) >= EVIDENCE_MAX)
@@ -933,11 +1008,23 @@ static enum tri eval_cond(struct eval *ev, const struct cond *c, json_object *ca
                         return T_FALSE;
                 return T_TRUE;
         }
-        case C_NOT: {
+        case C_NOT:
+        case C_OPTIONAL: {
                 json_object *tc = json_object_new_object(), *te = json_object_new_array();
+                if (!tc || !te) {
+                        ev->nomem = true;
+                        json_object_put(tc);
+                        json_object_put(te);
+                        return T_UNKNOWN;
+                }
                 enum tri t = eval_cond(ev, c->kids[0], tc, te);
+                /* optional: its captures and evidence when it holds, true whatever it is */
+                if (c->kind == C_OPTIONAL && t == T_TRUE)
+                        merge(caps, evidence, tc, te);
                 json_object_put(tc);
                 json_object_put(te);
+                if (c->kind == C_OPTIONAL)
+                        return T_TRUE;
                 return t == T_UNKNOWN ? T_UNKNOWN : t == T_TRUE ? T_FALSE : T_TRUE;
         }
         case C_ALL:
@@ -945,6 +1032,12 @@ static enum tri eval_cond(struct eval *ev, const struct cond *c, json_object *ca
                 enum tri res = c->kind == C_ALL ? T_TRUE : T_FALSE;
                 for (size_t i = 0; i < c->n; i++) {
                         json_object *tc = json_object_new_object(), *te = json_object_new_array();
+                        if (!tc || !te) {
+                                ev->nomem = true;
+                                json_object_put(tc);
+                                json_object_put(te);
+                                return T_UNKNOWN;
+                        }
                         enum tri t = eval_cond(ev, c->kids[i], tc, te);
                         if (t == T_TRUE)
                                 merge(caps, evidence, tc, te);
@@ -1059,6 +1152,12 @@ json_object *triage_run(const struct rules *rs, const struct triage_input *in, j
                 if (!done) /* none complete: the last, most general one, with "?" */
                         render(&ev, caps, r->summary[r->n_summary - 1], summary, sizeof summary);
                 json_object *f = json_object_new_object();
+                if (!f) {
+                        json_object_put(caps);
+                        json_object_put(evidence);
+                        ev.nomem = true;
+                        break;
+                }
                 json_object_object_add(f, "id", json_object_new_string(r->id));
                 json_object_object_add(f, "file", json_object_new_string(r->file));
                 json_object_object_add(f, "kind", json_object_new_string(r->note ? "note" : "cause"));

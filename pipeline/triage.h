@@ -24,6 +24,13 @@ int rules_add_text(struct rules *rs, const char *name, const char *text, size_t 
  * named like a shipped one replaces it. A missing site_dir is not an error. */
 int rules_load(const char *site_dir, uint64_t match_limit, struct rules **ret, json_object *errors);
 
+/* The shipped rules, then the files paths (in that order); a file whose name (after its last
+ * '/') is a shipped file's and that is valid JSON replaces that file. */
+int rules_load_paths(const char *const *paths, size_t n, uint64_t match_limit, struct rules **ret, json_object *errors);
+
+/* Whether some condition reads source name ("crash:bt", …): the others need not be read. */
+bool rules_use_source(const struct rules *rs, const char *name);
+
 size_t rules_count(const struct rules *rs);
 /* id, file and kind ("cause" or "note") of rule i, in evaluation order */
 void rules_get(const struct rules *rs, size_t i, const char **id, const char **file, const char **kind);

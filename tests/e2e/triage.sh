@@ -111,7 +111,10 @@ while read -r cause id early; do
 	grep -q 'id=findings' "$dir/report.html"
 	ok $? "$cause: report.html has the findings section"
 	case $cause in
-	sysrq | oom) ;;
+	sysrq | oom)
+		jq -e '[.findings[] | select(.id == "tainted-kernel")] | length == 0' "$dir/job.json" >/dev/null
+		ok $? "$cause: an untainted kernel has no taint note (crash's mod -t says none)"
+		;;
 	*)
 		jq -e '[.findings[].id] | index("lkdtm-crash") and index("tainted-kernel")' "$dir/job.json" >/dev/null
 		ok $? "$cause: also found: the lkdtm note and the taint (unsigned out-of-tree module)"
@@ -206,6 +209,40 @@ sed -n '/^## Writing a triage rule/,/^## Configuration/p' "$TOP_SRCDIR/README.md
 ok $? "the README's worked example checks clean"
 grep -q '^site-nfs-hang ' "$TMP/example.out"
 ok $? "and loads as rule site-nfs-hang"
+
+cat >"$TMP/nfs.log" <<'EOF'
+[  200.000000] nfs: server filer1 not responding, still trying
+[  300.000000] INFO: task cp:4242 blocked for more than 120 seconds.
+[  300.000100]       Not tainted 6.1.0-56-amd64 #1
+[  300.000200] task:cp              state:D stack:0     pid:4242  ppid:1000   flags:0x00004000
+[  300.000300] Call Trace:
+[  300.000400]  <TASK>
+[  300.000500]  __schedule+0x34d/0xa00
+[  300.000600]  schedule+0x5a/0xd0
+[  300.000700]  rpc_wait_bit_killable+0x1e/0x90 [sunrpc]
+[  300.000800]  nfs_wait_on_request+0x2d/0x40 [nfs]
+[  300.001000] Kernel panic - not syncing: hung_task: blocked tasks
+EOF
+cp "$TMP/example.json" "$SITE/50-site-nfs.json"
+"$HOTKDUMP" rules --test "$TMP/nfs.log" --set "triage.rules_dir=$SITE" >"$TMP/nfs.out" 2>&1
+grep -q '^headline: site-nfs-hang \[cause, high\] cp hung 120 s in NFS (rpc_wait_bit_killable); server filer1 stopped answering$' \
+	"$TMP/nfs.out"
+ok $? "the worked example headlines a hung task in NFS, naming the server ($(head -n 1 "$TMP/nfs.out"))"
+rm -f "$SITE"/*.json
+
+# ---- the log uploaded with a dump makedumpfile cannot read -------------------------------------
+# QEMU's dumps have no log makedumpfile can read; the customer's dmesg came with it.
+mkdir -p "$TMP/up"
+cp "$FIXTURES/qemu/qemu.elf" "$TMP/up/vmcore"
+tr -d '\r' <"$FIXTURES/qemu/console.log" | grep '^\[' >"$TMP/up/dmesg.txt"
+tar -C "$TMP/up" -czf "$TMP/up.tar.gz" vmcore dmesg.txt
+c=00300004
+run "$c" --stop-after first-look "$TMP/up.tar.gz"
+ok $? "a QEMU dump with an uploaded dmesg runs"
+dir=$(newest "$c")
+contains "$(job_field "$dir" .first_look.log_source)" "(uploaded)" "the first look read the uploaded log"
+IFS=$'\t' read -r got _ < <(headline "$dir")
+is "$got" sysrq-crash "the rules read the uploaded log too"
 
 # ---- a dump no rule recognises ----------------------------------------------------------------
 cat >"$SITE/10-deliberate.json" <<'EOF'

@@ -178,6 +178,40 @@ static void test_logic(void) {
         rules_free(rs);
         json_object_put(errors);
 
+        /* optional: captures when it holds, true when it does not; a multi-line match's last
+         * line is in the evidence even past the per-match cap; an id twice in one file */
+        rs = load("{\"rules\": ["
+                  "{\"id\": \"opt\", \"when\": {\"all\": [{\"source\": \"log\", \"match\": \"start\"},"
+                  "  {\"optional\": {\"source\": \"log\", \"match\": \"extra=(?<x>\\\\w+)\"}}]},"
+                  "  \"summary\": [\"with {x}\", \"without\"]},"
+                  "{\"id\": \"multi\", \"when\": {\"source\": \"log\", \"match\": \"start(?:\\\\n.*){0,30}?\\\\nproof\"},"
+                  "  \"summary\": \"m\"},"
+                  "{\"id\": \"opt\", \"when\": {\"source\": \"log\", \"match\": \"x\"}, \"summary\": \"dup\"}"
+                  "]}",
+                  &errors);
+        tap_ok(strstr(error_at(errors, 0), "rule 'opt': defined twice in this file") != NULL, "an id twice: %s",
+               error_at(errors, 0));
+        const char *plain = "start\na\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\nl\nm\nn\nproof\n";
+        struct triage_source s4[] = { { "log", plain, strlen(plain) } };
+        struct triage_input in4 = { .sources = s4, .n_sources = 1 };
+        found = triage_run(rs, &in4, errors);
+        tap_is_str(field(json_object_array_get_idx(found, 0), "summary"), "without", "optional that does not hold: still true");
+        json_object_object_get_ex(json_object_array_get_idx(found, 1), "evidence", &ev);
+        const char *last = ev && json_object_array_length(ev)
+                                   ? field(json_object_array_get_idx(ev, json_object_array_length(ev) - 1), "line") : NULL;
+        tap_is_str(last, "proof", "the match's last line is in its evidence");
+        tap_ok(ev && json_object_array_length(ev) <= 12, "and the evidence stays within the cap (%zu lines)",
+               ev ? json_object_array_length(ev) : 0);
+        json_object_put(found);
+        const char *with = "start extra=yes\n";
+        s4[0].text = with;
+        s4[0].len = strlen(with);
+        found = triage_run(rs, &in4, errors);
+        tap_is_str(field(json_object_array_get_idx(found, 0), "summary"), "with yes", "optional that holds: its captures");
+        json_object_put(found);
+        rules_free(rs);
+        json_object_put(errors);
+
         /* a runaway pattern hits the match limit: reported, not hung */
         rs = load("{\"id\": \"slow\", \"when\": {\"source\": \"log\", \"match\": \"^(a+)+$\"}, \"summary\": \"x\"}", &errors);
         char big[4096];
@@ -262,6 +296,39 @@ static const char unknown_log[] =
         "[    5.000500]  panic+0x118/0x2f4\n"
         "[    5.000600]  mount_block_root+0x1d3/0x1e6\n";
 
+/* a hung task warned about long before, then the real crash: the NULL dereference */
+static const char earlier_hang_log[] =
+        "[  100.000000] INFO: task jbd2/sda1-8:311 blocked for more than 120 seconds.\n"
+        "[  100.000100]       Not tainted 6.1.0-56-amd64 #1 Debian 6.1.192-2\n"
+        "[  100.000200] task:jbd2/sda1-8     state:D stack:0     pid:311   ppid:2      flags:0x00004000\n"
+        "[  100.000300] Call Trace:\n"
+        "[  100.000400]  <TASK>\n"
+        "[  100.000500]  __schedule+0x34d/0xa00\n"
+        "[  100.000600]  schedule+0x5a/0xd0\n"
+        "[  100.000700]  io_schedule+0x42/0x70\n"
+        "[  100.000800]  bit_wait_io+0xd/0x60\n"
+        "[  100.000900]  __wait_on_bit+0x4b/0x140\n"
+        "[  100.001000]  jbd2_journal_commit_transaction+0x1550/0x1a00\n"
+        "[ 5000.000000] BUG: kernel NULL pointer dereference, address: 0000000000000008\n"
+        "[ 5000.000100] #PF: supervisor read access in kernel mode\n"
+        "[ 5000.000200] Oops: 0000 [#1] PREEMPT SMP NOPTI\n"
+        "[ 5000.000300] CPU: 0 PID: 900 Comm: kworker/0:1 Not tainted 6.1.0-56-amd64 #1\n"
+        "[ 5000.000400] RIP: 0010:blk_mq_free_request+0x1a/0x120\n";
+
+/* the format of kernels up to 4.19 */
+static const char old_pagefault_log[] =
+        "[   80.000000] BUG: unable to handle kernel paging request at ffffa0e1c4b5a000\n"
+        "[   80.000100] IP: memcpy_erms+0x6/0x10\n"
+        "[   80.000200] Oops: 0000 [#1] SMP PTI\n"
+        "[   80.000300] CPU: 1 PID: 512 Comm: reader Not tainted 4.15.0-213-generic #224-Ubuntu\n"
+        "[   80.000400] RIP: 0010:memcpy_erms+0x6/0x10\n";
+
+static const char old_null_log[] =
+        "[   80.000000] BUG: unable to handle kernel NULL pointer dereference at 0000000000000010\n"
+        "[   80.000200] Oops: 0000 [#1] SMP PTI\n"
+        "[   80.000300] CPU: 1 PID: 512 Comm: reader Not tainted 4.15.0-213-generic #224-Ubuntu\n"
+        "[   80.000400] RIP: 0010:nfs_file_read+0x1a/0x90 [nfs]\n";
+
 static void shipped(const struct rules *rs, const char *name, const char *log, const char *id, const char *summary) {
         json_object *found = run_log(rs, log, "6.1.0-56-amd64");
         json_object *h = headline(found);
@@ -291,6 +358,21 @@ static void test_shipped(void) {
         shipped(rs, "a panic no rule knows", unknown_log, "panic-call",
                 "panic() called in mount_block_root: \"VFS: Unable to mount root fs on unknown-block(0,0)\"");
 
+        shipped(rs, "an old hung task does not headline a later oops", earlier_hang_log, "null-pointer-dereference",
+                "NULL pointer dereference (read of address 0000000000000008) in blk_mq_free_request, task kworker/0:1");
+        json_object *found0 = run_log(rs, earlier_hang_log, "6.1.0-56-amd64");
+        const char *seen = NULL;
+        for (size_t i = 0; i < json_object_array_length(found0); i++)
+                if (!strcmp(field(json_object_array_get_idx(found0, i), "id"), "hung-task-seen"))
+                        seen = field(json_object_array_get_idx(found0, i), "summary");
+        tap_is_str(seen, "A hung task was reported before the crash: jbd2/sda1-8 (PID 311), blocked more than 120 s",
+                   "the earlier hang is a note");
+        json_object_put(found0);
+        shipped(rs, "old page-fault format", old_pagefault_log, "page-fault-oops",
+                "Kernel page fault on address ffffa0e1c4b5a000 in memcpy_erms, task reader");
+        shipped(rs, "old NULL format", old_null_log, "null-pointer-dereference",
+                "NULL pointer dereference (address 0000000000000010) in nfs_file_read [nfs], task reader");
+
         /* a taint note names the modules that taint */
         json_object *found = run_log(rs, hardlockup_log, "6.1.0-56-amd64");
         const char *taint = NULL;
@@ -317,6 +399,10 @@ static void test_site_folder(void) {
         FILE *f = fopen(path, "w");
         fputs("{\"id\": \"site-only\", \"when\": {\"source\": \"log\", \"match\": \"sysrq\"}, \"summary\": \"site\"}\n", f);
         fclose(f);
+        snprintf(path, sizeof path, "%s/20-oops.json", dir); /* named like a shipped file, but broken */
+        f = fopen(path, "w");
+        fputs("{\"rules\": [ oops\n", f);
+        fclose(f);
         snprintf(path, sizeof path, "%s/50-broken.json", dir);
         f = fopen(path, "w");
         fputs("{\"rules\": [\n", f);
@@ -328,17 +414,21 @@ static void test_site_folder(void) {
         json_object *errors = json_object_new_array();
         struct rules *rs = NULL;
         int r = rules_load(dir, 1000000, &rs, errors);
-        tap_is_int(r, 1, "one problem: the broken file");
-        tap_ok(strstr(error_at(errors, 0), "50-broken.json: not valid JSON at line 2, column 1: the text ends too early") != NULL,
+        tap_is_int(r, 2, "two problems: the broken files");
+        tap_ok(strstr(error_at(errors, 0), "20-oops.json: not valid JSON at line 1, column 13") != NULL,
                "broken site file named: %s", error_at(errors, 0));
-        bool sysrq = false, site = false;
+        tap_ok(strstr(error_at(errors, 1), "50-broken.json: not valid JSON at line 2, column 1: the text ends too early") != NULL,
+               "broken site file named: %s", error_at(errors, 1));
+        bool sysrq = false, site = false, oops = false;
         for (size_t i = 0; i < rules_count(rs); i++) {
                 const char *id, *file, *kind;
                 rules_get(rs, i, &id, &file, &kind);
                 sysrq = sysrq || !strcmp(id, "sysrq-crash");
+                oops = oops || !strcmp(id, "kernel-bug");
                 site = site || !strcmp(id, "site-only");
         }
         tap_ok(!sysrq && site, "a site file named like a shipped one replaces it");
+        tap_ok(oops, "a broken one does not: the shipped rules of that name stay");
         rules_free(rs);
         json_object_put(errors);
         snprintf(path, sizeof path, "rm -rf -- '%s'", dir);
