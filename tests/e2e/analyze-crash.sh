@@ -126,7 +126,9 @@ class P(html.parser.HTMLParser):
     def handle_data(s,d):
         if s.inh: s.t+=d
 p=P();p.feed(open(sys.argv[1]).read());print(p.t)' "$TMP/dom.html")
-is "$h1" "$panic" "report: the headline in the browser's DOM is the panic line"
+is "$h1" "$(jq -r .headline.cause "$d/summary.json")" "report: the headline in the browser's DOM is the cause the rules named"
+grep -q "<dt>Panic</dt><dd>$panic</dd>" "$TMP/dom.html"
+ok $? "report: the panic line is under the headline"
 grep -q '<details id="cmd-bt" open="">' "$TMP/dom.html" && grep -q 'id="panic"' "$TMP/dom.html"
 ok $? "report: bt is open, the panic region of the log is marked"
 grep -q '<dd><code>sysrq_handle_crash()</code></dd>' "$TMP/dom.html"
