@@ -23,6 +23,7 @@ static const struct {
         { "Watchdog detected hard LOCKUP", "lockup" },
         { "rcu_sched detected stalls", "rcu-stall" },
         { "rcu: INFO: rcu_preempt detected stalls", "rcu-stall" },
+        { "self-detected stall on CPU", "rcu-stall" },
         { "blocked for more than", "hung-task" },
         { "Out of memory", "oom" },
         { "kernel stack overflow", "stack" },

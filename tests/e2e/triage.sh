@@ -1,9 +1,10 @@
 #!/bin/bash
 # Triage on real dumps: for every crash cause the fixture generator makes (sysrq, OOM panic and
 # the lkdtm ones: BUG, NULL dereference, soft lockup, hung task, panic_on_warn, panic from a
-# module), the headline names the cause with the right function and task, after the first look
-# where the log allows it and after crash always. Then broken rule files (each named with its
-# rule, the others still load) and a new site rule file that changes the next report.
+# module, stack overflow, a write to read-only data, an RCU stall), the headline names the
+# cause with the right function and task, after the first look where the log allows it and
+# after crash always. Then broken rule files (each named with its rule, the others still
+# load), a new site rule file that changes the next report, and a log uploaded with the dump.
 . "$(dirname "$0")/lib.sh"
 
 load_fixtures
@@ -58,7 +59,9 @@ softlockup soft-lockup function
 hungtask hung-task task
 warn warning-panic function
 panic panic-from-module function
-stackoverflow stack-overflow function"
+stackoverflow stack-overflow function
+pagefault page-fault-oops function
+rcustall rcu-stall function"
 
 n=1
 while read -r cause id early; do
@@ -99,7 +102,7 @@ while read -r cause id early; do
 		contains "$summary" "$fn" "$cause: after crash the headline names the function $fn"
 	fi
 	case $cause in
-	sysrq | hungtask | nullderef | bug | stackoverflow) contains "$summary" "$task" "$cause: after crash the headline names the task $task" ;;
+	sysrq | hungtask | nullderef | bug | stackoverflow | pagefault) contains "$summary" "$task" "$cause: after crash the headline names the task $task" ;;
 	oom) contains "$summary" "$(jq -r '.crash.top_memory[0].comm' "$dir/job.json")" \
 		"oom: the headline names crash's largest memory user" ;;
 	softlockup) contains "$summary" "CPU $(expect softlockup cpu)" "softlockup: the headline names the CPU" ;;

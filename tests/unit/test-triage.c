@@ -349,7 +349,7 @@ static void test_shipped(void) {
                 "General protection fault (non-canonical address 0xdead000000000122) in __list_del_entry_valid, task kworker/3:1");
         shipped(rs, "hard lockup", hardlockup_log, "hard-lockup",
                 "Hard lockup on CPU 2 in native_queued_spin_lock_slowpath (interrupts disabled too long)");
-        shipped(rs, "RCU stall", rcu_log, "rcu-stall", "RCU stall (rcu_preempt) on CPU 1, in busy_loop");
+        shipped(rs, "RCU stall", rcu_log, "rcu-stall", "RCU stall (rcu_preempt) on CPU 1 in busy_loop, task sh");
         shipped(rs, "stack overflow", stack_log, "stack-overflow", "Kernel stack overflow in recursive_fn, task recurse");
         shipped(rs, "machine check", mce_log, "machine-check",
                 "Machine check (hardware error) on CPU 5, bank 4, status b200000000070005");
