@@ -251,10 +251,10 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
         json_object_object_add(fl, "log_file", log ? json_object_new_string(log_file) : NULL);
         json_object_object_add(fl, "release", info->release[0] ? json_object_new_string(info->release) : NULL);
         json_object_object_add(fl, "crash_time", info->has_crash_time ? json_object_new_int64(info->crash_time) : NULL);
-        free(log);
         r = job_set(j, "first_look", fl);
         if (r == 0)
-                r = triage_job(j, rules, rule_errors, info->vmcoreinfo, info->vmcoreinfo_len, "first look");
+                r = triage_job(j, rules, rule_errors, log, log_len, info->vmcoreinfo, info->vmcoreinfo_len, "first look");
+        free(log);
         if (r < 0) {
                 snprintf(err, err_size, "cannot record the first look: %s", strerror(-r));
                 return r;
@@ -449,7 +449,8 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
         /* crash's answers (backtraces, memory, tasks) make the second triage richer */
         json_object *crash_rec = NULL;
         if (json_object_object_get_ex(job_record(j), "crash", &crash_rec) && rc != -ENOMEM) {
-                int rt = triage_job(j, rules, rule_errors, dump->info->vmcoreinfo, dump->info->vmcoreinfo_len, "crash");
+                int rt = triage_job(j, rules, rule_errors, NULL, 0, dump->info->vmcoreinfo, dump->info->vmcoreinfo_len,
+                                    "crash");
                 if (rt < 0 && rc >= 0) {
                         snprintf(why, sizeof why, "cannot record the findings: %s", strerror(-rt));
                         rc = rt;

@@ -130,6 +130,16 @@ void report_crashing_function(const char *bt, size_t len, char *buf, size_t size
         snprintf(buf, size, "%s", first);
 }
 
+int report_bt_task(const char *bt, size_t len, long *pid, int *cpu, char comm[64]) {
+        const char *p = memmem(bt, len, "PID: ", 5);
+        char line[256];
+        if (!p)
+                return -ENOENT;
+        size_t n = (size_t) (bt + len - p);
+        snprintf(line, sizeof line, "%.*s", (int) (n < sizeof line ? n : sizeof line - 1), p);
+        return sscanf(line, "PID: %ld TASK: %*x CPU: %d COMMAND: \"%63[^\"]\"", pid, cpu, comm) == 3 ? 0 : -ENOENT;
+}
+
 /* ---- small helpers --------------------------------------------------------------------- */
 
 static const char *jstr(json_object *o, const char *path) {
@@ -202,8 +212,9 @@ struct headline {
         char panic[512];
         char task[128];
         char function[128];
-        const char *cause;       /* the headline finding's summary, NULL: not recognised */
+        const char *cause;       /* the headline finding's summary */
         json_object *finding;    /* the headline finding */
+        bool unrecognised;       /* the rules ran and none names a cause */
         bool have_crash;
         char *bt;         /* the answer of `bt`, for the comment too */
         size_t bt_len;
@@ -229,12 +240,10 @@ static void make_headline(struct job *j, struct headline *h) {
         if (crash_output(j, "bt", &o) == 0) {
                 if (!h->function[0])
                         report_crashing_function(o.text, o.len, h->function, sizeof h->function);
-                /* PID: 1        TASK: ffff8cf8c11fc800  CPU: 1    COMMAND: "init" */
-                const char *p = strstr(o.text, "PID: ");
                 long pid;
                 int cpu;
                 char comm[64];
-                if (p && sscanf(p, "PID: %ld TASK: %*x CPU: %d COMMAND: \"%63[^\"]\"", &pid, &cpu, comm) == 3)
+                if (report_bt_task(o.text, o.len, &pid, &cpu, comm) == 0)
                         snprintf(h->task, sizeof h->task, "%s (PID %ld) on CPU %d", comm, pid, cpu);
                 h->bt = o.text;
                 h->bt_len = o.len;
@@ -249,6 +258,7 @@ static void make_headline(struct job *j, struct headline *h) {
                 h->finding = first;
                 h->cause = jstr(first, "summary");
         }
+        h->unrecognised = findings && !h->finding;
 }
 
 #define NOT_RECOGNISED "Cause not recognised"
@@ -364,7 +374,7 @@ static json_object *make_summary(struct job *j, const struct headline *h) {
         HL("panic", h->panic);
         HL("task", h->task);
         HL("function", h->function);
-        HL("cause", h->cause ? h->cause : jget(rec, "findings") ? NOT_RECOGNISED : NULL);
+        HL("cause", h->unrecognised ? NOT_RECOGNISED : h->cause);
         HL("cause_id", h->finding ? jstr(h->finding, "id") : NULL);
 #undef HL
         json_object_object_add(s, "headline", hl);
@@ -575,9 +585,9 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
         fputs("</div></header>\n", f);
 
         fputs("<section id=headline><h1>", f);
-        htmls(f, h->cause ? h->cause : jget(rec, "findings") ? NOT_RECOGNISED : h->panic[0] ? h->panic : "No panic line was found");
+        htmls(f, h->cause ? h->cause : h->unrecognised ? NOT_RECOGNISED : h->panic[0] ? h->panic : "No panic line was found");
         fputs("</h1><dl>\n", f);
-        if ((h->cause || jget(rec, "findings")) && h->panic[0]) {
+        if ((h->cause || h->unrecognised) && h->panic[0]) {
                 fputs("<dt>Panic</dt><dd>", f);
                 htmls(f, h->panic);
                 fputs("</dd>\n", f);
@@ -774,7 +784,7 @@ static int make_comment(struct job *j, const struct headline *h, char w[][512], 
         text_line(&t, "%s", "");
         if (h->cause)
                 text_line(&t, "Cause:   %s", h->cause);
-        else if (jget(rec, "findings"))
+        else if (h->unrecognised)
                 text_line(&t, "Cause:   not recognised (see the panic line)");
         text_line(&t, "Panic:   %s", h->panic[0] ? h->panic : "no panic line found");
         text_line(&t, "Kernel:  %s %s%s%s", h->release ? h->release : "unknown", h->version ? h->version : "",

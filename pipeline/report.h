@@ -11,6 +11,9 @@ struct job;
  * frame that is not the panic or exception machinery. "" when none. Exposed for tests. */
 void report_crashing_function(const char *bt, size_t len, char *buf, size_t size);
 
+/* The task line of a crash `bt` ("PID: 1  TASK: …  CPU: 1  COMMAND: "init""): 0, or -ENOENT. */
+int report_bt_task(const char *bt, size_t len, long *pid, int *cpu, char comm[64]);
+
 /* The PANIC: string of a crash `sys` answer, or "". */
 void report_sys_panic(const char *sys, size_t len, char *buf, size_t size);
 

@@ -146,12 +146,10 @@ static int crash_facts(struct job *j, const struct rules *rs, struct sources *s,
                         report_crashing_function(text, len, fn, sizeof fn);
                         if (!have(s, "function"))
                                 r = put_str(s, "function", fn);
-                        const char *p = memmem(text, len, "PID: ", 5);
                         long pid;
                         int cpu;
                         char comm[64], num[32];
-                        if (r == 0 && p &&
-                            sscanf(p, "PID: %ld TASK: %*x CPU: %d COMMAND: \"%63[^\"]\"", &pid, &cpu, comm) == 3) {
+                        if (r == 0 && report_bt_task(text, len, &pid, &cpu, comm) == 0) {
                                 r = put_str(s, "task", comm);
                                 snprintf(num, sizeof num, "%ld", pid);
                                 r = r ? r : put_str(s, "pid", num);
@@ -226,8 +224,8 @@ json_object *triage_log(const struct rules *rs, const char *log, size_t len, con
         return found;
 }
 
-int triage_job(struct job *j, const struct rules *rs, json_object *load_errors, const char *vmcoreinfo,
-               size_t vmcoreinfo_len, const char *pass) {
+int triage_job(struct job *j, const struct rules *rs, json_object *load_errors, const char *given_log,
+               size_t given_len, const char *vmcoreinfo, size_t vmcoreinfo_len, const char *pass) {
         json_object *rec = job_record(j), *fl = get(rec, "first_look");
         struct sources s = { .n = 0 };
         char path[PATH_MAX];
@@ -237,7 +235,9 @@ int triage_job(struct job *j, const struct rules *rs, json_object *load_errors, 
 
         /* the log the first look read: the dump's own, or the uploaded dmesg */
         const char *log_file = json_object_get_string(get(fl, "log_file"));
-        if (log_file && *log_file && !strstr(log_file, "..")) {
+        if (log_file && given_log) {
+                r = put_ref(&s, "log", given_log, given_len, NULL);
+        } else if (log_file && *log_file && !strstr(log_file, "..")) {
                 snprintf(path, sizeof path, "%s/%s", job_dir(j), log_file);
                 if (read_file_max(path, SOURCE_MAX, &log, &log_len) == 0)
                         r = put_ref(&s, "log", log, log_len, log);

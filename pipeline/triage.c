@@ -197,27 +197,30 @@ static bool is_fact(const char *name, size_t len) {
         return false;
 }
 
+/* name is 1 to max characters, each one accepted by ok */
+static bool valid_name(const char *name, size_t max, bool (*ok)(unsigned char c)) {
+        size_t n = strlen(name);
+        for (const char *c = name; *c; c++)
+                if (!ok((unsigned char) *c))
+                        return false;
+        return n && n <= max;
+}
+
+static bool command_char(unsigned char c) {
+        return isalnum(c) || c == '-' || c == '_';
+}
+
+static bool key_char(unsigned char c) {
+        return c > ' ' && c != '=' && c < 0x7f;
+}
+
 static bool valid_source(const char *s) {
         if (!strcmp(s, "log") || is_fact(s, strlen(s)))
                 return true;
-        if (!strncmp(s, "crash:", 6)) {
-                const char *n = s + 6;
-                if (!*n || strlen(n) > 32)
-                        return false;
-                for (; *n; n++)
-                        if (!isalnum((unsigned char) *n) && *n != '-' && *n != '_')
-                                return false;
-                return true;
-        }
-        if (!strncmp(s, "vmcoreinfo:", 11)) {
-                const char *k = s + 11;
-                if (!*k || strlen(k) > 64)
-                        return false;
-                for (; *k; k++)
-                        if ((unsigned char) *k <= ' ' || *k == '=' || (unsigned char) *k >= 0x7f)
-                                return false;
-                return true;
-        }
+        if (!strncmp(s, "crash:", 6))
+                return valid_name(s + 6, 32, command_char);
+        if (!strncmp(s, "vmcoreinfo:", 11))
+                return valid_name(s + 11, 64, key_char);
         return false;
 }
 

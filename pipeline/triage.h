@@ -69,6 +69,7 @@ json_object *triage_log(const struct rules *rs, const char *log, size_t len, con
 struct job;
 /* Runs the rules on what job j knows so far (pass: "first look" or "crash") and records
  * "findings" and "triage" {pass, rules, errors} in job.json; load_errors are the rule files'
- * problems, repeated there. */
-int triage_job(struct job *j, const struct rules *rs, json_object *load_errors, const char *vmcoreinfo,
-               size_t vmcoreinfo_len, const char *pass);
+ * problems, repeated there. log is the kernel log when the caller has it in hand; NULL: the
+ * one the first look recorded (first_look.log_file) is read. */
+int triage_job(struct job *j, const struct rules *rs, json_object *load_errors, const char *log, size_t log_len,
+               const char *vmcoreinfo, size_t vmcoreinfo_len, const char *pass);
