@@ -218,3 +218,24 @@ int64_t tree_disk_usage(const char *path) {
                 return -errno;
         return du_total;
 }
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *f) {
+        (void) st;
+        (void) f;
+        return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+void remove_tree(const char *path) {
+        nftw(path, rm_cb, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+int remove_tree_via_trash(const char *path) {
+        char trash[PATH_MAX];
+        if (snprintf(trash, sizeof trash, "%s.trash", path) >= (int) sizeof trash)
+                return -ENAMETOOLONG;
+        remove_tree(trash); /* left by an earlier crash */
+        if (rename(path, trash) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        remove_tree(trash);
+        return 0;
+}

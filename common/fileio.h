@@ -29,3 +29,9 @@ int read_file_max(const char *path, size_t max, char **ret, size_t *ret_len);
 
 /* Bytes used by a file or a whole tree (without following links). */
 int64_t tree_disk_usage(const char *path);
+
+/* Removes a tree without following links (rm -rf). */
+void remove_tree(const char *path);
+/* Renames path to path.trash first, so that a crash in the middle never leaves a part of the
+ * tree under its own name, then removes it. A missing path is fine. */
+int remove_tree_via_trash(const char *path);

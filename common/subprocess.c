@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,7 +45,7 @@ static int capture_read(struct capture *c) {
         return capbuf_add(&c->b, tmp, (size_t) n);
 }
 
-static void child(const struct subprocess_opts *o, int in_r, int out_w, int err_w) {
+static void child(const struct subprocess_opts *o, pid_t parent, int in_r, int out_w, int err_w) {
         int in = in_r >= 0 ? in_r : o->stdin_fd >= 0 ? o->stdin_fd : open("/dev/null", O_RDONLY);
         int out = in_r < 0 && o->stdout_fd >= 0 ? o->stdout_fd : out_w;
 
@@ -57,6 +58,9 @@ static void child(const struct subprocess_opts *o, int in_r, int out_w, int err_
         if (err_w >= 0 && err_w <= 2)
                 err_w = fcntl(err_w, F_DUPFD, 3);
         setpgid(0, 0);
+        /* the command dies with us: a worker killed by the daemon leaves no crash behind */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                _exit(127);
         /* the parent may ignore or block signals; the command should not inherit that */
         sigset_t all;
         sigemptyset(&all);
@@ -91,7 +95,7 @@ int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *re
         uint64_t deadline = o->timeout_ms ? now_ms() + o->timeout_ms : 0;
         bool termed = false, exited = false;
         siginfo_t si = { 0 };
-        pid_t pid;
+        pid_t pid, parent = getpid();
         int r = 0;
 
         if (!o->argv || !o->argv[0])
@@ -106,7 +110,7 @@ int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *re
                 goto out;
         }
         if (pid == 0)
-                child(o, -1, out_p[1], err_p[1]);
+                child(o, parent, -1, out_p[1], err_p[1]);
         /* Also here, so that a signal sent before the child ran setpgid() finds the group. */
         setpgid(pid, pid);
         close_fd(&out_p[1]);
@@ -214,13 +218,13 @@ int subprocess_spawn(const struct subprocess_opts *o, struct subprocess *ret) {
                 r = -errno;
                 goto fail;
         }
-        pid_t pid = fork();
+        pid_t parent = getpid(), pid = fork();
         if (pid < 0) {
                 r = -errno;
                 goto fail;
         }
         if (pid == 0)
-                child(o, in_p[0], out_p[1], out_p[1]);
+                child(o, parent, in_p[0], out_p[1], out_p[1]);
         setpgid(pid, pid);
         close(in_p[0]);
         close(out_p[1]);

@@ -121,8 +121,21 @@ static int allocate_number(const char *case_dir, unsigned *ret_n, char **ret_dir
         return -EMFILE;
 }
 
-static int job_create(const struct config *cfg, const char *case_id, const char *source, struct job **ret, char *err,
-                      size_t err_size) {
+static int open_log(struct job *j, char *err, size_t err_size) {
+        char logpath[PATH_MAX];
+        snprintf(logpath, sizeof logpath, "%s/hotkdump.log", j->dir);
+        j->log = fopen(logpath, "ae");
+        if (!j->log) {
+                int r = -errno;
+                snprintf(err, err_size, "cannot open '%s': %s", logpath, strerror(errno));
+                return r;
+        }
+        setvbuf(j->log, NULL, _IOLBF, 0);
+        return 0;
+}
+
+static int job_create(const struct config *cfg, const char *case_id, const char *source, const char *queue_id,
+                      struct job **ret, char *err, size_t err_size) {
         char case_dir[PATH_MAX], now[40], id[128];
         struct job *j;
         int r;
@@ -152,16 +165,11 @@ static int job_create(const struct config *cfg, const char *case_id, const char 
                 job_free(j);
                 return r;
         }
-        char logpath[PATH_MAX];
-        snprintf(logpath, sizeof logpath, "%s/hotkdump.log", j->dir);
-        j->log = fopen(logpath, "ae");
-        if (!j->log) {
-                r = -errno;
-                snprintf(err, err_size, "cannot open '%s': %s", logpath, strerror(errno));
+        r = open_log(j, err, err_size);
+        if (r < 0) {
                 job_free(j);
                 return r;
         }
-        setvbuf(j->log, NULL, _IOLBF, 0);
 
         iso_now(now, sizeof now);
         snprintf(id, sizeof id, "%s/%u", case_id, j->number);
@@ -170,6 +178,8 @@ static int job_create(const struct config *cfg, const char *case_id, const char 
         json_object_object_add(j->record, "case", json_object_new_string(case_id));
         json_object_object_add(j->record, "number", json_object_new_int((int) j->number));
         json_object_object_add(j->record, "source", json_object_new_string(source));
+        if (queue_id)
+                json_object_object_add(j->record, "queue_id", json_object_new_string(queue_id));
         json_object_object_add(j->record, "state", json_object_new_string("running"));
         json_object_object_add(j->record, "created", json_object_new_string(now));
         json_object_object_add(j->record, "stages", json_object_new_object());
@@ -184,16 +194,105 @@ static int job_create(const struct config *cfg, const char *case_id, const char 
         return 0;
 }
 
-int job_new(const struct config *cfg, const char *case_id, const char *source, struct job **ret, char *err,
-            size_t err_size) {
+int job_new(const struct config *cfg, const char *case_id, const char *source, const char *queue_id, struct job **ret,
+            char *err, size_t err_size) {
         int r = job_case_valid(cfg, case_id, err, err_size);
         if (r < 0)
                 return r;
-        return job_create(cfg, case_id, source, ret, err, err_size);
+        return job_create(cfg, case_id, source, queue_id, ret, err, err_size);
 }
 
-int job_new_sibling(struct job *parent, const char *source, struct job **ret, char *err, size_t err_size) {
-        return job_create(parent->cfg, parent->case_id, source, ret, err, err_size);
+int job_new_sibling(struct job *parent, const char *source, const char *queue_id, struct job **ret, char *err,
+                    size_t err_size) {
+        return job_create(parent->cfg, parent->case_id, source, queue_id, ret, err, err_size);
+}
+
+int job_open(const struct config *cfg, const char *dir, struct job **ret, char *err, size_t err_size) {
+        char path[PATH_MAX];
+        char *text = NULL;
+        size_t len;
+        json_object *v;
+        int r;
+
+        snprintf(path, sizeof path, "%s/job.json", dir);
+        r = read_file_max(path, 64u << 20, &text, &len);
+        if (r < 0) {
+                snprintf(err, err_size, "cannot read '%s': %s", path, strerror(-r));
+                return r;
+        }
+        struct job *j = calloc(1, sizeof *j);
+        if (!j) {
+                free(text);
+                return -ENOMEM;
+        }
+        j->cfg = cfg;
+        j->record = json_tokener_parse(text);
+        free(text);
+        if (!j->record || !json_object_is_type(j->record, json_type_object) ||
+            !json_object_object_get_ex(j->record, "case", &v) || !json_object_is_type(v, json_type_string) ||
+            !json_object_object_get_ex(j->record, "stages", NULL)) {
+                snprintf(err, err_size, "'%s' is not a job record", path);
+                job_free(j);
+                return -EBADMSG;
+        }
+        j->case_id = strdup(json_object_get_string(v));
+        j->dir = strdup(dir);
+        if (json_object_object_get_ex(j->record, "number", &v))
+                j->number = (unsigned) json_object_get_int(v);
+        if (!j->case_id || !j->dir) {
+                job_free(j);
+                return -ENOMEM;
+        }
+        r = open_log(j, err, err_size);
+        if (r < 0) {
+                job_free(j);
+                return r;
+        }
+        job_log(j, "job %s/%u resumed", j->case_id, j->number);
+        *ret = j;
+        return 0;
+}
+
+int job_find(const struct config *cfg, const char *case_id, const char *queue_id, char **ret_dir) {
+        char case_dir[PATH_MAX];
+        int r = -ENOENT;
+
+        snprintf(case_dir, sizeof case_dir, "%s/cases/%s", config_string(cfg, CONF_ROOT), case_id);
+        DIR *d = opendir(case_dir);
+        if (!d)
+                return errno == ENOENT ? -ENOENT : -errno;
+        for (struct dirent *e; r == -ENOENT && (e = readdir(d));) {
+                char path[PATH_MAX], *text = NULL;
+                size_t len;
+                if (e->d_name[0] < '1' || e->d_name[0] > '9' || strspn(e->d_name, "0123456789") != strlen(e->d_name))
+                        continue;
+                snprintf(path, sizeof path, "%s/%s/job.json", case_dir, e->d_name);
+                if (read_file_max(path, 64u << 20, &text, &len) < 0)
+                        continue;
+                json_object *rec = json_tokener_parse(text), *id;
+                free(text);
+                if (rec && json_object_object_get_ex(rec, "queue_id", &id) &&
+                    !strcmp(json_object_get_string(id), queue_id)) {
+                        snprintf(path, sizeof path, "%s/%s", case_dir, e->d_name);
+                        *ret_dir = strdup(path);
+                        r = *ret_dir ? 0 : -ENOMEM;
+                }
+                json_object_put(rec);
+        }
+        closedir(d);
+        return r;
+}
+
+const char *job_state(struct job *j) {
+        json_object *v;
+        return json_object_object_get_ex(j->record, "state", &v) ? json_object_get_string(v) : "unknown";
+}
+
+bool job_stage_done(struct job *j, enum job_stage s) {
+        json_object *stages, *st, *state;
+        return json_object_object_get_ex(j->record, "stages", &stages) &&
+               json_object_object_get_ex(stages, stage_names[s], &st) &&
+               json_object_object_get_ex(st, "state", &state) && !strcmp(json_object_get_string(state), "done");
 }
 
 struct job *job_free(struct job *j) {

@@ -28,11 +28,21 @@ struct job;
 int job_case_valid(const struct config *cfg, const char *case_id, char *err, size_t err_size);
 
 /* Checks the case number against the configured pattern (before anything is made), then
- * takes the next free folder number N with mkdir, so concurrent jobs never share a folder. */
-int job_new(const struct config *cfg, const char *case_id, const char *source, struct job **ret, char *err,
-            size_t err_size);
+ * takes the next free folder number N with mkdir, so concurrent jobs never share a folder.
+ * queue_id (or NULL) is the daemon's id for the job, kept in job.json. */
+int job_new(const struct config *cfg, const char *case_id, const char *source, const char *queue_id, struct job **ret,
+            char *err, size_t err_size);
 /* A further job of the same case for another dump found in this job's upload. */
-int job_new_sibling(struct job *parent, const char *source, struct job **ret, char *err, size_t err_size);
+int job_new_sibling(struct job *parent, const char *source, const char *queue_id, struct job **ret, char *err,
+                    size_t err_size);
+/* A job folder made earlier, to go on with (after a restart of the daemon). */
+int job_open(const struct config *cfg, const char *dir, struct job **ret, char *err, size_t err_size);
+/* The folder of the case whose job.json carries queue_id (the daemon's job id): -ENOENT if none,
+ * so that a job whose folder was made just before a crash is not given a second one. */
+int job_find(const struct config *cfg, const char *case_id, const char *queue_id, char **ret_dir);
+/* "running", "done", "incomplete" or "failed". */
+const char *job_state(struct job *j);
+bool job_stage_done(struct job *j, enum job_stage s);
 struct job *job_free(struct job *j);
 
 const char *job_dir(const struct job *j);

@@ -475,17 +475,108 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
         return rc < 0 ? 1 : 0;
 }
 
+/* A job found finished when the daemon restarts: what it recorded, nothing run again. */
+static int recorded_result(struct job *j, struct pipeline_result *res) {
+        const char *state = job_state(j);
+        json_object *v;
+        if (!strcmp(state, "done"))
+                return 0;
+        if (json_object_object_get_ex(job_record(j), "error", &v))
+                snprintf(res->error, sizeof res->error, "%s", json_object_get_string(v));
+        if (!strcmp(state, "incomplete")) {
+                res->error_class = PIPELINE_EINCOMPLETE;
+                return 1;
+        }
+        res->error_class = json_object_object_get_ex(job_record(j), "error_class", &v) ? json_object_get_int(v)
+                                                                                      : PIPELINE_EINTERNAL;
+        return -EIO;
+}
+
+/* The upload, fetched into input/: again only when the last run did not finish fetching it. */
+static int stage_fetch(struct job *j, const struct fetch_request *req, char **ret_input, char *err, size_t err_size) {
+        json_object *in;
+        int r;
+        if (job_stage_done(j, STAGE_FETCH) && json_object_object_get_ex(job_record(j), "input", &in)) {
+                char path[PATH_MAX];
+                snprintf(path, sizeof path, "%s/%s", job_dir(j), json_object_get_string(in));
+                if (access(path, F_OK) == 0) {
+                        job_log(j, "stage fetch: done before the restart ('%s')", json_object_get_string(in));
+                        *ret_input = strdup(path);
+                        return *ret_input ? 0 : -ENOMEM;
+                }
+        }
+        job_stage_begin(j, STAGE_FETCH);
+        r = fetch_run(j, req, ret_input, err, err_size);
+        if (r == 0) {
+                /* where it is, before the stage counts as done */
+                const char *rel = *ret_input + strlen(job_dir(j)) + 1;
+                struct stat st;
+                if (stat(*ret_input, &st) == 0)
+                        json_object_object_add(job_record(j), "input_bytes", json_object_new_int64((int64_t) st.st_size));
+                r = job_set(j, "input", json_object_new_string(rel));
+                if (r < 0)
+                        snprintf(err, err_size, "cannot record the fetched file: %s", strerror(-r));
+        }
+        job_stage_end(j, STAGE_FETCH, r, err);
+        return r;
+}
+
+/* input/ unpacked into dump/, and the files there identified. A restart after the stage ended
+ * only identifies them again; one in the middle of it starts over from input/. */
+static int stage_unpack(struct job *j, const char *input, struct scan *s, char *err, size_t err_size) {
+        const struct config *cfg = job_config(j);
+        char dest[PATH_MAX];
+        bool again = job_stage_done(j, STAGE_UNPACK);
+        int r = 0;
+
+        snprintf(dest, sizeof dest, "%s/dump", job_dir(j));
+        if (!again) {
+                job_stage_begin(j, STAGE_UNPACK);
+                r = remove_tree_via_trash(dest); /* what a run stopped in the middle left */
+                struct unpack_stats st;
+                if (r == 0)
+                        r = unpack_run(j, input, dest, &st, err, err_size);
+                else
+                        snprintf(err, err_size, "cannot remove the part unpacked before: %s", strerror(-r));
+                if (r == 0)
+                        job_log(j, "unpacked %llu entries, %llu bytes from %u archive(s)", (unsigned long long) st.entries,
+                                (unsigned long long) st.bytes_out, st.archives);
+        } else
+                job_log(j, "stage unpack: done before the restart");
+        if (r == 0) {
+                r = scan_tree(j, job_dir(j), "dump", s);
+                if (r < 0)
+                        snprintf(err, err_size, "cannot read the unpacked files: %s", strerror(-r));
+        }
+        if (r == 0)
+                r = reassemble_flattened(j, s, err, err_size);
+        if (again)
+                return r;
+        job_stage_end(j, STAGE_UNPACK, r, err);
+        /* only now: until the stage is recorded done, a restart unpacks input/ again */
+        if (r == 0 && input && !config_bool(cfg, CONF_KEEP_INPUT)) {
+                char in_dir[PATH_MAX];
+                snprintf(in_dir, sizeof in_dir, "%s/input", job_dir(j));
+                unlink(input);
+                rmdir(in_dir);
+        }
+        return r;
+}
+
 int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, struct pipeline_result *res) {
         const struct fetch_request *req = preq->fetch;
         const char *case_id = preq->case_id;
         enum job_stage stop_after = preq->stop_after;
         struct job *j = NULL;
         struct scan s = { 0 };
-        char *input = NULL, err[512] = "", dest[PATH_MAX];
+        char *input = NULL, err[512] = "";
         int r;
 
         memset(res, 0, sizeof *res);
-        r = job_new(cfg, case_id, req->source, &j, err, sizeof err);
+        if (preq->job_dir)
+                r = job_open(cfg, preq->job_dir, &j, err, sizeof err);
+        else
+                r = job_new(cfg, case_id, req->source, preq->queue_id, &j, err, sizeof err);
         if (r < 0) {
                 snprintf(res->error, sizeof res->error, "%s", err);
                 res->error_class = r == -EINVAL ? PIPELINE_EINPUT : PIPELINE_EINTERNAL;
@@ -494,33 +585,16 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
         r = add_dir(res, job_dir(j));
         if (r < 0)
                 goto done;
+        if (strcmp(job_state(j), "running") != 0) {
+                r = recorded_result(j, res);
+                job_free(j);
+                return r;
+        }
 
-        job_stage_begin(j, STAGE_FETCH);
-        r = fetch_run(j, req, &input, err, sizeof err);
-        job_stage_end(j, STAGE_FETCH, r, err);
+        r = stage_fetch(j, req, &input, err, sizeof err);
         if (r < 0 || stop_after == STAGE_FETCH)
                 goto done;
-
-        job_stage_begin(j, STAGE_UNPACK);
-        struct unpack_stats st;
-        snprintf(dest, sizeof dest, "%s/dump", job_dir(j));
-        r = unpack_run(j, input, dest, &st, err, sizeof err);
-        if (r == 0) {
-                job_log(j, "unpacked %llu entries, %llu bytes from %u archive(s)", (unsigned long long) st.entries,
-                        (unsigned long long) st.bytes_out, st.archives);
-                r = scan_tree(j, job_dir(j), "dump", &s);
-                if (r < 0)
-                        snprintf(err, sizeof err, "cannot read the unpacked files: %s", strerror(-r));
-        }
-        if (r == 0)
-                r = reassemble_flattened(j, &s, err, sizeof err);
-        if (r == 0 && !config_bool(cfg, CONF_KEEP_INPUT)) {
-                char in_dir[PATH_MAX];
-                snprintf(in_dir, sizeof in_dir, "%s/input", job_dir(j));
-                unlink(input);
-                rmdir(in_dir);
-        }
-        job_stage_end(j, STAGE_UNPACK, r, err);
+        r = stage_unpack(j, input, &s, err, sizeof err);
         if (r < 0 || stop_after == STAGE_UNPACK)
                 goto done;
 
@@ -543,15 +617,26 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
         /* one more job per further dump, so that each is analysed and reported on its own */
         for (size_t i = 1; i < s.n_dumps && r >= 0; i++) {
                 struct job *sib = NULL;
-                char src[PATH_MAX + 64], from[PATH_MAX], serr[512] = "";
+                char src[PATH_MAX + 64], from[PATH_MAX], serr[512] = "", sib_id[PATH_MAX + 64], *sib_dir = NULL;
+                const char *qid = NULL;
                 snprintf(src, sizeof src, "%s/%u:%s", job_case(j), job_number(j), s.dumps[i].path);
                 snprintf(from, sizeof from, "%s/%s", job_dir(j), s.dumps[i].path);
-                int q = job_new_sibling(j, src, &sib, serr, sizeof serr);
+                if (preq->queue_id) {
+                        /* a restart finds the sibling made before it, instead of making another */
+                        snprintf(sib_id, sizeof sib_id, "%s:%s", preq->queue_id, s.dumps[i].path);
+                        qid = sib_id;
+                }
+                int q = qid && job_find(cfg, job_case(j), qid, &sib_dir) == 0
+                                ? job_open(cfg, sib_dir, &sib, serr, sizeof serr)
+                                : job_new_sibling(j, src, qid, &sib, serr, sizeof serr);
+                free(sib_dir);
                 if (q == 0) {
                         job_log(j, "dump '%s' goes to job %s/%u", s.dumps[i].path, job_case(j), job_number(sib));
                         add_dir(res, job_dir(sib));
-                        q = analyze_dump(sib, &s.dumps[i], &s, from, preq, serr, sizeof serr);
-                        job_finish(sib, q, serr);
+                        if (!strcmp(job_state(sib), "running")) {
+                                q = analyze_dump(sib, &s.dumps[i], &s, from, preq, serr, sizeof serr);
+                                job_finish(sib, q, serr);
+                        }
                         job_free(sib);
                 }
                 if (q < 0)
@@ -565,6 +650,8 @@ done:
                 res->error_class = PIPELINE_EINCOMPLETE;
                 snprintf(res->error, sizeof res->error, "the analysis is incomplete: %s", err);
         }
+        if (r < 0)
+                job_set(j, "error_class", json_object_new_int(res->error_class));
         job_finish(j, r, res->error);
         job_free(j);
         scan_free(&s);

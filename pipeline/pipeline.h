@@ -28,6 +28,8 @@ struct pipeline_request {
         const struct fetch_request *fetch;
         const char *debug_file;  /* a vmlinux or debug package to use, or NULL */
         enum job_stage stop_after;
+        const char *queue_id;    /* the daemon's id for the job, or NULL */
+        const char *job_dir;     /* a folder made before, to go on in (stages done are not redone), or NULL */
 };
 
 /* Runs the stages up to and including stop_after. Returns 0; 1 when the report was written

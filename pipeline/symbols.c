@@ -8,7 +8,6 @@
 #include <elfutils/debuginfod.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -340,16 +339,6 @@ static int verify(struct ctx *c, const char *vmlinux, char *why, size_t why_size
                 return -EBADMSG;
         }
         return 0;
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *f) {
-        (void) st;
-        (void) f;
-        return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void remove_tree(const char *path) {
-        nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* Moves the module debug files of tmp into the entry that is already there, one whole file at

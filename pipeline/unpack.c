@@ -7,7 +7,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -493,16 +492,6 @@ static int expand_nested(struct unpack *u, const char *dir, unsigned depth) {
                 free(names[i]);
         free(names);
         return r;
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *f) {
-        (void) st;
-        (void) f;
-        return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void remove_tree(const char *path) {
-        nftw(path, rm_cb, 32, FTW_DEPTH | FTW_PHYS);
 }
 
 int unpack_run(struct job *j, const char *input, const char *dest, struct unpack_stats *stats, char *err,
