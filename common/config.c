@@ -99,6 +99,58 @@ static const struct config_row table[_CONF_MAX] = {
                                    "URL under which <root>/cases/ is served, for links in comments; empty: the folder's path." },
         [CONF_REPORT_COMMENT_MAX] = { "report.comment_max", TYPE_UINT, "3000", 500, 32000,
                                       "Most characters in comment.txt." },
+        [CONF_DAEMON_LISTEN] = { "daemon.listen", TYPE_STRING, "127.0.0.1:8461", 0, 0,
+                                 "Address and port hotkdumpd's HTTP API listens on (port 0: any free port)." },
+        [CONF_DAEMON_WORKERS] = { "daemon.workers", TYPE_UINT, "2", 1, 256,
+                                  "Jobs analysed at the same time; the others wait in the queue." },
+        [CONF_DAEMON_JOB_TIMEOUT] = { "daemon.job_timeout", TYPE_SECONDS, "6h", 1, 30ull * 86400,
+                                      "Seconds one job may run before its worker is killed and the job failed." },
+        [CONF_DAEMON_MAX_ATTEMPTS] = { "daemon.max_attempts", TYPE_UINT, "3", 1, 100,
+                                       "Times a job is started before a worker that keeps dying fails it." },
+        [CONF_DAEMON_DRAIN_TIMEOUT] = { "daemon.drain_timeout", TYPE_SECONDS, "30", 0, 3600,
+                                        "On SIGTERM, seconds running workers get to stop before they are killed; "
+                                        "their jobs go on from their last finished stage at the next start." },
+        [CONF_DAEMON_STOP_AFTER] = { "daemon.stop_after", TYPE_STRING, "report", 0, 0,
+                                     "The last stage the daemon's jobs run (fetch … report); an earlier one makes "
+                                     "a quick stand-in for trying the triggers." },
+        [CONF_DAEMON_PATH_ROOTS] = { "daemon.path_roots", TYPE_STRING, "", 0, 0,
+                                     "Folders (space-separated) under which POST /analyze may name a \"path\"; "
+                                     "the watched folders always count." },
+        [CONF_HTTP_TOKEN_FILE] = { "http.token_file", TYPE_STRING, "", 0, 0,
+                                   "File holding the bearer token that writes (POST, DELETE) need; hotkdump submit "
+                                   "sends it too." },
+        [CONF_HTTP_HMAC_SECRET_FILE] = { "http.hmac_secret_file", TYPE_STRING, "", 0, 0,
+                                         "File holding the secret of the X-Hotkdump-Signature header (sha256=HEX, "
+                                         "HMAC-SHA256 of the body), which the upload system's webhook sends instead "
+                                         "of a token. With neither set, writes are open." },
+        [CONF_HTTP_PROTECT_READS] = { "http.protect_reads", TYPE_BOOL, "no", 0, 1,
+                                      "Reads (GET) need the token too." },
+        [CONF_HTTP_MAX_BODY] = { "http.max_body", TYPE_SIZE, "64K", 256, 16u << 20,
+                                 "Largest request body; a larger one is answered 413 without being read." },
+        [CONF_HTTP_MAX_CONNECTIONS] = { "http.max_connections", TYPE_UINT, "512", 1, 65536,
+                                        "Connections open at once, all clients together." },
+        [CONF_HTTP_MAX_PER_IP] = { "http.max_per_ip", TYPE_UINT, "64", 1, 65536,
+                                   "Connections open at once from one address." },
+        [CONF_HTTP_TIMEOUT] = { "http.timeout", TYPE_SECONDS, "30", 1, 3600,
+                                "Seconds a connection may stay idle, or take to send its request, before it is closed." },
+        [CONF_HTTP_CONNECTION_MEMORY] = { "http.connection_memory", TYPE_SIZE, "32K", 4096, 16u << 20,
+                                          "Memory for one connection's request headers and buffers." },
+        [CONF_HTTP_TLS_CERT] = { "http.tls_cert", TYPE_STRING, "", 0, 0,
+                                 "PEM certificate (chain): with http.tls_key, the API speaks HTTPS only." },
+        [CONF_HTTP_TLS_KEY] = { "http.tls_key", TYPE_STRING, "", 0, 0, "PEM private key of http.tls_cert." },
+        [CONF_WATCH_DIRS] = { "watch.dirs", TYPE_STRING, "", 0, 0,
+                              "Upload mirror folders (space-separated) watched, with every folder under them, for "
+                              "new dumps; empty: no watcher." },
+        [CONF_WATCH_SETTLE_MS] = { "watch.settle_ms", TYPE_UINT, "2000", 0, 3600000,
+                                   "Milliseconds a new file must stay unchanged after it was closed or moved in "
+                                   "before its job starts." },
+        [CONF_WATCH_CASE_PATTERN] = { "watch.case_pattern", TYPE_STRING, "(?<![0-9])[0-9]{5,10}(?![0-9])", 0, 0,
+                                      "PCRE2 pattern finding the case number in a watched file's path (its folders "
+                                      "first, then its name): the group named case, else the whole match." },
+        [CONF_WATCH_MAX_DEPTH] = { "watch.max_depth", TYPE_UINT, "8", 1, 64,
+                                   "Folder levels watched under each watched folder." },
+        [CONF_CLIENT_SERVER] = { "client.server", TYPE_STRING, "http://127.0.0.1:8461", 0, 0,
+                                 "The hotkdumpd that hotkdump submit and hotkdump status talk to." },
 };
 
 struct config {

@@ -1,0 +1,734 @@
+/* The daemon's loop: signals, the HTTP API, the watcher, timers and one pidfd per worker, all in
+ * one epoll set. The loop never blocks on a job; each job runs in its own worker process. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "common/log.h"
+#include "pipeline/pipeline.h"
+#include "watcher/daemon.h"
+#include "watcher/hotkdumpd.h"
+
+struct worker {
+        struct ev_source src; /* the pidfd */
+        struct daemon *d;
+        char id[96];
+        pid_t pid;
+        int64_t started_ms, deadline_ms, kill_at_ms;
+        enum { W_RUNNING, W_CANCELLED, W_TIMED_OUT, W_DRAINING } why_stopped;
+};
+
+/* What finished jobs told, for /metrics. */
+struct stage_stats {
+        double seconds;
+        uint64_t count;
+};
+
+struct daemon {
+        struct config *cfg;
+        const struct hotkdumpd_options *opts;
+        int epfd;
+        struct ev_source sig, tick;
+        struct queue *queue;
+        struct http *http;
+        struct watch *watch;
+        struct worker **workers;
+        size_t n_workers;
+        bool draining, stop;
+        int64_t drain_deadline_ms;
+        pid_t pid;
+        struct daemon_counters counters;
+        struct stage_stats stages[_STAGE_MAX];
+        uint64_t jobs_finished[_QUEUE_STATE_MAX];
+        uint64_t bytes_fetched, symbol_cache_hits, symbol_fetches;
+};
+
+static int64_t mono_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int daemon_add_fd(struct daemon *d, struct ev_source *s, uint32_t events) {
+        struct epoll_event ev = { .events = events, .data.ptr = s };
+        return epoll_ctl(d->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0 ? -errno : 0;
+}
+
+int daemon_mod_fd(struct daemon *d, struct ev_source *s, uint32_t events) {
+        struct epoll_event ev = { .events = events, .data.ptr = s };
+        return epoll_ctl(d->epfd, EPOLL_CTL_MOD, s->fd, &ev) < 0 ? -errno : 0;
+}
+
+void daemon_del_fd(struct daemon *d, struct ev_source *s) {
+        if (s->fd >= 0)
+                epoll_ctl(d->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+}
+
+const struct config *daemon_config(const struct daemon *d) {
+        return d->cfg;
+}
+struct queue *daemon_queue(struct daemon *d) {
+        return d->queue;
+}
+struct daemon_counters *daemon_counters(struct daemon *d) {
+        return &d->counters;
+}
+const char *daemon_refusing(const struct daemon *d) {
+        return d->draining ? "hotkdumpd is shutting down" : NULL;
+}
+
+/* ---- workers ------------------------------------------------------------------------------ */
+
+static enum job_stage stop_after(const struct config *cfg) {
+        int s = job_stage_from_string(config_string(cfg, CONF_DAEMON_STOP_AFTER));
+        return s < 0 ? STAGE_REPORT : (enum job_stage) s;
+}
+
+/* In the child: the pipeline, exactly as `hotkdump analyze` runs it, then _exit with its class. */
+static _Noreturn void worker_main(struct daemon *d, const struct queue_entry *e) {
+        /* a worker never outlives the daemon: a restarted daemon runs the job again, and two
+         * processes must never write one case folder */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != d->pid)
+                _exit(PIPELINE_EINTERNAL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        setpgid(0, 0);
+        /* the loop's descriptors (listening socket, epoll, inotify) are not the worker's */
+        syscall(SYS_close_range, 3U, ~0U, 0U);
+        log_set_program("hotkdumpd-worker");
+
+        struct fetch_request fr = { .source = e->source, .filename = e->filename, .expected_size = e->size,
+                                    .sha256 = e->sha256 };
+        struct pipeline_request pr = { .case_id = e->case_id, .fetch = &fr, .stop_after = stop_after(d->cfg),
+                                       .queue_id = e->id, .job_dir = e->dir };
+        struct pipeline_result res;
+        int r = pipeline_run(d->cfg, &pr, &res);
+        _exit(r == 0 ? 0 : r > 0 ? PIPELINE_EINCOMPLETE : res.error_class ? res.error_class : PIPELINE_EINTERNAL);
+}
+
+static void on_worker_exit(struct daemon *d, struct ev_source *s, uint32_t events);
+
+/* The case folder is made here, before the worker starts, and its path recorded in the queue:
+ * a daemon killed at any point afterwards finds the folder again and goes on in it. */
+static int job_folder(struct daemon *d, const struct queue_entry *e, char *err, size_t err_size) {
+        char *dir = NULL;
+        struct job *j = NULL;
+        int r;
+
+        if (e->dir)
+                return 0;
+        r = job_find(d->cfg, e->case_id, e->id, &dir);
+        if (r == -ENOENT) {
+                r = job_new(d->cfg, e->case_id, e->source, e->id, &j, err, err_size);
+                if (r == 0) {
+                        dir = strdup(job_dir(j));
+                        job_free(j);
+                        r = dir ? 0 : -ENOMEM;
+                }
+        }
+        if (r == 0)
+                r = queue_set_dir(d->queue, e->id, dir);
+        if (r < 0 && !err[0])
+                snprintf(err, err_size, "cannot make the case folder: %s", strerror(-r));
+        free(dir);
+        return r;
+}
+
+static int start_worker(struct daemon *d, const struct queue_entry *e) {
+        char err[512] = "";
+        char id[96];
+        int r;
+
+        snprintf(id, sizeof id, "%s", e->id);
+        r = job_folder(d, e, err, sizeof err);
+        if (r < 0) {
+                log_error("job %s: %s", id, err);
+                return queue_ack(d->queue, id, QUEUE_FAILED, err, r == -EINVAL ? PIPELINE_EINPUT : PIPELINE_EINTERNAL);
+        }
+        e = queue_get(d->queue, id);
+        struct worker *w = calloc(1, sizeof *w);
+        struct worker **v = realloc(d->workers, (d->n_workers + 1) * sizeof *v);
+        if (!w || !v) {
+                free(w);
+                if (v)
+                        d->workers = v;
+                queue_requeue(d->queue, id, false);
+                return -ENOMEM;
+        }
+        d->workers = v;
+        pid_t pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                free(w);
+                queue_requeue(d->queue, id, false);
+                return log_error_errno(r, "job %s: cannot start a worker: %m", id);
+        }
+        if (pid == 0)
+                worker_main(d, e);
+        setpgid(pid, pid);
+        w->d = d;
+        w->pid = pid;
+        snprintf(w->id, sizeof w->id, "%s", id);
+        w->started_ms = mono_ms();
+        w->deadline_ms = w->started_ms + (int64_t) config_u64(d->cfg, CONF_DAEMON_JOB_TIMEOUT) * 1000;
+        w->src.fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        w->src.handler = on_worker_exit;
+        if (w->src.fd < 0 || daemon_add_fd(d, &w->src, EPOLLIN) < 0) {
+                /* without a pidfd the job cannot be watched: stop it and try again later */
+                r = -errno;
+                kill(-pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                if (w->src.fd >= 0)
+                        close(w->src.fd);
+                free(w);
+                queue_requeue(d->queue, id, false);
+                return log_error_errno(r, "job %s: cannot watch its worker: %m", id);
+        }
+        d->workers[d->n_workers++] = w;
+        log_info("job %s: started (worker %d, case folder %s, attempt %u)", id, (int) pid, e->dir, e->attempts);
+        return 0;
+}
+
+/* Starts queued jobs while workers are free. */
+static void schedule(struct daemon *d) {
+        while (!d->draining && d->n_workers < config_u64(d->cfg, CONF_DAEMON_WORKERS)) {
+                const struct queue_entry *e = NULL;
+                int r = queue_claim(d->queue, &e);
+                if (r < 0) {
+                        log_error_errno(r, "cannot claim a job from the queue: %m");
+                        return;
+                }
+                if (r == 0)
+                        return;
+                if (start_worker(d, e) < 0)
+                        return;
+        }
+}
+
+/* What the job's case folder recorded: its error, and the figures /metrics adds up. */
+static void read_outcome(struct daemon *d, const char *dir, char *error, size_t error_size) {
+        char path[PATH_MAX], *text = NULL;
+        size_t len;
+        snprintf(path, sizeof path, "%s/job.json", dir);
+        if (read_file_max(path, 64u << 20, &text, &len) < 0)
+                return;
+        json_object *rec = json_tokener_parse(text), *v, *stages;
+        free(text);
+        if (!rec)
+                return;
+        if (json_object_object_get_ex(rec, "error", &v))
+                snprintf(error, error_size, "%s", json_object_get_string(v));
+        if (json_object_object_get_ex(rec, "stages", &stages))
+                for (int s = 0; s < _STAGE_MAX; s++) {
+                        json_object *st, *secs;
+                        if (json_object_object_get_ex(stages, job_stage_to_string((enum job_stage) s), &st) &&
+                            json_object_object_get_ex(st, "seconds", &secs)) {
+                                d->stages[s].seconds += json_object_get_double(secs);
+                                d->stages[s].count++;
+                        }
+                }
+        if (json_object_object_get_ex(rec, "input_bytes", &v))
+                d->bytes_fetched += (uint64_t) json_object_get_int64(v);
+        if (json_object_object_get_ex(rec, "symbols", &v) && json_object_object_get_ex(v, "source", &v)) {
+                if (!strncmp(json_object_get_string(v), "cache", 5))
+                        d->symbol_cache_hits++;
+                else
+                        d->symbol_fetches++;
+        }
+        json_object_put(rec);
+}
+
+static void remove_worker(struct daemon *d, struct worker *w) {
+        daemon_del_fd(d, &w->src);
+        close(w->src.fd);
+        for (size_t i = 0; i < d->n_workers; i++)
+                if (d->workers[i] == w) {
+                        d->workers[i] = d->workers[--d->n_workers];
+                        break;
+                }
+        free(w);
+}
+
+static void on_worker_exit(struct daemon *d, struct ev_source *s, uint32_t events) {
+        struct worker *w = (struct worker *) s;
+        int status = 0;
+        (void) events;
+        if (waitpid(w->pid, &status, WNOHANG) <= 0)
+                return;
+        /* what the worker left behind it in its process group goes with it */
+        kill(-w->pid, SIGKILL);
+        const struct queue_entry *e = queue_get(d->queue, w->id);
+        char error[1024] = "";
+        enum queue_state state;
+        int cls = 0, r = 0;
+        double secs = (double) (mono_ms() - w->started_ms) / 1000.0;
+
+        if (e && e->dir)
+                read_outcome(d, e->dir, error, sizeof error);
+        if (w->why_stopped == W_CANCELLED) {
+                state = QUEUE_CANCELLED;
+                snprintf(error, sizeof error, "cancelled");
+        } else if (w->why_stopped == W_TIMED_OUT) {
+                state = QUEUE_FAILED;
+                cls = PIPELINE_EINTERNAL;
+                snprintf(error, sizeof error, "timed out after %llu s (daemon.job_timeout)",
+                         (unsigned long long) config_u64(d->cfg, CONF_DAEMON_JOB_TIMEOUT));
+        } else if (w->why_stopped == W_DRAINING) {
+                log_info("job %s: stopped for shutdown after %.1f s; it goes on at the next start", w->id, secs);
+                r = e ? queue_requeue(d->queue, w->id, false) : 0;
+                goto out;
+        } else if (WIFEXITED(status)) {
+                int code = WEXITSTATUS(status);
+                state = code == 0 ? QUEUE_DONE : code == PIPELINE_EINCOMPLETE ? QUEUE_INCOMPLETE : QUEUE_FAILED;
+                cls = code;
+                if (state == QUEUE_FAILED && !error[0])
+                        snprintf(error, sizeof error, "the worker ended with status %d", code);
+        } else {
+                int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+                if (e && e->attempts < config_u64(d->cfg, CONF_DAEMON_MAX_ATTEMPTS)) {
+                        log_warning("job %s: the worker died (%s): starting it again", w->id, strsignal(sig));
+                        r = queue_requeue(d->queue, w->id, false);
+                        goto out;
+                }
+                state = QUEUE_FAILED;
+                cls = PIPELINE_EINTERNAL;
+                snprintf(error, sizeof error, "the worker died (%s) %u times", strsignal(sig), e ? e->attempts : 0);
+        }
+        if (e) {
+                d->jobs_finished[state]++;
+                r = queue_ack(d->queue, w->id, state, state == QUEUE_DONE ? NULL : error, cls);
+        }
+        log_info("job %s: %s in %.1f s%s%s", w->id, queue_state_to_string(state), secs, error[0] ? ": " : "", error);
+out:
+        if (r < 0)
+                log_error_errno(r, "job %s: cannot record its end in the queue: %m", w->id);
+        remove_worker(d, w);
+        schedule(d);
+}
+
+static struct worker *worker_of(struct daemon *d, const char *id) {
+        for (size_t i = 0; i < d->n_workers; i++)
+                if (!strcmp(d->workers[i]->id, id))
+                        return d->workers[i];
+        return NULL;
+}
+
+/* SIGTERM to the worker's group now, SIGKILL when it has not gone by the tick after next. */
+static void stop_worker(struct worker *w, int why) {
+        if (w->why_stopped == W_RUNNING)
+                w->why_stopped = why;
+        kill(-w->pid, SIGTERM);
+        w->kill_at_ms = mono_ms() + 3000;
+}
+
+int daemon_submit(struct daemon *d, const struct queue_request *req, const struct queue_entry **ret, bool *ret_dup) {
+        int r = queue_put(d->queue, req, ret, ret_dup);
+        if (r < 0)
+                return r;
+        if (!*ret_dup) {
+                log_info("job %s: queued (%s, case %s, %s)", (*ret)->id, req->trigger, req->case_id, req->source);
+                char id[96];
+                snprintf(id, sizeof id, "%s", (*ret)->id);
+                schedule(d);
+                *ret = queue_get(d->queue, id);
+        }
+        return 0;
+}
+
+int daemon_cancel(struct daemon *d, const char *id) {
+        const struct queue_entry *e = queue_get(d->queue, id);
+        if (!e)
+                return -ENOENT;
+        if (queue_state_final(e->state))
+                return -EALREADY;
+        struct worker *w = worker_of(d, id);
+        if (w) {
+                stop_worker(w, W_CANCELLED);
+                return 0;
+        }
+        log_info("job %s: cancelled before it started", id);
+        d->jobs_finished[QUEUE_CANCELLED]++;
+        return queue_ack(d->queue, id, QUEUE_CANCELLED, "cancelled", 0);
+}
+
+int daemon_retry(struct daemon *d, const char *id) {
+        const struct queue_entry *e = queue_get(d->queue, id);
+        if (!e)
+                return -ENOENT;
+        if (!queue_state_final(e->state))
+                return -EBUSY;
+        int r = queue_requeue(d->queue, id, true);
+        if (r == 0) {
+                log_info("job %s: queued again (retry)", id);
+                schedule(d);
+        }
+        return r;
+}
+
+/* ---- the API's view of a job --------------------------------------------------------------- */
+
+static void iso_time(int64_t us, char *buf, size_t size) {
+        time_t t = (time_t) (us / 1000000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf + n, size - n, ".%03dZ", (int) (us % 1000000 / 1000));
+}
+
+static void add_time(json_object *o, const char *key, int64_t us) {
+        char buf[40];
+        if (!us) {
+                json_object_object_add(o, key, NULL);
+                return;
+        }
+        iso_time(us, buf, sizeof buf);
+        json_object_object_add(o, key, json_object_new_string(buf));
+}
+
+json_object *daemon_job_json(struct daemon *d, const struct queue_entry *e) {
+        json_object *o = json_object_new_object(), *links = json_object_new_object();
+        char url[PATH_MAX];
+        (void) d;
+        if (!o || !links) {
+                json_object_put(o);
+                json_object_put(links);
+                return NULL;
+        }
+        json_object_object_add(o, "id", json_object_new_string(e->id));
+        json_object_object_add(o, "case", json_object_new_string(e->case_id));
+        json_object_object_add(o, "state", json_object_new_string(queue_state_to_string(e->state)));
+        json_object_object_add(o, "source", json_object_new_string(e->source));
+        json_object_object_add(o, "filename", json_object_new_string(e->filename));
+        json_object_object_add(o, "size", e->size ? json_object_new_int64((int64_t) e->size) : NULL);
+        json_object_object_add(o, "sha256", e->sha256 ? json_object_new_string(e->sha256) : NULL);
+        json_object_object_add(o, "trigger", json_object_new_string(e->trigger));
+        json_object_object_add(o, "attempts", json_object_new_int((int) e->attempts));
+        add_time(o, "created", e->created_us);
+        add_time(o, "started", e->started_us);
+        add_time(o, "finished", e->finished_us);
+        json_object_object_add(o, "error", e->error ? json_object_new_string(e->error) : NULL);
+        snprintf(url, sizeof url, "/jobs/%s", e->id);
+        json_object_object_add(links, "self", json_object_new_string(url));
+        json_object_object_add(o, "links", links);
+        if (!e->dir)
+                return o;
+        const char *folder = e->dir + strlen(e->dir);
+        /* <root>/cases/CASE/N: the last two parts name it under /cases/ */
+        for (int slashes = 0; folder > e->dir; folder--)
+                if (folder[-1] == '/' && ++slashes == 2)
+                        break;
+        json_object_object_add(o, "folder", json_object_new_string(folder));
+        json_object_object_add(o, "dir", json_object_new_string(e->dir));
+        char path[PATH_MAX], *text = NULL;
+        size_t len;
+        snprintf(path, sizeof path, "%s/job.json", e->dir);
+        json_object *rec = read_file_max(path, 64u << 20, &text, &len) == 0 ? json_tokener_parse(text) : NULL, *v;
+        free(text);
+        if (rec) {
+                if (json_object_object_get_ex(rec, "stage", &v))
+                        json_object_object_add(o, "stage", json_object_get(v));
+                if (json_object_object_get_ex(rec, "stages", &v))
+                        json_object_object_add(o, "stages", json_object_get(v));
+                if (json_object_object_get_ex(rec, "findings", &v) && json_object_object_get_ex(v, "cause", &v))
+                        json_object_object_add(o, "cause", json_object_get(v));
+                json_object_put(rec);
+        }
+        static const char *const files[][2] = {
+                { "report", "report.html" },   { "summary", "summary.json" }, { "comment", "comment.txt" },
+                { "first_look", "first-look.txt" }, { "log", "hotkdump.log" },
+        };
+        for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+                snprintf(path, sizeof path, "%s/%s", e->dir, files[i][1]);
+                if (access(path, F_OK) < 0)
+                        continue;
+                snprintf(url, sizeof url, "/cases/%s/%s", folder, files[i][1]);
+                json_object_object_add(links, files[i][0], json_object_new_string(url));
+        }
+        return o;
+}
+
+void daemon_metrics(struct daemon *d, FILE *out) {
+        fprintf(out, "# HELP hotkdump_jobs Jobs in the queue by state.\n# TYPE hotkdump_jobs gauge\n");
+        for (int s = 0; s < _QUEUE_STATE_MAX; s++)
+                fprintf(out, "hotkdump_jobs{state=\"%s\"} %zu\n", queue_state_to_string((enum queue_state) s),
+                        queue_count(d->queue, (enum queue_state) s));
+        fprintf(out, "# HELP hotkdump_queue_length Jobs waiting for a worker.\n# TYPE hotkdump_queue_length gauge\n");
+        fprintf(out, "hotkdump_queue_length %zu\n", queue_count(d->queue, QUEUE_QUEUED));
+        fprintf(out, "# HELP hotkdump_workers_busy Workers running a job.\n# TYPE hotkdump_workers_busy gauge\n");
+        fprintf(out, "hotkdump_workers_busy %zu\n", d->n_workers);
+        fprintf(out, "# HELP hotkdump_jobs_finished_total Jobs this daemon saw end, by state.\n"
+                     "# TYPE hotkdump_jobs_finished_total counter\n");
+        for (int s = QUEUE_DONE; s < _QUEUE_STATE_MAX; s++)
+                fprintf(out, "hotkdump_jobs_finished_total{state=\"%s\"} %llu\n",
+                        queue_state_to_string((enum queue_state) s), (unsigned long long) d->jobs_finished[s]);
+        fprintf(out, "# HELP hotkdump_stage_seconds Time the stages of finished jobs took.\n"
+                     "# TYPE hotkdump_stage_seconds summary\n");
+        for (int s = 0; s < _STAGE_MAX; s++) {
+                const char *n = job_stage_to_string((enum job_stage) s);
+                fprintf(out, "hotkdump_stage_seconds_sum{stage=\"%s\"} %.3f\n", n, d->stages[s].seconds);
+                fprintf(out, "hotkdump_stage_seconds_count{stage=\"%s\"} %llu\n", n,
+                        (unsigned long long) d->stages[s].count);
+        }
+        fprintf(out, "# HELP hotkdump_fetched_bytes_total Bytes of uploads fetched by finished jobs.\n"
+                     "# TYPE hotkdump_fetched_bytes_total counter\nhotkdump_fetched_bytes_total %llu\n",
+                (unsigned long long) d->bytes_fetched);
+        fprintf(out, "# HELP hotkdump_symbol_cache_hits_total Jobs whose debug symbols were in the cache.\n"
+                     "# TYPE hotkdump_symbol_cache_hits_total counter\nhotkdump_symbol_cache_hits_total %llu\n",
+                (unsigned long long) d->symbol_cache_hits);
+        fprintf(out, "# HELP hotkdump_symbol_fetches_total Jobs whose debug symbols had to be fetched.\n"
+                     "# TYPE hotkdump_symbol_fetches_total counter\nhotkdump_symbol_fetches_total %llu\n",
+                (unsigned long long) d->symbol_fetches);
+        fprintf(out, "# HELP hotkdump_http_responses_total HTTP responses by status class.\n"
+                     "# TYPE hotkdump_http_responses_total counter\n");
+        for (int c = 2; c <= 5; c++)
+                fprintf(out, "hotkdump_http_responses_total{code=\"%dxx\"} %llu\n", c,
+                        (unsigned long long) d->counters.http_requests[c]);
+        fprintf(out, "# TYPE hotkdump_http_auth_rejected_total counter\nhotkdump_http_auth_rejected_total %llu\n",
+                (unsigned long long) d->counters.http_rejected_auth);
+        fprintf(out, "# TYPE hotkdump_watch_events_total counter\nhotkdump_watch_events_total %llu\n",
+                (unsigned long long) d->counters.watch_events);
+        fprintf(out, "# TYPE hotkdump_watch_overflows_total counter\nhotkdump_watch_overflows_total %llu\n",
+                (unsigned long long) d->counters.watch_overflows);
+        fprintf(out, "# TYPE hotkdump_watch_files_queued_total counter\nhotkdump_watch_files_queued_total %llu\n",
+                (unsigned long long) d->counters.watch_files_queued);
+        fprintf(out, "# TYPE hotkdump_watch_files_ignored_total counter\nhotkdump_watch_files_ignored_total %llu\n",
+                (unsigned long long) d->counters.watch_files_ignored);
+}
+
+/* ---- paths --------------------------------------------------------------------------------- */
+
+static bool under(const char *path, const char *root) {
+        char real_root[PATH_MAX];
+        if (!realpath(root, real_root))
+                return false;
+        size_t n = strlen(real_root);
+        if (n == 1)
+                return true; /* "/" */
+        return !strncmp(path, real_root, n) && path[n] == '/';
+}
+
+static bool under_any(const char *path, const char *roots) {
+        char buf[4096];
+        snprintf(buf, sizeof buf, "%s", roots);
+        for (char *save = NULL, *r = strtok_r(buf, " \t", &save); r; r = strtok_r(NULL, " \t", &save))
+                if (under(path, r))
+                        return true;
+        return false;
+}
+
+int daemon_path_allowed(const struct daemon *d, const char *path, char *resolved) {
+        if (path[0] != '/')
+                return -EINVAL;
+        if (!realpath(path, resolved))
+                return -errno;
+        if (under_any(resolved, config_string(d->cfg, CONF_WATCH_DIRS)) ||
+            under_any(resolved, config_string(d->cfg, CONF_DAEMON_PATH_ROOTS)))
+                return 0;
+        return -EACCES;
+}
+
+/* ---- signals and timers -------------------------------------------------------------------- */
+
+static void begin_drain(struct daemon *d) {
+        if (d->draining)
+                return;
+        d->draining = true;
+        d->drain_deadline_ms = mono_ms() + (int64_t) config_u64(d->cfg, CONF_DAEMON_DRAIN_TIMEOUT) * 1000;
+        log_info("shutting down: no new work; %zu running job(s) are stopped and go on at the next start", d->n_workers);
+        if (d->http)
+                http_quiesce(d->http);
+        d->watch = watch_free(d->watch);
+        for (size_t i = 0; i < d->n_workers; i++) {
+                d->workers[i]->why_stopped = d->workers[i]->why_stopped == W_RUNNING ? W_DRAINING
+                                                                                     : d->workers[i]->why_stopped;
+                kill(-d->workers[i]->pid, SIGTERM);
+                d->workers[i]->kill_at_ms = d->drain_deadline_ms;
+        }
+}
+
+static void reload(struct daemon *d) {
+        struct config *c = NULL;
+        char err[1024] = "";
+        int r = cli_settings_load(d->opts->settings, "SIGHUP", &c);
+        if (r < 0) {
+                log_error("SIGHUP: the configuration was not reloaded");
+                return;
+        }
+        struct config *old = d->cfg;
+        d->cfg = c;
+        r = d->http ? http_reload(d->http, err, sizeof err) : 0;
+        if (r < 0) {
+                log_error("SIGHUP: %s; the configuration was not reloaded", err);
+                d->cfg = old;
+                config_free(c);
+                http_reload(d->http, err, sizeof err);
+                return;
+        }
+        /* the watcher starts over with the new folders and pattern, and rescans */
+        d->watch = watch_free(d->watch);
+        r = watch_start(d, &d->watch, err, sizeof err);
+        if (r < 0)
+                log_error("SIGHUP: the watcher did not start again: %s", err);
+        config_free(old);
+        log_info("configuration reloaded (daemon.listen and TLS settings change at the next start)");
+        schedule(d);
+}
+
+static void on_signal(struct daemon *d, struct ev_source *s, uint32_t events) {
+        struct signalfd_siginfo si;
+        (void) events;
+        while (read(s->fd, &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo == SIGHUP)
+                        reload(d);
+                else
+                        begin_drain(d);
+        }
+}
+
+static void on_tick(struct daemon *d, struct ev_source *s, uint32_t events) {
+        uint64_t n;
+        int64_t now = mono_ms();
+        (void) events;
+        if (read(s->fd, &n, sizeof n) < 0 && errno != EAGAIN)
+                log_error_errno(-errno, "timer: %m");
+        for (size_t i = 0; i < d->n_workers; i++) {
+                struct worker *w = d->workers[i];
+                if (w->kill_at_ms && now >= w->kill_at_ms)
+                        kill(-w->pid, SIGKILL);
+                else if (w->why_stopped == W_RUNNING && now >= w->deadline_ms) {
+                        log_warning("job %s: timed out: stopping its worker", w->id);
+                        stop_worker(w, W_TIMED_OUT);
+                }
+        }
+        if (d->draining && d->n_workers == 0)
+                d->stop = true;
+}
+
+static int make_timer(struct ev_source *s, int64_t interval_ms) {
+        s->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (s->fd < 0)
+                return -errno;
+        struct itimerspec its = { .it_interval = { interval_ms / 1000, (interval_ms % 1000) * 1000000 },
+                                  .it_value = { interval_ms / 1000, (interval_ms % 1000) * 1000000 } };
+        return timerfd_settime(s->fd, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+/* ---- the loop ------------------------------------------------------------------------------ */
+
+int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
+        struct daemon d = { .cfg = cfg, .opts = opts, .epfd = -1, .sig = { .fd = -1 }, .tick = { .fd = -1 } };
+        char err[2048] = "", qdir[PATH_MAX];
+        sigset_t mask;
+        int r;
+
+        d.pid = getpid();
+        signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        d.epfd = epoll_create1(EPOLL_CLOEXEC);
+        d.sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+        d.sig.handler = on_signal;
+        d.tick.handler = on_tick;
+        if (d.epfd < 0 || d.sig.fd < 0 || make_timer(&d.tick, 250) < 0 || daemon_add_fd(&d, &d.sig, EPOLLIN) < 0 ||
+            daemon_add_fd(&d, &d.tick, EPOLLIN) < 0) {
+                r = log_error_errno(-errno, "cannot set up the event loop: %m");
+                goto out;
+        }
+
+        snprintf(qdir, sizeof qdir, "%s/queue", config_string(cfg, CONF_ROOT));
+        r = queue_open(qdir, &d.queue, err, sizeof err);
+        if (r < 0) {
+                log_error_errno(r, "cannot open the job queue '%s': %m", qdir);
+                goto out;
+        }
+        if (err[0])
+                log_warning("job queue: %s", err);
+        size_t n_jobs;
+        queue_entries(d.queue, &n_jobs);
+        log_info("job queue %s: %zu job(s), %zu waiting", qdir, n_jobs, queue_count(d.queue, QUEUE_QUEUED));
+
+        r = http_start(&d, &d.http, err, sizeof err);
+        if (r < 0) {
+                log_error("cannot start the HTTP API: %s", err);
+                goto out;
+        }
+        r = watch_start(&d, &d.watch, err, sizeof err);
+        if (r < 0) {
+                log_error("cannot start the watcher: %s", err);
+                goto out;
+        }
+        if (opts->port_file) {
+                char port[32];
+                int n = snprintf(port, sizeof port, "%u\n", http_port(d.http));
+                char dir[PATH_MAX], *slash;
+                snprintf(dir, sizeof dir, "%s", opts->port_file);
+                slash = strrchr(dir, '/');
+                if (slash)
+                        *slash = 0;
+                r = write_file_atomic(slash ? dir : ".", slash ? slash + 1 : dir, port, (size_t) n);
+                if (r < 0) {
+                        log_error_errno(r, "cannot write '%s': %m", opts->port_file);
+                        goto out;
+                }
+        }
+        schedule(&d);
+
+        while (!d.stop) {
+                struct epoll_event ev[32];
+                int n = epoll_wait(d.epfd, ev, 32, -1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        r = log_error_errno(-errno, "epoll_wait: %m");
+                        break;
+                }
+                for (int i = 0; i < n; i++) {
+                        struct ev_source *s = ev[i].data.ptr;
+                        s->handler(&d, s, ev[i].events);
+                }
+                if (d.draining && (d.n_workers == 0 || mono_ms() > d.drain_deadline_ms + 5000))
+                        d.stop = true;
+        }
+        for (size_t i = 0; i < d.n_workers; i++) {
+                /* still there after SIGKILL and the grace: its job stays queued for the next start */
+                queue_requeue(d.queue, d.workers[i]->id, false);
+                close(d.workers[i]->src.fd);
+                free(d.workers[i]);
+        }
+        d.n_workers = 0;
+        log_info("stopped");
+        r = 0;
+out:
+        free(d.workers);
+        d.watch = watch_free(d.watch);
+        d.http = http_free(d.http);
+        d.queue = queue_free(d.queue);
+        if (d.sig.fd >= 0)
+                close(d.sig.fd);
+        if (d.tick.fd >= 0)
+                close(d.tick.fd);
+        if (d.epfd >= 0)
+                close(d.epfd);
+        config_free(d.cfg);
+        return r;
+}
