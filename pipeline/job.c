@@ -269,10 +269,12 @@ int job_find(const struct config *cfg, const char *case_id, const char *queue_id
                 snprintf(path, sizeof path, "%s/%s/job.json", case_dir, e->d_name);
                 if (read_file_max(path, 64u << 20, &text, &len) < 0)
                         continue;
-                json_object *rec = json_tokener_parse(text), *id;
+                json_object *rec = json_tokener_parse(text), *id, *state;
                 free(text);
+                /* a finished folder of the same id is an earlier run, before a retry */
                 if (rec && json_object_object_get_ex(rec, "queue_id", &id) &&
-                    !strcmp(json_object_get_string(id), queue_id)) {
+                    !strcmp(json_object_get_string(id), queue_id) && json_object_object_get_ex(rec, "state", &state) &&
+                    !strcmp(json_object_get_string(state), "running")) {
                         snprintf(path, sizeof path, "%s/%s", case_dir, e->d_name);
                         *ret_dir = strdup(path);
                         r = *ret_dir ? 0 : -ENOMEM;

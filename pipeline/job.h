@@ -37,8 +37,8 @@ int job_new_sibling(struct job *parent, const char *source, const char *queue_id
                     size_t err_size);
 /* A job folder made earlier, to go on with (after a restart of the daemon). */
 int job_open(const struct config *cfg, const char *dir, struct job **ret, char *err, size_t err_size);
-/* The folder of the case whose job.json carries queue_id (the daemon's job id): -ENOENT if none,
- * so that a job whose folder was made just before a crash is not given a second one. */
+/* The unfinished folder of the case whose job.json carries queue_id (the daemon's job id), or
+ * -ENOENT: a job whose folder was made just before a crash is not given a second one. */
 int job_find(const struct config *cfg, const char *case_id, const char *queue_id, char **ret_dir);
 /* "running", "done", "incomplete" or "failed". */
 const char *job_state(struct job *j);

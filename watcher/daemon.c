@@ -446,8 +446,16 @@ json_object *daemon_job_json(struct daemon *d, const struct queue_entry *e) {
                         json_object_object_add(o, "stage", json_object_get(v));
                 if (json_object_object_get_ex(rec, "stages", &v))
                         json_object_object_add(o, "stages", json_object_get(v));
-                if (json_object_object_get_ex(rec, "findings", &v) && json_object_object_get_ex(v, "cause", &v))
-                        json_object_object_add(o, "cause", json_object_get(v));
+                /* the headline cause, as the report has it: the first finding of kind cause */
+                if (json_object_object_get_ex(rec, "findings", &v) && json_object_is_type(v, json_type_array))
+                        for (size_t i = 0; i < json_object_array_length(v); i++) {
+                                json_object *f = json_object_array_get_idx(v, i), *kind;
+                                if (json_object_object_get_ex(f, "kind", &kind) &&
+                                    !strcmp(json_object_get_string(kind), "cause")) {
+                                        json_object_object_add(o, "cause", json_object_get(f));
+                                        break;
+                                }
+                        }
                 json_object_put(rec);
         }
         static const char *const files[][2] = {

@@ -6,10 +6,9 @@
 . "$(dirname "$0")/debuginfod-lib.sh"
 
 load_fixtures
-deb=$("$TOP_SRCDIR/tests/fixtures/debug-package" 2>"$TMP/debug-package.log") ||
-	{ sed 's/^/# /' "$TMP/debug-package.log"; bail "no debug package"; }
-CRASH=$("$TOP_SRCDIR/scripts/build-crash" 2>"$TMP/build-crash.log" | tail -n 1) ||
-	{ sed 's/^/# /' "$TMP/build-crash.log"; bail "no crash"; }
+load_debug_package
+deb=$DEB
+load_crash
 release=$(jq -r .kernel_release "$MANIFEST")
 tmux_sock=$TMP/tmux.sock
 trap 'tmux -S "$tmux_sock" kill-server 2>/dev/null; stop_nginx; stop_debuginfod; rm -rf "$TMP"' EXIT

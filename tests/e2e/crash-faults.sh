@@ -6,8 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 load_fixtures
-CRASH=$("$TOP_SRCDIR/scripts/build-crash" 2>"$TMP/build-crash.log" | tail -n 1) ||
-	{ sed 's/^/# /' "$TMP/build-crash.log"; bail "no crash"; }
+load_crash
 vmlinux=$(jq -r .vmlinux "$MANIFEST")
 dump=$(fixture_of sysrq kdump-compressed)
 panic=$(panic_of sysrq)

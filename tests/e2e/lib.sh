@@ -54,6 +54,18 @@ load_fixtures() {
 	[ -f "$MANIFEST" ] || bail "no manifest in '$FIXTURES'"
 }
 
+# load_debug_package: DEB, the fixture kernel's Debian debug package (downloaded once, cached).
+load_debug_package() {
+	DEB=$("$TOP_SRCDIR/tests/fixtures/debug-package" 2>"$TMP/debug-package.log") ||
+		{ sed 's/^/# /' "$TMP/debug-package.log"; bail "no debug package"; }
+}
+
+# load_crash: CRASH, the crash binary scripts/build-crash makes (built once, cached).
+load_crash() {
+	CRASH=$("$TOP_SRCDIR/scripts/build-crash" 2>"$TMP/build-crash.log" | tail -n 1) ||
+		{ sed 's/^/# /' "$TMP/build-crash.log"; bail "no crash"; }
+}
+
 # fixture_field INDEX FIELD
 fixture_field() {
 	jq -r ".fixtures[$1].$2 // empty" "$MANIFEST"

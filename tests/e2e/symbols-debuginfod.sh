@@ -6,8 +6,8 @@
 . "$(dirname "$0")/debuginfod-lib.sh"
 
 load_fixtures
-deb=$("$TOP_SRCDIR/tests/fixtures/debug-package" 2>"$TMP/debug-package.log") ||
-	{ sed 's/^/# /' "$TMP/debug-package.log"; bail "no debug package"; }
+load_debug_package
+deb=$DEB
 build_id=$(jq -r .build_id "$MANIFEST")
 dump=$(fixture_of sysrq kdump-compressed)
 trap 'stop_debuginfod; rm -rf "$TMP"' EXIT
