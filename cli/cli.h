@@ -40,3 +40,5 @@ int cli_config(int argc, char **argv);
 int cli_symbols(int argc, char **argv);
 int cli_crash(int argc, char **argv);
 int cli_rules(int argc, char **argv);
+int cli_submit(int argc, char **argv);
+int cli_status(int argc, char **argv);

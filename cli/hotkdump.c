@@ -18,6 +18,8 @@ static const struct {
         { "rules", cli_rules, "list and check the triage rules" },
         { "info", cli_info, "identify dump files from their headers" },
         { "symbols", cli_symbols, "find, fetch, verify and cache a dump's debug symbols" },
+        { "submit", cli_submit, "queue an upload's analysis on hotkdumpd" },
+        { "status", cli_status, "list hotkdumpd's jobs, or show one" },
 };
 
 static void usage(FILE *out) {
