@@ -496,6 +496,12 @@ static int recorded_result(struct job *j, struct pipeline_result *res) {
 static int stage_fetch(struct job *j, const struct fetch_request *req, char **ret_input, char *err, size_t err_size) {
         json_object *in;
         int r;
+        if (job_stage_done(j, STAGE_UNPACK)) {
+                /* unpacked before the restart: input/ has gone, and is not needed */
+                job_log(j, "stage fetch: done before the restart");
+                *ret_input = NULL;
+                return 0;
+        }
         if (job_stage_done(j, STAGE_FETCH) && json_object_object_get_ex(job_record(j), "input", &in)) {
                 char path[PATH_MAX];
                 snprintf(path, sizeof path, "%s/%s", job_dir(j), json_object_get_string(in));
