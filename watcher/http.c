@@ -24,6 +24,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "watcher/daemon.h"
+#include "watcher/request.h"
 
 struct http {
         struct daemon *d;
@@ -149,29 +150,15 @@ static bool content_type_json(struct MHD_Connection *c) {
         return v && !strncasecmp(v, JSON_TYPE, n) && (v[n] == 0 || v[n] == ';' || v[n] == ' ');
 }
 
-static bool url_scheme_ok(const char *url) {
-        return !strncasecmp(url, "http://", 7) || !strncasecmp(url, "https://", 8);
-}
-
-static bool filename_ok(const char *s) {
-        size_t n = strlen(s);
-        if (n == 0 || n > 255 || !strcmp(s, ".") || !strcmp(s, "..") || strchr(s, '/'))
-                return false;
-        for (const char *p = s; *p; p++)
-                if ((unsigned char) *p < 0x20 || *p == 0x7f)
-                        return false;
-        return true;
-}
-
 static enum MHD_Result analyze(struct http *h, struct MHD_Connection *c, struct request *rq) {
-        static const char *const known[] = { "case", "url", "path", "filename", "size", "sha256", NULL };
         const struct config *cfg = daemon_config(h->d);
         struct queue_request req = { .trigger = "http" };
+        struct analyze_request ar;
         char why[512], resolved[PATH_MAX];
-        json_object *o = NULL;
         const struct queue_entry *e;
         bool dup;
         enum MHD_Result ret;
+        int r;
 
         if (!content_type_json(c))
                 return send_error(h, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "the body must be JSON (Content-Type: %s)",
@@ -179,113 +166,42 @@ static enum MHD_Result analyze(struct http *h, struct MHD_Connection *c, struct 
         if (rq->too_big)
                 return send_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is larger than %llu bytes (http.max_body)",
                                   (unsigned long long) config_u64(cfg, CONF_HTTP_MAX_BODY));
-        struct json_tokener *tok = json_tokener_new_ex(8);
-        if (!tok)
-                return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
-        o = json_tokener_parse_ex(tok, rq->body ? rq->body : "", (int) rq->len);
-        enum json_tokener_error jerr = json_tokener_get_error(tok);
-        size_t used = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-        if (!o || jerr != json_tokener_success) {
-                json_object_put(o);
-                return send_error(h, c, MHD_HTTP_BAD_REQUEST, "the body is not valid JSON: %s",
-                                  jerr == json_tokener_continue ? "it ends too soon" : json_tokener_error_desc(jerr));
-        }
-        while (used < rq->len && isspace((unsigned char) rq->body[used]))
-                used++;
-        if (used != rq->len) {
-                ret = send_error(h, c, MHD_HTTP_BAD_REQUEST, "the body is not valid JSON: text after the object");
-                goto out;
-        }
-        if (!json_object_is_type(o, json_type_object)) {
-                ret = send_error(h, c, MHD_HTTP_BAD_REQUEST, "the body must be a JSON object");
-                goto out;
-        }
-        json_object_object_foreach(o, key, val) {
-                size_t i = 0;
-                while (known[i] && strcmp(known[i], key))
-                        i++;
-                if (!known[i]) {
-                        ret = send_error(h, c, MHD_HTTP_BAD_REQUEST,
-                                         "unknown field '%.64s' (known: case, url, path, filename, size, sha256)", key);
-                        goto out;
-                }
-                bool want_int = !strcmp(key, "size");
-                if (want_int ? !json_object_is_type(val, json_type_int) : !json_object_is_type(val, json_type_string)) {
-                        ret = send_error(h, c, MHD_HTTP_BAD_REQUEST, "'%s' must be %s", key,
-                                         want_int ? "a whole number of bytes" : "a string");
-                        goto out;
-                }
-        }
-        json_object *v;
-        if (!json_object_object_get_ex(o, "case", &v)) {
-                ret = send_error(h, c, MHD_HTTP_BAD_REQUEST, "'case' is required");
-                goto out;
-        }
-        req.case_id = json_object_get_string(v);
-        if (job_case_valid(cfg, req.case_id, why, sizeof why) < 0) {
+        r = request_parse_analyze(rq->body, rq->len, &ar, why, sizeof why);
+        if (r < 0)
+                return r == -ENOMEM ? send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory")
+                                    : send_error(h, c, MHD_HTTP_BAD_REQUEST, "%s", why);
+        req.case_id = ar.case_id;
+        req.filename = ar.filename;
+        req.size = ar.size;
+        req.sha256 = ar.sha256;
+        req.source = ar.url;
+        if (job_case_valid(cfg, ar.case_id, why, sizeof why) < 0) {
                 ret = send_error(h, c, MHD_HTTP_BAD_REQUEST, "%s", why);
                 goto out;
         }
-        json_object *url = NULL, *path = NULL;
-        json_object_object_get_ex(o, "url", &url);
-        json_object_object_get_ex(o, "path", &path);
-        if (!url == !path) {
-                ret = send_error(h, c, MHD_HTTP_BAD_REQUEST, "give one of 'url' and 'path'");
-                goto out;
-        }
-        if (url) {
-                req.source = json_object_get_string(url);
-                if (strlen(req.source) > 4096 || !url_scheme_ok(req.source)) {
-                        ret = send_error(h, c, MHD_HTTP_BAD_REQUEST,
-                                         "'url' must be an http:// or https:// URL of at most 4096 characters");
-                        goto out;
-                }
-        } else {
-                const char *p = json_object_get_string(path);
-                int r = p[0] == '/' ? daemon_path_allowed(h->d, p, resolved) : -EINVAL;
+        if (ar.path) {
                 struct stat st;
+                r = daemon_path_allowed(h->d, ar.path, resolved);
                 if (r == -EACCES) {
                         ret = send_error(h, c, MHD_HTTP_FORBIDDEN,
-                                         "'%.1024s' is outside the folders jobs may read (watch.dirs, daemon.path_roots)", p);
+                                         "'%.1024s' is outside the folders jobs may read (watch.dirs, daemon.path_roots)",
+                                         ar.path);
                         goto out;
                 }
                 if (r == 0 && (stat(resolved, &st) < 0 || !S_ISREG(st.st_mode)))
                         r = -EISDIR;
                 if (r < 0) {
-                        ret = send_error(h, c, MHD_HTTP_BAD_REQUEST, "'path' %.1024s: %s", p,
-                                         r == -EINVAL ? "must be absolute" : r == -EISDIR ? "is not a file" : strerror(-r));
+                        ret = send_error(h, c, MHD_HTTP_BAD_REQUEST, "'path' %.1024s: %s", ar.path,
+                                         r == -EISDIR ? "is not a file" : strerror(-r));
                         goto out;
                 }
                 req.source = resolved;
-        }
-        if (json_object_object_get_ex(o, "filename", &v)) {
-                req.filename = json_object_get_string(v);
-                if (!filename_ok(req.filename)) {
-                        ret = send_error(h, c, MHD_HTTP_BAD_REQUEST, "'filename' must be a plain file name");
-                        goto out;
-                }
-        }
-        if (json_object_object_get_ex(o, "size", &v)) {
-                int64_t n = json_object_get_int64(v);
-                if (n < 0) {
-                        ret = send_error(h, c, MHD_HTTP_BAD_REQUEST, "'size' must not be negative");
-                        goto out;
-                }
-                req.size = (uint64_t) n;
-        }
-        if (json_object_object_get_ex(o, "sha256", &v)) {
-                req.sha256 = json_object_get_string(v);
-                if (strlen(req.sha256) != 64 || strspn(req.sha256, "0123456789abcdefABCDEF") != 64) {
-                        ret = send_error(h, c, MHD_HTTP_BAD_REQUEST, "'sha256' must be 64 hex digits");
-                        goto out;
-                }
         }
         if (daemon_refusing(h->d)) {
                 ret = send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", daemon_refusing(h->d));
                 goto out;
         }
-        int r = daemon_submit(h->d, &req, &e, &dup);
+        r = daemon_submit(h->d, &req, &e, &dup);
         if (r < 0) {
                 log_error_errno(r, "cannot queue a job for case %s: %m", req.case_id);
                 ret = send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot queue the job: %s", strerror(-r));
@@ -296,7 +212,7 @@ static enum MHD_Result analyze(struct http *h, struct MHD_Connection *c, struct 
                 json_object_object_add(j, "duplicate", json_object_new_boolean(dup));
         ret = send_json(h, c, dup ? MHD_HTTP_OK : MHD_HTTP_ACCEPTED, j);
 out:
-        json_object_put(o);
+        request_clear(&ar);
         return ret;
 }
 
@@ -685,6 +601,7 @@ static void on_timer(struct daemon *d, struct ev_source *s, uint32_t events) {
         rearm(h);
 }
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap) {
         char msg[1024];
         (void) cls;

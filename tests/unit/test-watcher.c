@@ -1,0 +1,154 @@
+/* Unit tests of the daemon's pure parts: the durable queue (dedupe, claim, ack, requeue, reload
+ * after a crash, a damaged entry) and the parser of POST /analyze. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "tests/tap.h"
+#include "watcher/queue.h"
+#include "watcher/request.h"
+
+static void test_queue(void) {
+        char tmpl[] = "/tmp/hotkdump-queue.XXXXXX", err[512], bad[600];
+        char *dir = mkdtemp(tmpl);
+        struct queue *q = NULL;
+        const struct queue_entry *e, *e2;
+        bool dup;
+        char id1[96], id2[96];
+
+        tap_ok(dir && queue_open(dir, &q, err, sizeof err) == 0 && !err[0], "an empty queue opens");
+        struct queue_request r = { .case_id = "00345677", .source = "http://x/up/vmcore.tar.gz?sig=1", .trigger = "http" };
+        tap_is_int(queue_put(q, &r, &e, &dup), 0, "put");
+        tap_ok(!dup && e->state == QUEUE_QUEUED, "a new job is queued");
+        tap_is_str(e->filename, "vmcore.tar.gz", "the file name comes from the URL's path, without its query");
+        snprintf(id1, sizeof id1, "%s", e->id);
+        tap_ok(!strncmp(id1, "00345677-", 9), "the id starts with the case number (%s)", id1);
+
+        struct queue_request same = { .case_id = "00345677", .source = "/mirror/00345677/vmcore.tar.gz", .size = 1234,
+                                      .trigger = "watch" };
+        tap_ok(queue_put(q, &same, &e, &dup) == 0 && dup && !strcmp(e->id, id1),
+               "the mirror announcing the same file (size unknown to the first) is the same job");
+        struct queue_request sized = { .case_id = "00345677", .source = "/m/vmcore.tar.gz", .size = 99, .trigger = "watch" };
+        tap_ok(queue_put(q, &sized, &e, &dup) == 0 && dup, "a size only one side knows does not tell them apart");
+        struct queue_request other_case = { .case_id = "00345678", .source = "/m/vmcore.tar.gz", .trigger = "watch" };
+        tap_ok(queue_put(q, &other_case, &e, &dup) == 0 && !dup, "the same name in another case is another job");
+        snprintf(id2, sizeof id2, "%s", e->id);
+        struct queue_request s1 = { .case_id = "00345679", .source = "/m/a.gz", .size = 10, .trigger = "watch" };
+        struct queue_request s2 = { .case_id = "00345679", .source = "/m/a.gz", .size = 11, .trigger = "watch" };
+        queue_put(q, &s1, &e, &dup);
+        tap_ok(queue_put(q, &s2, &e, &dup) == 0 && !dup, "sizes that differ make two jobs");
+        struct queue_request h1 = { .case_id = "00345680", .source = "/m/b.gz", .sha256 = "aa", .trigger = "http" };
+        struct queue_request h2 = { .case_id = "00345680", .source = "/m/b.gz", .sha256 = "AA", .trigger = "http" };
+        struct queue_request h3 = { .case_id = "00345680", .source = "/m/b.gz", .sha256 = "bb", .trigger = "http" };
+        queue_put(q, &h1, &e, &dup);
+        tap_ok(queue_put(q, &h2, &e, &dup) == 0 && dup, "sha256 compares without case");
+        tap_ok(queue_put(q, &h3, &e, &dup) == 0 && !dup, "sha256s that differ make two jobs");
+        tap_is_int(queue_count(q, QUEUE_QUEUED), 6, "6 jobs queued");
+
+        /* many more: the indexes grow and still find every one */
+        for (int i = 0; i < 600; i++) {
+                char c[16], src[64];
+                snprintf(c, sizeof c, "%08d", 500000 + i % 37);
+                snprintf(src, sizeof src, "/m/%d/dump.%d", i, i);
+                struct queue_request m = { .case_id = c, .source = src, .trigger = "watch", .rebuildable = true };
+                queue_put(q, &m, &e, &dup);
+        }
+        int found = 0;
+        for (int i = 0; i < 600; i++) {
+                char c[16], src[64];
+                snprintf(c, sizeof c, "%08d", 500000 + i % 37);
+                snprintf(src, sizeof src, "/elsewhere/dump.%d", i);
+                struct queue_request m = { .case_id = c, .source = src, .trigger = "http" };
+                found += queue_put(q, &m, &e, &dup) == 0 && dup;
+        }
+        tap_is_int(found, 600, "after 600 more puts, each is found again by case and name");
+        tap_ok(queue_get(q, id1) && queue_get(q, id2), "the first jobs are still found by id");
+
+        tap_ok(queue_claim(q, &e) == 1 && !strcmp(e->id, id1) && e->state == QUEUE_RUNNING && e->attempts == 1,
+               "claim takes the oldest");
+        tap_is_int(queue_set_dir(q, id1, "/root/cases/00345677/1"), 0, "set_dir");
+        tap_ok(queue_claim(q, &e2) == 1 && !strcmp(e2->id, id2), "the next claim takes the next");
+        tap_is_int(queue_ack(q, id2, QUEUE_FAILED, "no dump in the upload", 3), 0, "ack failed");
+        tap_is_int(queue_ack(q, id2, QUEUE_RUNNING, NULL, 0), -EINVAL, "ack needs a final state");
+        tap_is_int(queue_ack(q, "nope", QUEUE_DONE, NULL, 0), -ENOENT, "ack of an unknown id");
+        q = queue_free(q);
+
+        /* a damaged entry next to the good ones, as a disk might leave it */
+        snprintf(bad, sizeof bad, "%s/broken.json", dir);
+        write_file_atomic(dir, "broken.json", "{\"id\": 3", 8);
+        tap_ok(queue_open(dir, &q, err, sizeof err) == 0, "the queue opens again, as after kill -9");
+        tap_ok(strstr(err, "broken.json") && strstr(err, ".bad"), "the damaged entry is named and moved aside: %s", err);
+        snprintf(bad, sizeof bad, "%s/broken.json.bad", dir);
+        tap_ok(access(bad, F_OK) == 0, "it is kept as .bad");
+        e = queue_get(q, id1);
+        tap_ok(e && e->state == QUEUE_QUEUED && e->dir && !strcmp(e->dir, "/root/cases/00345677/1") && e->attempts == 1,
+               "a job left running is queued again, with its folder and attempts");
+        e = queue_get(q, id2);
+        tap_ok(e && e->state == QUEUE_FAILED && e->error && !strcmp(e->error, "no dump in the upload") && e->error_class == 3,
+               "a finished job keeps its state and error");
+        tap_is_int(queue_count(q, QUEUE_QUEUED), 605, "every queued job came back");
+        tap_ok(queue_claim(q, &e) == 1 && !strcmp(e->id, id1), "the requeued one is claimed first again");
+        tap_is_int(queue_requeue(q, id2, true), 0, "a failed job is retried");
+        e = queue_get(q, id2);
+        tap_ok(e->state == QUEUE_QUEUED && !e->dir && !e->error && e->attempts == 0, "in a new folder, with no error");
+        q = queue_free(q);
+        remove_tree(dir);
+}
+
+static void test_request(void) {
+        static const struct {
+                const char *body;
+                const char *want; /* NULL: accepted; else a word of the error */
+        } cases[] = {
+                { "{\"case\": \"00345677\", \"url\": \"https://u/x.tar\"}", NULL },
+                { "{\"case\": \"00345677\", \"path\": \"/m/x\", \"size\": 12, \"filename\": \"x.tar\"}", NULL },
+                { " {\"case\": \"1\", \"url\": \"HTTP://u/x\", \"sha256\": \"" "0123456789abcdef0123456789abcdef0123456789ABCDEF0123456789abcdef\"}\n ", NULL },
+                { "", "ends too soon" },
+                { "{\"case\": \"00345677\", \"url\": ", "ends too soon" },
+                { "[1]", "JSON object" },
+                { "\"x\"", "JSON object" },
+                { "{\"case\": 1, \"url\": \"http://u/x\"}", "'case' must be a string" },
+                { "{\"case\": \"1\", \"url\": \"http://u/x\", \"size\": \"9\"}", "whole number" },
+                { "{\"case\": \"1\", \"url\": \"http://u/x\", \"size\": 1.5}", "whole number" },
+                { "{\"case\": \"1\", \"url\": \"http://u/x\", \"size\": -1}", "negative" },
+                { "{\"case\": \"1\", \"url\": \"http://u/x\", \"extra\": 1}", "unknown field 'extra'" },
+                { "{\"url\": \"http://u/x\"}", "'case' is required" },
+                { "{\"case\": \"1\"}", "one of 'url' and 'path'" },
+                { "{\"case\": \"1\", \"url\": \"http://u\", \"path\": \"/x\"}", "one of 'url' and 'path'" },
+                { "{\"case\": \"1\", \"url\": \"file:///etc/shadow\"}", "http://" },
+                { "{\"case\": \"1\", \"url\": \"ftp://u/x\"}", "http://" },
+                { "{\"case\": \"1\", \"path\": \"relative/x\"}", "absolute" },
+                { "{\"case\": \"1\", \"path\": \"/x\", \"filename\": \"../x\"}", "plain file name" },
+                { "{\"case\": \"1\", \"path\": \"/x\", \"filename\": \"a\\nb\"}", "plain file name" },
+                { "{\"case\": \"1\", \"path\": \"/x\", \"sha256\": \"abc\"}", "64 hex" },
+                { "{\"case\": \"1\", \"path\": \"/x\"} {}", "text after" },
+                { "{\"case\": \"1\", \"path\": \"/x\", \"case\": {\"a\": [[[[[[[[[[1]]]]]]]]]]}}", "not valid JSON" },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+                struct analyze_request r;
+                char err[512] = "";
+                int x = request_parse_analyze(cases[i].body, strlen(cases[i].body), &r, err, sizeof err);
+                if (!cases[i].want)
+                        tap_ok(x == 0 && r.case_id, "accepted: %s", cases[i].body);
+                else
+                        tap_ok(x == -EINVAL && strstr(err, cases[i].want) && !r.doc, "refused (%s): %s", err, cases[i].body);
+                request_clear(&r);
+        }
+        struct analyze_request r;
+        char err[256];
+        const char *body = "{\"case\": \"00345677\", \"path\": \"/m/x\", \"size\": 12, \"filename\": \"x.tar\"}";
+        request_parse_analyze(body, strlen(body), &r, err, sizeof err);
+        tap_ok(r.size == 12 && !strcmp(r.filename, "x.tar") && !strcmp(r.path, "/m/x") && !r.url,
+               "the fields are read");
+        request_clear(&r);
+}
+
+int main(void) {
+        test_queue();
+        test_request();
+        return tap_done();
+}
