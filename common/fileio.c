@@ -38,6 +38,10 @@ int fsync_dir(const char *path) {
 }
 
 int write_file_atomic(const char *dir, const char *name, const void *data, size_t len) {
+        return write_file_replace(dir, name, data, len, true);
+}
+
+int write_file_replace(const char *dir, const char *name, const void *data, size_t len, bool durable) {
         char tmp[PATH_MAX], final[PATH_MAX];
         int fd, r;
 
@@ -48,7 +52,7 @@ int write_file_atomic(const char *dir, const char *name, const void *data, size_
         if (fd < 0)
                 return -errno;
         r = write_all(fd, data, len);
-        if (r == 0 && fsync(fd) < 0)
+        if (r == 0 && durable && fsync(fd) < 0)
                 r = -errno;
         if (close(fd) < 0 && r == 0)
                 r = -errno;
@@ -58,7 +62,7 @@ int write_file_atomic(const char *dir, const char *name, const void *data, size_
                 unlink(tmp);
                 return r;
         }
-        return fsync_dir(dir);
+        return durable ? fsync_dir(dir) : 0;
 }
 
 int mkdir_parents(const char *path) {

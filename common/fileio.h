@@ -9,6 +9,9 @@
 
 /* Replaces dir/name with data: a reader sees the old file or the new one, never a part. */
 int write_file_atomic(const char *dir, const char *name, const void *data, size_t len);
+/* The same; without durable, nothing is fsync'd: the change survives the process being killed
+ * but maybe not a power failure, for records that can be rebuilt from elsewhere. */
+int write_file_replace(const char *dir, const char *name, const void *data, size_t len, bool durable);
 
 /* mkdir -p with mode 0755; an existing folder is fine. */
 int mkdir_parents(const char *path);

@@ -143,16 +143,23 @@ static json_object *entry_to_json(const struct queue_entry *e) {
         return o;
 }
 
-static int save(struct queue *q, const struct queue_entry *e) {
+static int save_as(struct queue *q, const struct queue_entry *e, bool durable) {
         char name[128];
         json_object *o = entry_to_json(e);
         if (!o)
                 return -ENOMEM;
         const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         snprintf(name, sizeof name, "%s.json", e->id);
-        int r = text ? write_file_atomic(q->dir, name, text, strlen(text)) : -ENOMEM;
+        int r = text ? write_file_replace(q->dir, name, text, strlen(text), durable) : -ENOMEM;
         json_object_put(o);
         return r;
+}
+
+/* A change to a job already queued: atomic, but not fsync'd. It survives a kill -9 (the page
+ * cache does); after a power failure the case folder tells the same: a job found done there is
+ * not run again, and a folder made for a job is found by its id. */
+static int save(struct queue *q, const struct queue_entry *e) {
+        return save_as(q, e, false);
 }
 
 static const char *jstr(json_object *o, const char *key) {
@@ -369,7 +376,7 @@ int queue_put(struct queue *q, const struct queue_request *req, const struct que
                 entry_clear(e);
                 return -ENOMEM;
         }
-        r = save(q, e);
+        r = save_as(q, e, !req->rebuildable);
         if (r < 0) {
                 entry_clear(e);
                 return r;

@@ -28,6 +28,8 @@ struct queue_request {
         uint64_t size;         /* 0: unknown */
         const char *sha256;    /* NULL: unknown */
         const char *trigger;   /* "http", "watch", … */
+        bool rebuildable;      /* a rescan of the mirror finds it again: no fsync needed (survives kill -9,
+                                * maybe not a power failure) */
 };
 
 /* One job as the queue holds it. Read-only to callers, and valid only until the next
@@ -52,7 +54,8 @@ struct queue;
 int queue_open(const char *dir, struct queue **ret, char *err, size_t err_size);
 struct queue *queue_free(struct queue *q);
 
-/* Adds a job, durable on disk when this returns. A request for an upload already known (same
+/* Adds a job, durable on disk (fsync'd) when this returns, unless req->rebuildable. Later
+ * changes are atomic but not fsync'd: after a power failure the case folder tells the same. A request for an upload already known (same
  * case and file name; size and sha256 equal where both sides know them) adds nothing: *ret is
  * that job and *ret_duplicate true. */
 int queue_put(struct queue *q, const struct queue_request *req, const struct queue_entry **ret, bool *ret_duplicate);

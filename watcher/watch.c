@@ -235,8 +235,9 @@ static void settle(struct watch *w, struct pending *p) {
                 log_warning("watch: '%s': %s: ignored", rel, why);
                 return;
         }
+        /* the file itself is the durable record: a restart's rescan finds it again */
         struct queue_request req = { .case_id = case_id, .source = p->path, .size = (uint64_t) st.st_size,
-                                     .trigger = "watch" };
+                                     .trigger = "watch", .rebuildable = true };
         const struct queue_entry *e;
         bool dup;
         int r = daemon_submit(w->d, &req, &e, &dup);
@@ -246,6 +247,9 @@ static void settle(struct watch *w, struct pending *p) {
                 cnt->watch_files_queued++;
 }
 
+/* Files settled per turn of the loop. */
+#define SETTLE_BATCH 32
+
 static void on_timer(struct daemon *d, struct ev_source *s, uint32_t events) {
         struct watch *w = (struct watch *) ((char *) s - offsetof(struct watch, timer));
         uint64_t n;
@@ -254,9 +258,10 @@ static void on_timer(struct daemon *d, struct ev_source *s, uint32_t events) {
         (void) events;
         if (read(s->fd, &n, sizeof n) < 0 && errno != EAGAIN)
                 return;
-        /* take the due ones out first: settling one may add it back */
+        /* take the due ones out first (settling one may add it back), a batch per turn of the
+         * loop so that a burst of files never keeps the API waiting */
         size_t n_due = 0;
-        for (size_t i = 0; i < w->n_pend; i++)
+        for (size_t i = 0; i < w->n_pend && n_due < SETTLE_BATCH; i++)
                 if (w->pend[i].due_ms <= now)
                         n_due++;
         struct pending *due = n_due ? malloc(n_due * sizeof *due) : NULL;
@@ -266,7 +271,7 @@ static void on_timer(struct daemon *d, struct ev_source *s, uint32_t events) {
         }
         size_t k = 0, j = 0;
         for (size_t i = 0; i < w->n_pend; i++) {
-                if (w->pend[i].due_ms <= now)
+                if (w->pend[i].due_ms <= now && k < n_due)
                         due[k++] = w->pend[i];
                 else
                         w->pend[j++] = w->pend[i];
