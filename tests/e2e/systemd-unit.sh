@@ -1,0 +1,58 @@
+#!/bin/bash
+# etc/systemd/hotkdumpd.service: systemd-analyze verify finds nothing wrong with it (on a copy
+# that runs the built daemon, since verify wants the binary to exist), its sandbox keeps the
+# exposure score at 2.0 or below ("OK"; 1.5 when it was written), and the directives the daemon
+# relies on (user, state folder, stop and reload) are there. Skipped without systemd-analyze.
+. "$(dirname "$0")/lib.sh"
+
+unit=$TOP_SRCDIR/etc/systemd/hotkdumpd.service
+max_exposure=2.0
+
+if ! command -v systemd-analyze >/dev/null; then
+	skip "systemd-analyze is not installed"
+	done_testing
+	exit
+fi
+
+mkdir "$TMP/unit"
+copy=$TMP/unit/hotkdumpd.service
+sed "s#^ExecStart=/usr/local/bin/hotkdumpd #ExecStart=${TOP_BUILDDIR:?}/hotkdumpd #" "$unit" >"$copy"
+grep -q "^ExecStart=$TOP_BUILDDIR/hotkdumpd --config /etc/hotkdump/hotkdump.conf\$" "$copy"
+ok $? "the unit runs /usr/local/bin/hotkdumpd --config /etc/hotkdump/hotkdump.conf"
+
+systemd-analyze verify "$copy" >"$TMP/verify.out" 2>&1
+rc=$?
+# verify warns about unknown keys and bad values without failing: any line naming the unit counts
+! grep -q 'hotkdumpd\.service' "$TMP/verify.out" && [ $rc -eq 0 ]
+ok $? "systemd-analyze verify: no complaint"
+sed 's/^/# /' "$TMP/verify.out"
+
+systemd-analyze security --offline=yes "$copy" >"$TMP/security.out" 2>&1
+score=$(sed -n 's/.*Overall exposure level for hotkdumpd\.service: \([0-9.]*\).*/\1/p' "$TMP/security.out")
+if [ -n "$score" ]; then
+	awk -v s="$score" -v m="$max_exposure" 'BEGIN { exit !(s <= m) }'
+	ok $? "systemd-analyze security: exposure $score, at most $max_exposure"
+else
+	ok 1 "systemd-analyze security gives an exposure level"
+	sed 's/^/# /' "$TMP/security.out"
+fi
+
+for d in User=hotkdump Group=hotkdump DynamicUser=no StateDirectory=hotkdump ConfigurationDirectory=hotkdump \
+	'ExecReload=kill -HUP $MAINPID' Restart=on-failure KillMode=mixed ProtectSystem=strict \
+	ReadWritePaths=/var/lib/hotkdump ProtectHome=read-only NoNewPrivileges=yes PrivateTmp=yes PrivateDevices=yes \
+	CapabilityBoundingSet= 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' SystemCallFilter=@system-service \
+	SystemCallArchitectures=native UMask=0027; do
+	grep -qxF -- "$d" "$unit"
+	ok $? "the unit says $d"
+done
+
+# SIGTERM makes the daemon wait up to daemon.drain_timeout for its workers: systemd must wait longer
+stop=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s\{0,1\}$/\1/p' "$unit")
+drain=$("$HOTKDUMP" config | sed -n 's/^#daemon\.drain_timeout = \([0-9]*\)$/\1/p')
+[ -n "$stop" ] && [ -n "$drain" ] && [ "$stop" -gt "$drain" ]
+ok $? "TimeoutStopSec (${stop:-none}) is longer than the default daemon.drain_timeout (${drain:-unknown})"
+
+grep -q '^u hotkdump ' "$TOP_SRCDIR/etc/systemd/hotkdump.sysusers.conf"
+ok $? "etc/systemd/hotkdump.sysusers.conf makes the user hotkdump"
+
+done_testing
