@@ -1,15 +1,12 @@
-# Shared by the benchmarks: timing, and a 1 GiB file of real dump data made from the fixtures
-# (cached in /var/tmp/hotkdump-bench, so only the first run pays for it).
+# Shared by the benchmarks on real dumps: base.sh, the fixtures, and a 1 GiB file of real dump
+# data made from them (cached in /var/tmp/hotkdump-bench, so only the first run pays for it).
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/base.sh"
 hk=${HOTKDUMP:-$top/build/hotkdump}
 [ -x "$hk" ] || { echo "$(basename "$0"): no binary at $hk (run scripts/build)" >&2; exit 1; }
 fixtures=$("$top/tests/fixtures/make-fixtures" | tail -n 1)
 cache=/var/tmp/hotkdump-bench/$(basename "$fixtures")
 mkdir -p "$cache"
-
-now() { date +%s.%N; }
-elapsed() { echo "$2 - $1" | bc -l; }
 
 # The dumps of every cause laid end to end until 1 GiB: what an uncompressed ELF vmcore looks like.
 big_dump() {
@@ -25,11 +22,4 @@ big_dump() {
 		mv "$out.tmp" "$out"
 	fi
 	echo "$out"
-}
-
-# report NAME-A SECONDS-A NAME-B SECONDS-B
-report() {
-	printf '%-40s %8.2f s\n' "$1" "$2"
-	printf '%-40s %8.2f s\n' "$3" "$4"
-	printf '%-40s %8.2fx\n' "ratio ($3 / $1)" "$(echo "$4 / $2" | bc -l)"
 }
