@@ -233,6 +233,24 @@ is "$(status)" 202 "after SIGHUP the new token is taken"
 stop_daemon TERM
 is "$DAEMON_STATUS" 0 "SIGTERM: the daemon stops cleanly"
 
+# --- the other connection limits ----------------------------------------------------------------------
+start_daemon "$TMP/root-limits" --set http.max_connections=4 --set http.max_per_ip=100 --set http.timeout=3 \
+	--set http.connection_memory=8K
+python3 "$TMP/slow.py" "$DAEMON_PORT" 4 6 >"$TMP/slow.out" &
+slow=$!
+sleep 1
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --interface 127.0.0.2 "$API/healthz")
+[ "$code" != 200 ]
+ok $? "http.max_connections (4) held by slow clients: a fifth connection is turned away"
+wait $slow
+healthz_fast
+ok $? "http.max_connections: once they are cut off, the API answers again"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "X-Padding: $(head -c 16384 /dev/zero | tr '\0' a)" "$API/healthz")
+case $code in 4*) ok 0 "headers past http.connection_memory (8K): $code" ;; *) ok 1 "headers past http.connection_memory (8K): $code" ;; esac
+healthz_fast
+ok $? "http.connection_memory: the API answers after it"
+stop_daemon TERM
+
 # --- TLS --------------------------------------------------------------------------------------------
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TMP/etc/key.pem" -out "$TMP/etc/cert.pem" -days 2 \
 	-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null
