@@ -1,6 +1,7 @@
 /* The daemon's loop: signals, the HTTP API, the watcher, timers and one pidfd per worker, all in
  * one epoll set. The loop never blocks on a job; each job runs in its own worker process. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -402,10 +403,41 @@ static void add_time(json_object *o, const char *key, int64_t us) {
         json_object_object_add(o, key, json_object_new_string(buf));
 }
 
+/* Stages done of those the job runs, and while it downloads, the bytes it has. */
+static json_object *progress_json(struct daemon *d, const struct queue_entry *e, json_object *stages) {
+        json_object *p = json_object_new_object();
+        int n = 0, total = (int) stop_after(d->cfg) + 1;
+        if (!p)
+                return NULL;
+        json_object_object_foreach(stages, name, st) {
+                json_object *state;
+                (void) name;
+                n += json_object_object_get_ex(st, "state", &state) && !strcmp(json_object_get_string(state), "done");
+        }
+        json_object_object_add(p, "stages_done", json_object_new_int(n));
+        json_object_object_add(p, "stages", json_object_new_int(total));
+        if (e->state != QUEUE_RUNNING)
+                return p;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/input", e->dir);
+        DIR *dir = opendir(path);
+        for (struct dirent *de; dir && (de = readdir(dir));) {
+                size_t len = strlen(de->d_name);
+                struct stat sb;
+                if (len > 5 && !strcmp(de->d_name + len - 5, ".part") && fstatat(dirfd(dir), de->d_name, &sb, 0) == 0) {
+                        json_object_object_add(p, "bytes_fetched", json_object_new_int64((int64_t) sb.st_size));
+                        if (e->size)
+                                json_object_object_add(p, "bytes_expected", json_object_new_int64((int64_t) e->size));
+                }
+        }
+        if (dir)
+                closedir(dir);
+        return p;
+}
+
 json_object *daemon_job_json(struct daemon *d, const struct queue_entry *e) {
         json_object *o = json_object_new_object(), *links = json_object_new_object();
         char url[PATH_MAX];
-        (void) d;
         if (!o || !links) {
                 json_object_put(o);
                 json_object_put(links);
@@ -444,8 +476,10 @@ json_object *daemon_job_json(struct daemon *d, const struct queue_entry *e) {
         if (rec) {
                 if (json_object_object_get_ex(rec, "stage", &v))
                         json_object_object_add(o, "stage", json_object_get(v));
-                if (json_object_object_get_ex(rec, "stages", &v))
+                if (json_object_object_get_ex(rec, "stages", &v)) {
                         json_object_object_add(o, "stages", json_object_get(v));
+                        json_object_object_add(o, "progress", progress_json(d, e, v));
+                }
                 /* the headline cause, as the report has it: the first finding of kind cause */
                 if (json_object_object_get_ex(rec, "findings", &v) && json_object_is_type(v, json_type_array))
                         for (size_t i = 0; i < json_object_array_length(v); i++) {

@@ -38,8 +38,13 @@ submit() { # submit CASE URL: the new job's id
 served() { # served PATH STATUS: how many times nginx answered GET PATH with STATUS
 	grep -c "\"GET $1 HTTP/1.1\" $2 " "$TMP/nginx/access.log"
 }
-left_running() { # left_running DIR: processes still reading the job's dump
-	sleep 1
+left_running() { # left_running DIR: processes still reading the job's dump, once given 15 s to go
+	# (a process built with AddressSanitizer takes a while to tear down its shadow memory, and
+	# its children get their parent-death signal only then)
+	for _ in $(seq 150); do
+		pgrep -f "$1/vmcore" >/dev/null || break
+		sleep 0.1
+	done
 	pgrep -f "$1/vmcore" | wc -l
 }
 check_once() { # check_once CASE ID WHAT: one job, one folder, done, every stage done once
@@ -57,6 +62,8 @@ ok $? "fetch: the job is downloading"
 part=$ROOT/cases/00345681/1/input/sysrq.tar.gz.part
 for _ in $(seq 100); do [ "$(stat -c %s "$part" 2>/dev/null || echo 0)" -gt 2000000 ] && break; sleep 0.1; done
 had=$(stat -c %s "$part" 2>/dev/null || echo 0)
+api GET "/jobs/$a" | jq -e '.progress.bytes_fetched > 0 and .progress.stages == 7 and .progress.stages_done == 0' >/dev/null
+ok $? "fetch: the job's progress shows the bytes downloaded so far"
 stop_daemon KILL
 echo "# killed with $had bytes downloaded"
 start_daemon "$ROOT" "${args[@]}"
