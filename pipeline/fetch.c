@@ -124,7 +124,10 @@ static int fetch_local(struct job *j, const struct fetch_request *req, const cha
         char fdpath[64], part[PATH_MAX + 8];
         int in, out, r;
 
-        in = open(req->source, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        in = open(req->source, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (req->no_follow ? O_NOFOLLOW : 0));
+        if (in < 0 && errno == ELOOP && req->no_follow)
+                return log_reason(err, err_size, -EPERM, "'%s' has become a symbolic link since it was queued: refused",
+                                  req->source);
         if (in < 0)
                 return log_reason(err, err_size, -errno, "cannot read '%s': %s", req->source, strerror(errno));
         if (fstat(in, &st) < 0) {

@@ -2,6 +2,7 @@
  * copy that keeps holes) or an http(s) URL (resumed, retried, capped, verified). */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct job;
@@ -11,6 +12,7 @@ struct fetch_request {
         const char *filename;      /* name to give it; NULL: from the path or URL */
         uint64_t expected_size;    /* 0: not checked */
         const char *sha256;        /* hex; NULL: not checked */
+        bool no_follow;            /* a path whose last part must not be a symbolic link */
 };
 
 /* On success *ret_path is the fetched file (malloc'd). On failure err says why in one line,

@@ -253,7 +253,7 @@ int job_open(const struct config *cfg, const char *dir, struct job **ret, char *
         return 0;
 }
 
-int job_find(const struct config *cfg, const char *case_id, const char *queue_id, char **ret_dir) {
+int job_find(const struct config *cfg, const char *case_id, const char *queue_id, char **ret_dir, bool *ret_finished) {
         char case_dir[PATH_MAX];
         int r = -ENOENT;
 
@@ -269,12 +269,14 @@ int job_find(const struct config *cfg, const char *case_id, const char *queue_id
                 snprintf(path, sizeof path, "%s/%s/job.json", case_dir, e->d_name);
                 if (read_file_max(path, 64u << 20, &text, &len) < 0)
                         continue;
-                json_object *rec = json_tokener_parse(text), *id, *state;
+                json_object *rec = json_tokener_parse(text), *id;
                 free(text);
-                /* a finished folder of the same id is an earlier run, before a retry */
                 if (rec && json_object_object_get_ex(rec, "queue_id", &id) &&
-                    !strcmp(json_object_get_string(id), queue_id) && json_object_object_get_ex(rec, "state", &state) &&
-                    !strcmp(json_object_get_string(state), "running")) {
+                    !strcmp(json_object_get_string(id), queue_id)) {
+                        json_object *state;
+                        if (ret_finished)
+                                *ret_finished = json_object_object_get_ex(rec, "state", &state) &&
+                                                strcmp(json_object_get_string(state), "running") != 0;
                         snprintf(path, sizeof path, "%s/%s", case_dir, e->d_name);
                         *ret_dir = strdup(path);
                         r = *ret_dir ? 0 : -ENOMEM;

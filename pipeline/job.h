@@ -37,9 +37,10 @@ int job_new_sibling(struct job *parent, const char *source, const char *queue_id
                     size_t err_size);
 /* A job folder made earlier, to go on with (after a restart of the daemon). */
 int job_open(const struct config *cfg, const char *dir, struct job **ret, char *err, size_t err_size);
-/* The unfinished folder of the case whose job.json carries queue_id (the daemon's job id), or
- * -ENOENT: a job whose folder was made just before a crash is not given a second one. */
-int job_find(const struct config *cfg, const char *case_id, const char *queue_id, char **ret_dir);
+/* The folder of the case whose job.json carries queue_id (the daemon's id of one run of a job),
+ * or -ENOENT: a job whose folder was made just before a crash is not given a second one.
+ * *ret_finished (if not NULL): whether that folder's job has ended. */
+int job_find(const struct config *cfg, const char *case_id, const char *queue_id, char **ret_dir, bool *ret_finished);
 /* "running", "done", "incomplete" or "failed". */
 const char *job_state(struct job *j);
 bool job_stage_done(struct job *j, enum job_stage s);

@@ -492,6 +492,30 @@ static int recorded_result(struct job *j, struct pipeline_result *res) {
         return -EIO;
 }
 
+/* The id a further dump of the upload carries in its folder: the job's, and the dump's path. */
+static void sibling_id(const char *queue_id, const char *path, char *buf, size_t size) {
+        snprintf(buf, size, "%s:%s", queue_id, path);
+}
+
+/* Whether a further dump of the upload has no folder yet or one not finished. */
+static bool siblings_pending(struct job *j, const char *queue_id) {
+        json_object *dumps;
+        if (!queue_id || !json_object_object_get_ex(job_record(j), "dumps", &dumps))
+                return false;
+        for (size_t i = 1; i < json_object_array_length(dumps); i++) {
+                char id[PATH_MAX + 64], *dir = NULL;
+                bool pending = true;
+                sibling_id(queue_id, json_object_get_string(json_object_array_get_idx(dumps, i)), id, sizeof id);
+                bool finished = false;
+                if (job_find(job_config(j), job_case(j), id, &dir, &finished) == 0)
+                        pending = !finished;
+                free(dir);
+                if (pending)
+                        return true;
+        }
+        return false;
+}
+
 /* The upload, fetched into input/: again only when the last run did not finish fetching it. */
 static int stage_fetch(struct job *j, const struct fetch_request *req, char **ret_input, char *err, size_t err_size) {
         json_object *in;
@@ -576,6 +600,7 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
         struct job *j = NULL;
         struct scan s = { 0 };
         char *input = NULL, err[512] = "";
+        bool first_done = false;
         int r;
 
         memset(res, 0, sizeof *res);
@@ -591,7 +616,10 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
         r = add_dir(res, job_dir(j));
         if (r < 0)
                 goto done;
-        if (strcmp(job_state(j), "running") != 0) {
+        /* the upload's first dump finished before a restart: nothing to do, unless a further
+         * dump of it was still waiting or being analysed */
+        first_done = strcmp(job_state(j), "running") != 0;
+        if (first_done && !siblings_pending(j, preq->queue_id)) {
                 r = recorded_result(j, res);
                 job_free(j);
                 return r;
@@ -619,7 +647,10 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
                 json_object_array_add(list, json_object_new_string(s.dumps[i].path));
         job_set(j, "dumps", list);
 
-        r = analyze_dump(j, &s.dumps[0], &s, NULL, preq, err, sizeof err);
+        if (first_done)
+                r = recorded_result(j, res) < 0 ? -EIO : 0; /* its error stays in res */
+        else
+                r = analyze_dump(j, &s.dumps[0], &s, NULL, preq, err, sizeof err);
         /* one more job per further dump, so that each is analysed and reported on its own */
         for (size_t i = 1; i < s.n_dumps && r >= 0; i++) {
                 struct job *sib = NULL;
@@ -629,10 +660,10 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
                 snprintf(from, sizeof from, "%s/%s", job_dir(j), s.dumps[i].path);
                 if (preq->queue_id) {
                         /* a restart finds the sibling made before it, instead of making another */
-                        snprintf(sib_id, sizeof sib_id, "%s:%s", preq->queue_id, s.dumps[i].path);
+                        sibling_id(preq->queue_id, s.dumps[i].path, sib_id, sizeof sib_id);
                         qid = sib_id;
                 }
-                int q = qid && job_find(cfg, job_case(j), qid, &sib_dir) == 0
+                int q = qid && job_find(cfg, job_case(j), qid, &sib_dir, NULL) == 0
                                 ? job_open(cfg, sib_dir, &sib, serr, sizeof serr)
                                 : job_new_sibling(j, src, qid, &sib, serr, sizeof serr);
                 free(sib_dir);
@@ -649,6 +680,14 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
                         job_log(j, "dump '%s': %s", s.dumps[i].path, serr);
         }
 done:
+        if (first_done) {
+                /* what the first dump recorded stands; its siblings are done now */
+                int rr = recorded_result(j, res);
+                job_free(j);
+                scan_free(&s);
+                free(input);
+                return rr;
+        }
         if (r < 0) {
                 res->error_class = classify(r);
                 snprintf(res->error, sizeof res->error, "%s", err[0] ? err : strerror(-r));

@@ -50,7 +50,7 @@ struct daemon {
         struct watch *watch;
         struct worker **workers;
         size_t n_workers;
-        bool draining, stop;
+        bool draining, stop, want_drain, want_reload;
         int64_t drain_deadline_ms;
         pid_t pid;
         struct daemon_counters counters;
@@ -115,10 +115,14 @@ static _Noreturn void worker_main(struct daemon *d, const struct queue_entry *e)
         syscall(SYS_close_range, 3U, ~0U, 0U);
         log_set_program("hotkdumpd-worker");
 
+        char run_id[128];
+        queue_run_id(e, run_id, sizeof run_id);
+        /* a path was checked for where it leads when it was queued: a link put in its place
+         * since is not followed */
         struct fetch_request fr = { .source = e->source, .filename = e->filename, .expected_size = e->size,
-                                    .sha256 = e->sha256 };
+                                    .sha256 = e->sha256, .no_follow = true };
         struct pipeline_request pr = { .case_id = e->case_id, .fetch = &fr, .stop_after = stop_after(d->cfg),
-                                       .queue_id = e->id, .job_dir = e->dir };
+                                       .queue_id = run_id, .job_dir = e->dir };
         struct pipeline_result res;
         int r = pipeline_run(d->cfg, &pr, &res);
         _exit(r == 0 ? 0 : r > 0 ? PIPELINE_EINCOMPLETE : res.error_class ? res.error_class : PIPELINE_EINTERNAL);
@@ -129,15 +133,16 @@ static void on_worker_exit(struct daemon *d, struct ev_source *s, uint32_t event
 /* The case folder is made here, before the worker starts, and its path recorded in the queue:
  * a daemon killed at any point afterwards finds the folder again and goes on in it. */
 static int job_folder(struct daemon *d, const struct queue_entry *e, char *err, size_t err_size) {
-        char *dir = NULL;
+        char *dir = NULL, run_id[128];
         struct job *j = NULL;
         int r;
 
         if (e->dir)
                 return 0;
-        r = job_find(d->cfg, e->case_id, e->id, &dir);
+        queue_run_id(e, run_id, sizeof run_id);
+        r = job_find(d->cfg, e->case_id, run_id, &dir, NULL);
         if (r == -ENOENT) {
-                r = job_new(d->cfg, e->case_id, e->source, e->id, &j, err, err_size);
+                r = job_new(d->cfg, e->case_id, e->source, run_id, &j, err, err_size);
                 if (r == 0) {
                         dir = strdup(job_dir(j));
                         job_free(j);
@@ -159,9 +164,17 @@ static int start_worker(struct daemon *d, const struct queue_entry *e) {
 
         snprintf(id, sizeof id, "%s", e->id);
         r = job_folder(d, e, err, sizeof err);
-        if (r < 0) {
+        if (r == -EINVAL) {
                 log_error("job %s: %s", id, err);
-                return queue_ack(d->queue, id, QUEUE_FAILED, err, r == -EINVAL ? PIPELINE_EINPUT : PIPELINE_EINTERNAL);
+                d->jobs_finished[QUEUE_FAILED]++;
+                queue_ack(d->queue, id, QUEUE_FAILED, err, PIPELINE_EINPUT);
+                return 0; /* the next job may be fine */
+        }
+        if (r < 0) {
+                /* out of memory, disk full, …: the job waits, and the tick tries again */
+                log_error("job %s: %s; it stays queued", id, err);
+                queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
+                return r;
         }
         e = queue_get(d->queue, id);
         struct worker *w = calloc(1, sizeof *w);
@@ -170,7 +183,7 @@ static int start_worker(struct daemon *d, const struct queue_entry *e) {
                 free(w);
                 if (v)
                         d->workers = v;
-                queue_requeue(d->queue, id, false);
+                queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
                 return -ENOMEM;
         }
         d->workers = v;
@@ -178,7 +191,7 @@ static int start_worker(struct daemon *d, const struct queue_entry *e) {
         if (pid < 0) {
                 r = -errno;
                 free(w);
-                queue_requeue(d->queue, id, false);
+                queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
                 return log_error_errno(r, "job %s: cannot start a worker: %m", id);
         }
         if (pid == 0)
@@ -199,7 +212,7 @@ static int start_worker(struct daemon *d, const struct queue_entry *e) {
                 if (w->src.fd >= 0)
                         close(w->src.fd);
                 free(w);
-                queue_requeue(d->queue, id, false);
+                queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
                 return log_error_errno(r, "job %s: cannot watch its worker: %m", id);
         }
         d->workers[d->n_workers++] = w;
@@ -267,23 +280,44 @@ static void remove_worker(struct daemon *d, struct worker *w) {
         free(w);
 }
 
+/* A job the daemon ended (cancel, timeout, a worker that kept dying): its case folder says so
+ * too, instead of "running" for ever. */
+static void close_folder(struct daemon *d, const char *dir, const char *error) {
+        struct job *j = NULL;
+        char err[256];
+        if (dir && job_open(d->cfg, dir, &j, err, sizeof err) == 0) {
+                if (!strcmp(job_state(j), "running"))
+                        job_finish(j, -ECANCELED, error);
+                job_free(j);
+        }
+}
+
 static void on_worker_exit(struct daemon *d, struct ev_source *s, uint32_t events) {
         struct worker *w = (struct worker *) s;
-        int status = 0;
+        siginfo_t si = { 0 };
         (void) events;
-        if (waitpid(w->pid, &status, WNOHANG) <= 0)
+        /* look before reaping: the process group is signalled while its pid cannot be reused */
+        if (waitid(P_PID, (id_t) w->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
                 return;
-        /* what the worker left behind it in its process group goes with it */
-        kill(-w->pid, SIGKILL);
+        kill(-w->pid, SIGKILL); /* what the worker left in its process group goes with it */
+        waitid(P_PID, (id_t) w->pid, &si, WEXITED);
         const struct queue_entry *e = queue_get(d->queue, w->id);
         char error[1024] = "";
         enum queue_state state;
         int cls = 0, r = 0;
         double secs = (double) (mono_ms() - w->started_ms) / 1000.0;
+        bool exited = si.si_code == CLD_EXITED;
 
         if (e && e->dir)
                 read_outcome(d, e->dir, error, sizeof error);
-        if (w->why_stopped == W_CANCELLED) {
+        if (exited) {
+                /* the worker's own result, even when a cancel or a timeout came too late */
+                int code = si.si_status;
+                state = code == 0 ? QUEUE_DONE : code == PIPELINE_EINCOMPLETE ? QUEUE_INCOMPLETE : QUEUE_FAILED;
+                cls = code;
+                if (state == QUEUE_FAILED && !error[0])
+                        snprintf(error, sizeof error, "the worker ended with status %d", code);
+        } else if (w->why_stopped == W_CANCELLED) {
                 state = QUEUE_CANCELLED;
                 snprintf(error, sizeof error, "cancelled");
         } else if (w->why_stopped == W_TIMED_OUT) {
@@ -293,19 +327,13 @@ static void on_worker_exit(struct daemon *d, struct ev_source *s, uint32_t event
                          (unsigned long long) config_u64(d->cfg, CONF_DAEMON_JOB_TIMEOUT));
         } else if (w->why_stopped == W_DRAINING) {
                 log_info("job %s: stopped for shutdown after %.1f s; it goes on at the next start", w->id, secs);
-                r = e ? queue_requeue(d->queue, w->id, false) : 0;
+                r = e ? queue_requeue(d->queue, w->id, QUEUE_REQUEUE_UNCOUNTED) : 0;
                 goto out;
-        } else if (WIFEXITED(status)) {
-                int code = WEXITSTATUS(status);
-                state = code == 0 ? QUEUE_DONE : code == PIPELINE_EINCOMPLETE ? QUEUE_INCOMPLETE : QUEUE_FAILED;
-                cls = code;
-                if (state == QUEUE_FAILED && !error[0])
-                        snprintf(error, sizeof error, "the worker ended with status %d", code);
         } else {
-                int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+                int sig = si.si_status;
                 if (e && e->attempts < config_u64(d->cfg, CONF_DAEMON_MAX_ATTEMPTS)) {
                         log_warning("job %s: the worker died (%s): starting it again", w->id, strsignal(sig));
-                        r = queue_requeue(d->queue, w->id, false);
+                        r = queue_requeue(d->queue, w->id, QUEUE_REQUEUE_RESUME);
                         goto out;
                 }
                 state = QUEUE_FAILED;
@@ -313,6 +341,8 @@ static void on_worker_exit(struct daemon *d, struct ev_source *s, uint32_t event
                 snprintf(error, sizeof error, "the worker died (%s) %u times", strsignal(sig), e ? e->attempts : 0);
         }
         if (e) {
+                if (!exited)
+                        close_folder(d, e->dir, error);
                 d->jobs_finished[state]++;
                 r = queue_ack(d->queue, w->id, state, state == QUEUE_DONE ? NULL : error, cls);
         }
@@ -375,7 +405,7 @@ int daemon_retry(struct daemon *d, const char *id) {
                 return -ENOENT;
         if (!queue_state_final(e->state))
                 return -EBUSY;
-        int r = queue_requeue(d->queue, id, true);
+        int r = queue_requeue(d->queue, id, QUEUE_REQUEUE_NEW_RUN);
         if (r == 0) {
                 log_info("job %s: queued again (retry)", id);
                 schedule(d);
@@ -633,14 +663,16 @@ static void reload(struct daemon *d) {
         schedule(d);
 }
 
+/* Only noted here: a reload or a drain frees the watcher, whose events may still wait in the
+ * batch epoll_wait returned. The loop acts on them after the batch. */
 static void on_signal(struct daemon *d, struct ev_source *s, uint32_t events) {
         struct signalfd_siginfo si;
         (void) events;
         while (read(s->fd, &si, sizeof si) == sizeof si) {
                 if (si.ssi_signo == SIGHUP)
-                        reload(d);
+                        d->want_reload = true;
                 else
-                        begin_drain(d);
+                        d->want_drain = true;
         }
 }
 
@@ -661,6 +693,8 @@ static void on_tick(struct daemon *d, struct ev_source *s, uint32_t events) {
         }
         if (d->draining && d->n_workers == 0)
                 d->stop = true;
+        /* a job left queued by a failure to start it (out of memory, disk full) is tried again */
+        schedule(d);
 }
 
 static int make_timer(struct ev_source *s, int64_t interval_ms) {
@@ -742,24 +776,41 @@ int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
                         if (errno == EINTR)
                                 continue;
                         r = log_error_errno(-errno, "epoll_wait: %m");
-                        break;
+                        goto stopping;
                 }
                 for (int i = 0; i < n; i++) {
                         struct ev_source *s = ev[i].data.ptr;
                         s->handler(&d, s, ev[i].events);
+                }
+                if (d.want_drain) {
+                        d.want_drain = d.want_reload = false;
+                        begin_drain(&d);
+                }
+                if (d.want_reload) {
+                        d.want_reload = false;
+                        if (!d.draining)
+                                reload(&d);
                 }
                 if (d.draining && (d.n_workers == 0 || mono_ms() > d.drain_deadline_ms + 5000))
                         d.stop = true;
         }
         for (size_t i = 0; i < d.n_workers; i++) {
                 /* still there after SIGKILL and the grace: its job stays queued for the next start */
-                queue_requeue(d.queue, d.workers[i]->id, false);
+                queue_requeue(d.queue, d.workers[i]->id, QUEUE_REQUEUE_UNCOUNTED);
                 close(d.workers[i]->src.fd);
                 free(d.workers[i]);
         }
         d.n_workers = 0;
         log_info("stopped");
         r = 0;
+stopping:
+        for (size_t i = 0; i < d.n_workers; i++) {
+                kill(-d.workers[i]->pid, SIGKILL);
+                queue_requeue(d.queue, d.workers[i]->id, QUEUE_REQUEUE_UNCOUNTED);
+                close(d.workers[i]->src.fd);
+                free(d.workers[i]);
+        }
+        d.n_workers = 0;
 out:
         free(d.workers);
         d.watch = watch_free(d.watch);

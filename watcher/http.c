@@ -64,6 +64,15 @@ static enum MHD_Result send_response(struct http *h, struct MHD_Connection *c, u
         return r;
 }
 
+/* Sends a malloc'd buffer, which MHD frees, or this when MHD cannot take it. */
+static enum MHD_Result send_buffer(struct http *h, struct MHD_Connection *c, unsigned status, char *buf, size_t len,
+                                   const char *type) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+                free(buf);
+        return send_response(h, c, status, resp, type);
+}
+
 static enum MHD_Result send_text(struct http *h, struct MHD_Connection *c, unsigned status, const char *text,
                                  size_t len, const char *type) {
         return send_response(h, c, status, MHD_create_response_from_buffer(len, (void *) text, MHD_RESPMEM_MUST_COPY),
@@ -82,8 +91,7 @@ static enum MHD_Result send_json(struct http *h, struct MHD_Connection *c, unsig
         else {
                 memcpy(buf, s, n);
                 buf[n++] = '\n';
-                r = send_response(h, c, status, MHD_create_response_from_buffer(n, buf, MHD_RESPMEM_MUST_FREE),
-                                  JSON_TYPE);
+                r = send_buffer(h, c, status, buf, n, JSON_TYPE);
         }
         json_object_put(o);
         return r;
@@ -336,8 +344,7 @@ static enum MHD_Result status_page(struct http *h, struct MHD_Connection *c) {
                 free(buf);
                 return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
         }
-        return send_response(h, c, MHD_HTTP_OK, MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE),
-                             "text/html; charset=utf-8");
+        return send_buffer(h, c, MHD_HTTP_OK, buf, len, "text/html; charset=utf-8");
 }
 
 static enum MHD_Result metrics(struct http *h, struct MHD_Connection *c) {
@@ -351,8 +358,7 @@ static enum MHD_Result metrics(struct http *h, struct MHD_Connection *c) {
                 free(buf);
                 return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
         }
-        return send_response(h, c, MHD_HTTP_OK, MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE),
-                             "text/plain; version=0.0.4; charset=utf-8");
+        return send_buffer(h, c, MHD_HTTP_OK, buf, len, "text/plain; version=0.0.4; charset=utf-8");
 }
 
 /* The files of a case folder a person reads; never the dump, never a link. */
@@ -487,7 +493,8 @@ static enum MHD_Result dispatch(struct http *h, struct MHD_Connection *c, const 
         }
         /* everything else may need the token */
         if ((!get || config_bool(daemon_config(h->d), CONF_HTTP_PROTECT_READS)) && !rq->authorised && !writes_open(h) &&
-            !(strcmp(method, "POST") == 0 && signature_ok(h, c, rq))) {
+            /* a signature covers a body only: it may queue that upload, and nothing else */
+            !(strcmp(method, "POST") == 0 && strcmp(url, "/analyze") == 0 && !rq->too_big && signature_ok(h, c, rq))) {
                 daemon_counters(h->d)->http_rejected_auth++;
                 return send_error(h, c, MHD_HTTP_UNAUTHORIZED,
                                   "a bearer token (Authorization: Bearer …) or a signature (X-Hotkdump-Signature: "

@@ -140,6 +140,7 @@ static json_object *entry_to_json(const struct queue_entry *e) {
         json_object_object_add(o, "started_us", json_object_new_int64(e->started_us));
         json_object_object_add(o, "finished_us", json_object_new_int64(e->finished_us));
         json_object_object_add(o, "attempts", json_object_new_int((int) e->attempts));
+        json_object_object_add(o, "run", json_object_new_int((int) e->run));
         return o;
 }
 
@@ -195,6 +196,7 @@ static int entry_from_json(json_object *o, struct queue_entry *e) {
         e->started_us = jint(o, "started_us");
         e->finished_us = jint(o, "finished_us");
         e->attempts = (unsigned) jint(o, "attempts");
+        e->run = (unsigned) jint(o, "run");
         if (dup_or_null(jstr(o, "case"), &e->case_id) < 0 || dup_or_null(jstr(o, "source"), &e->source) < 0 ||
             dup_or_null(jstr(o, "filename"), &e->filename) < 0 || dup_or_null(jstr(o, "sha256"), &e->sha256) < 0 ||
             dup_or_null(jstr(o, "trigger") ? jstr(o, "trigger") : "unknown", &e->trigger) < 0 ||
@@ -411,6 +413,10 @@ int queue_claim(struct queue *q, const struct queue_entry **ret) {
         return 0;
 }
 
+void queue_run_id(const struct queue_entry *e, char *buf, size_t size) {
+        snprintf(buf, size, "%s#%u", e->id, e->run);
+}
+
 int queue_set_dir(struct queue *q, const char *id, const char *dir) {
         struct slot *s = find(q, id);
         if (!s)
@@ -440,15 +446,17 @@ int queue_ack(struct queue *q, const char *id, enum queue_state state, const cha
         return save(q, &s->e);
 }
 
-int queue_requeue(struct queue *q, const char *id, bool new_folder) {
+int queue_requeue(struct queue *q, const char *id, enum queue_requeue_how how) {
         struct slot *s = find(q, id);
         if (!s)
                 return -ENOENT;
-        if (new_folder) {
+        if (how == QUEUE_REQUEUE_NEW_RUN) {
                 free(s->e.dir);
                 s->e.dir = NULL;
                 s->e.attempts = 0;
-        }
+                s->e.run++;
+        } else if (how == QUEUE_REQUEUE_UNCOUNTED && s->e.attempts > 0)
+                s->e.attempts--;
         s->e.state = QUEUE_QUEUED;
         s->e.finished_us = 0;
         free(s->e.error);

@@ -43,7 +43,8 @@ struct queue_entry {
         char *error;            /* why it failed, or NULL */
         int error_class;        /* the pipeline's PIPELINE_E* for a failure */
         int64_t created_us, started_us, finished_us; /* CLOCK_REALTIME; 0: not yet */
-        unsigned attempts;      /* times a worker was started for it */
+        unsigned attempts;      /* times a worker was started for it, in this run */
+        unsigned run;           /* 0, then one more at each retry */
 };
 
 struct queue;
@@ -65,9 +66,15 @@ int queue_claim(struct queue *q, const struct queue_entry **ret);
 int queue_set_dir(struct queue *q, const char *id, const char *dir);
 /* Ends a running job: done, incomplete, failed (error says why) or cancelled. */
 int queue_ack(struct queue *q, const char *id, enum queue_state state, const char *error, int error_class);
-/* Puts a running job back in the queue, to go on in its case folder; or a finished one, to be
- * run again from the start in a new folder (new_folder). */
-int queue_requeue(struct queue *q, const char *id, bool new_folder);
+enum queue_requeue_how {
+        QUEUE_REQUEUE_RESUME,    /* a running job goes on in its case folder; the attempt counts */
+        QUEUE_REQUEUE_UNCOUNTED, /* the same, but the attempt was not the job's fault (shutdown) */
+        QUEUE_REQUEUE_NEW_RUN,   /* a finished job runs again from the start, in a new folder */
+};
+int queue_requeue(struct queue *q, const char *id, enum queue_requeue_how how);
+/* The id of this run of the job ("ID#RUN"), which its case folders carry: a retry's new run
+ * never adopts a folder of an earlier one. */
+void queue_run_id(const struct queue_entry *e, char *buf, size_t size);
 
 const struct queue_entry *queue_get(const struct queue *q, const char *id);
 /* Every job, oldest first (borrowed; valid until the next change). */

@@ -302,9 +302,13 @@ static void scan(struct watch *w, const char *path, size_t root_len, unsigned de
                 char child[PATH_MAX];
                 if (snprintf(child, sizeof child, "%s/%s", path, e->d_name) >= (int) sizeof child)
                         continue;
-                if (e->d_type == DT_DIR)
+                unsigned char type = e->d_type;
+                struct stat st;
+                if (type == DT_UNKNOWN && lstat(child, &st) == 0) /* file systems that do not say */
+                        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+                if (type == DT_DIR)
                         add_dir(w, child, root_len, depth + 1);
-                else if (e->d_type == DT_REG || e->d_type == DT_UNKNOWN)
+                else if (type == DT_REG)
                         consider(w, child, root_len);
         }
         closedir(dir);

@@ -104,6 +104,27 @@ is "$(served /sysrq.tar.gz 200)" 1 "killed in crash: downloaded once"
 is "$(grep -c 'stage unpack: done before the restart' "$ROOT/cases/00345683/1/hotkdump.log")" 1 \
 	"killed in crash: not unpacked again"
 
+# --- kill -9 while the second dump of one upload is analysed -----------------------------------------
+oom=$(fixture_of oom kdump-compressed)
+mkdir -p "$TMP/two/a" "$TMP/two/b"
+cp "$sysrq" "$TMP/two/a/dump.1"
+cp "$oom" "$TMP/two/b/dump.2"
+tar -C "$TMP/two" -czf "$TMP/www/two.tar.gz" a b
+t=$(submit 00345688 "$U/two.tar.gz")
+for _ in $(seq 600); do
+	[ "$(jq -r '.stage // empty' "$ROOT/cases/00345688/2/job.json" 2>/dev/null)" = crash ] && break
+	sleep 0.2
+done
+is "$(jq -r .stage "$ROOT/cases/00345688/2/job.json")" crash "two dumps: the second is in crash"
+stop_daemon KILL
+start_daemon "$ROOT" "${args[@]}"
+is "$(wait_job "$t" 900)" done "two dumps: the job finishes after the restart"
+is "$(ls "$ROOT/cases/00345688" | tr '\n' ' ')" "1 2 " "two dumps: two case folders, no third"
+is "$(jq -r .state "$ROOT/cases/00345688/1/job.json") $(jq -r .state "$ROOT/cases/00345688/2/job.json")" "done done" \
+	"two dumps: both analysed to the end"
+is "$(jq -r .headline.cause_id "$ROOT/cases/00345688/2/summary.json")" oom-panic "two dumps: the second dump's report names its own cause"
+is "$(grep -c 'stage report: done' "$ROOT/cases/00345688/1/hotkdump.log")" 1 "two dumps: the first was not analysed again"
+
 # --- SIGTERM: running jobs stop, and go on at the next start -----------------------------------------
 cp "$sysrq" "$TMP/up/vmcore-00345684"
 d=$(api POST /analyze '{"case": "00345684", "path": "'"$TMP/up/vmcore-00345684"'"}' | jq -r .id)

@@ -127,6 +127,9 @@ TOKEN= bad 401 "wrong signature" '{"case": "00345677", "url": "http://127.0.0.1/
 	-H "X-Hotkdump-Signature: sha256=$sig"
 TOKEN= bad 401 "signature of another body" '{"case": "00345679", "url": "http://127.0.0.1:'"$HTTP_PORT"'/00345679/vmcore.kdump", "size": 1}' \
 	-H "X-Hotkdump-Signature: sha256=$sig"
+TOKEN= api POST "/jobs/$url_job/retry" '{"case": "00345679", "url": "http://127.0.0.1:'"$HTTP_PORT"'/00345679/vmcore.kdump", "size": '"$size"'}' \
+	-H "X-Hotkdump-Signature: sha256=$sig" >/dev/null
+is "$(status)" 401 "a webhook's signature replayed to another route is refused"
 api DELETE /jobs/nope >/dev/null
 is "$(status)" 404 "DELETE of an unknown job: 404"
 api PUT /analyze '{}' >/dev/null
@@ -218,6 +221,17 @@ sleep 1
 pgrep -f "$ROOT/cases/00345677/2/vmcore" >/dev/null
 ok $(( ! $? )) "no crash of the cancelled job is left running"
 is "$(ls "$ROOT/cases/00345677" | sort | tr '\n' ' ')" "1 2 " "the retry ran in a new case folder"
+is "$(jq -r '.state + ": " + .error' "$ROOT/cases/00345677/2/job.json")" "failed: cancelled" \
+	"the cancelled run's folder says it ended, and why"
+api POST "/jobs/$url_job/retry" '' >/dev/null
+for _ in $(seq 100); do
+	folder=$(api GET "/jobs/$url_job" | jq -r '.folder // empty')
+	[ -n "$folder" ] && break
+	sleep 0.1
+done
+is "$folder" 00345677/3 "a retry after a cancel runs in a new folder again, not in the cancelled one"
+api DELETE "/jobs/$url_job" >/dev/null
+wait_job "$url_job" 60 >/dev/null
 api DELETE "/jobs/$url_job" >/dev/null
 is "$(status)" 409 "DELETE of a finished job: 409"
 

@@ -92,9 +92,15 @@ static void test_queue(void) {
                "a finished job keeps its state and error");
         tap_is_int(queue_count(q, QUEUE_QUEUED), 605, "every queued job came back");
         tap_ok(queue_claim(q, &e) == 1 && !strcmp(e->id, id1), "the requeued one is claimed first again");
-        tap_is_int(queue_requeue(q, id2, true), 0, "a failed job is retried");
+        char run0[128], run1[128];
+        queue_run_id(queue_get(q, id2), run0, sizeof run0);
+        tap_is_int(queue_requeue(q, id2, QUEUE_REQUEUE_NEW_RUN), 0, "a failed job is retried");
         e = queue_get(q, id2);
         tap_ok(e->state == QUEUE_QUEUED && !e->dir && !e->error && e->attempts == 0, "in a new folder, with no error");
+        queue_run_id(e, run1, sizeof run1);
+        tap_ok(strcmp(run0, run1) != 0, "as a new run (%s, then %s)", run0, run1);
+        tap_is_int(queue_requeue(q, id1, QUEUE_REQUEUE_UNCOUNTED), 0, "a job stopped by a shutdown is queued again");
+        tap_is_int(queue_get(q, id1)->attempts, 1, "without counting that attempt");
         q = queue_free(q);
         remove_tree(dir);
 }
