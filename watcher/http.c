@@ -216,8 +216,15 @@ static enum MHD_Result analyze(struct http *h, struct MHD_Connection *c, struct 
                 goto out;
         }
         json_object *j = daemon_job_json(h->d, e);
-        if (j)
+        if (j) {
                 json_object_object_add(j, "duplicate", json_object_new_boolean(dup));
+                if (dup && (e->state == QUEUE_FAILED || e->state == QUEUE_CANCELLED)) {
+                        char hint[256];
+                        snprintf(hint, sizeof hint, "this upload's job %s; POST /jobs/%s/retry runs it again",
+                                 e->state == QUEUE_FAILED ? "failed" : "was cancelled", e->id);
+                        json_object_object_add(j, "hint", json_object_new_string(hint));
+                }
+        }
         ret = send_json(h, c, dup ? MHD_HTTP_OK : MHD_HTTP_ACCEPTED, j);
 out:
         request_clear(&ar);

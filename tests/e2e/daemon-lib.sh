@@ -74,3 +74,13 @@ healthz_fast() {
 	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 --interface 127.0.0.2 "$API/healthz")
 	[ "$code" = 200 ]
 }
+
+left_running() { # left_running DIR: processes still reading the job's dump, once given 15 s to go
+	# (a process built with AddressSanitizer takes a while to tear down its shadow memory, and
+	# its children get their parent-death signal only then)
+	for _ in $(seq 150); do
+		pgrep -f "$1/vmcore" >/dev/null || break
+		sleep 0.1
+	done
+	pgrep -f "$1/vmcore" | wc -l
+}

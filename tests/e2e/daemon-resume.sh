@@ -38,15 +38,6 @@ submit() { # submit CASE URL: the new job's id
 served() { # served PATH STATUS: how many times nginx answered GET PATH with STATUS
 	grep -c "\"GET $1 HTTP/1.1\" $2 " "$TMP/nginx/access.log"
 }
-left_running() { # left_running DIR: processes still reading the job's dump, once given 15 s to go
-	# (a process built with AddressSanitizer takes a while to tear down its shadow memory, and
-	# its children get their parent-death signal only then)
-	for _ in $(seq 150); do
-		pgrep -f "$1/vmcore" >/dev/null || break
-		sleep 0.1
-	done
-	pgrep -f "$1/vmcore" | wc -l
-}
 check_once() { # check_once CASE ID WHAT: one job, one folder, done, every stage done once
 	is "$(wait_job "$2" 900)" done "$3: the job finishes after the restart"
 	is "$(api GET "/jobs?case=$1" | jq -r .total)" 1 "$3: one job for the case"

@@ -217,9 +217,7 @@ ok $? "the retried job runs again"
 api DELETE "/jobs/$url_job" >/dev/null
 is "$(status)" 202 "DELETE of the running job: 202"
 is "$(wait_job "$url_job" 60)" cancelled "the job is cancelled"
-sleep 1
-pgrep -f "$ROOT/cases/00345677/2/vmcore" >/dev/null
-ok $(( ! $? )) "no crash of the cancelled job is left running"
+is "$(left_running "$ROOT/cases/00345677/2")" 0 "no crash of the cancelled job is left running"
 is "$(ls "$ROOT/cases/00345677" | sort | tr '\n' ' ')" "1 2 " "the retry ran in a new case folder"
 is "$(jq -r '.state + ": " + .error' "$ROOT/cases/00345677/2/job.json")" "failed: cancelled" \
 	"the cancelled run's folder says it ended, and why"
@@ -234,6 +232,9 @@ api DELETE "/jobs/$url_job" >/dev/null
 wait_job "$url_job" 60 >/dev/null
 api DELETE "/jobs/$url_job" >/dev/null
 is "$(status)" 409 "DELETE of a finished job: 409"
+body=$(api POST /analyze '{"case": "00345677", "url": "http://127.0.0.1:'"$HTTP_PORT"'/sysrq.tar.gz"}')
+is "$(status) $(jq -r .hint <<<"$body")" "200 this upload's job was cancelled; POST /jobs/$url_job/retry runs it again" \
+	"the same upload sent again after a cancel: the known job, and how to run it again"
 
 echo "tok-new-$RANDOM" >"$TMP/etc/token"
 kill -HUP "$DAEMON_PID"
