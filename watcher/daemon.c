@@ -794,16 +794,10 @@ int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
                 if (d.draining && (d.n_workers == 0 || mono_ms() > d.drain_deadline_ms + 5000))
                         d.stop = true;
         }
-        for (size_t i = 0; i < d.n_workers; i++) {
-                /* still there after SIGKILL and the grace: its job stays queued for the next start */
-                queue_requeue(d.queue, d.workers[i]->id, QUEUE_REQUEUE_UNCOUNTED);
-                close(d.workers[i]->src.fd);
-                free(d.workers[i]);
-        }
-        d.n_workers = 0;
         log_info("stopped");
         r = 0;
 stopping:
+        /* a worker still there after the drain's grace: its job stays queued for the next start */
         for (size_t i = 0; i < d.n_workers; i++) {
                 kill(-d.workers[i]->pid, SIGKILL);
                 queue_requeue(d.queue, d.workers[i]->id, QUEUE_REQUEUE_UNCOUNTED);

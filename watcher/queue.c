@@ -320,19 +320,17 @@ const struct queue_entry *queue_get(const struct queue *q, const char *id) {
         return s ? &s->e : NULL;
 }
 
-static const char *base_name(const char *source) {
-        /* a URL's last path part, without its query */
-        static char buf[256];
+/* The last part of a path or of a URL's path (without its query) into buf. */
+static void base_name(const char *source, char *buf, size_t size) {
         const char *end = source + strcspn(source, "?#");
         const char *p = end;
         while (p > source && p[-1] != '/')
                 p--;
         size_t n = (size_t) (end - p);
-        if (n == 0 || n >= sizeof buf)
-                return "upload";
-        memcpy(buf, p, n);
-        buf[n] = 0;
-        return buf;
+        if (n == 0 || n >= size)
+                snprintf(buf, size, "upload");
+        else
+                snprintf(buf, size, "%.*s", (int) n, p);
 }
 
 /* The same upload: known sizes and checksums must agree, unknown ones do not count. */
@@ -347,11 +345,13 @@ static bool same_upload(const struct queue_entry *e, const struct queue_request 
 }
 
 int queue_put(struct queue *q, const struct queue_request *req, const struct queue_entry **ret, bool *ret_duplicate) {
-        const char *filename = req->filename && *req->filename ? req->filename : base_name(req->source);
         char name[256];
         int r;
 
-        snprintf(name, sizeof name, "%s", filename);
+        if (req->filename && *req->filename)
+                snprintf(name, sizeof name, "%s", req->filename);
+        else
+                base_name(req->source, name, sizeof name);
         for (size_t i = q->by_upload[hash_str(req->case_id, name) % q->nbuckets]; i != NO_ENTRY; i = q->v[i].next_upload)
                 if (same_upload(&q->v[i].e, req, name)) {
                         *ret = &q->v[i].e;
