@@ -25,7 +25,6 @@
 #define CONNECT_TIMEOUT_S 10L
 #define REQUEST_TIMEOUT_S 60L
 #define WAIT_DEFAULT_S (6u * 3600)
-#define TOKEN_MAX 4096
 
 enum { OPT_SERVER = 0x2000, OPT_TOKEN_FILE };
 #define CLIENT_OPTIONS                                                                                      \
@@ -162,12 +161,7 @@ static int client_open(struct client *cl, const char *cmd) {
         }
         const char *file = cl->token_file_arg ? cl->token_file_arg : config_string(cfg, CONF_HTTP_TOKEN_FILE);
         if (*file) {
-                r = read_file_max(file, TOKEN_MAX, &text, &len);
-                if (r == 0) {
-                        text[strcspn(text, "\r\n")] = 0;
-                        if (!*text)
-                                r = -ENODATA;
-                }
+                r = read_secret_file(file, &text, &len);
                 const char *why = r == -EFBIG ? "larger than 4 KiB" : r == -ENODATA ? "its first line is empty" : strerror(-r);
                 if (r < 0 && cl->token_file_arg) {
                         log_error("%s: --token-file '%s': %s", cmd, file, why);

@@ -223,6 +223,23 @@ int64_t tree_disk_usage(const char *path) {
         return du_total;
 }
 
+int read_secret_file(const char *path, char **ret, size_t *ret_len) {
+        char *text = NULL;
+        size_t len;
+        int r = read_file_max(path, 4096, &text, &len);
+        if (r < 0)
+                return r;
+        len = strcspn(text, "\r\n");
+        text[len] = 0;
+        if (len == 0) {
+                free(text);
+                return -ENODATA;
+        }
+        *ret = text;
+        *ret_len = len;
+        return 0;
+}
+
 static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *f) {
         (void) st;
         (void) f;

@@ -30,6 +30,10 @@ int write_sparse(int fd, const void *buf, size_t len);
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer. -EFBIG when larger. */
 int read_file_max(const char *path, size_t max, char **ret, size_t *ret_len);
 
+/* A secret kept in a file (a token, a signing key): its first line, at most 4 KiB. -ENODATA
+ * when that line is empty, -EFBIG when the file is larger. */
+int read_secret_file(const char *path, char **ret, size_t *ret_len);
+
 /* Bytes used by a file or a whole tree (without following links). */
 int64_t tree_disk_usage(const char *path);
 

@@ -601,7 +601,7 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
         struct scan s = { 0 };
         char *input = NULL, err[512] = "";
         bool first_done = false;
-        int r;
+        int r, recorded = 0;
 
         memset(res, 0, sizeof *res);
         if (preq->job_dir)
@@ -619,10 +619,11 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
         /* the upload's first dump finished before a restart: nothing to do, unless a further
          * dump of it was still waiting or being analysed */
         first_done = strcmp(job_state(j), "running") != 0;
+        if (first_done)
+                recorded = recorded_result(j, res);
         if (first_done && !siblings_pending(j, preq->queue_id)) {
-                r = recorded_result(j, res);
                 job_free(j);
-                return r;
+                return recorded;
         }
 
         r = stage_fetch(j, req, &input, err, sizeof err);
@@ -648,7 +649,7 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
         job_set(j, "dumps", list);
 
         if (first_done)
-                r = recorded_result(j, res) < 0 ? -EIO : 0; /* its error stays in res */
+                r = recorded < 0 ? -EIO : 0; /* its error stays in res */
         else
                 r = analyze_dump(j, &s.dumps[0], &s, NULL, preq, err, sizeof err);
         /* one more job per further dump, so that each is analysed and reported on its own */
@@ -682,11 +683,10 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
 done:
         if (first_done) {
                 /* what the first dump recorded stands; its siblings are done now */
-                int rr = recorded_result(j, res);
                 job_free(j);
                 scan_free(&s);
                 free(input);
-                return rr;
+                return recorded;
         }
         if (r < 0) {
                 res->error_class = classify(r);

@@ -59,7 +59,7 @@ struct daemon {
         uint64_t bytes_fetched, symbol_cache_hits, symbol_fetches;
 };
 
-static int64_t mono_ms(void) {
+int64_t daemon_now_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -200,7 +200,7 @@ static int start_worker(struct daemon *d, const struct queue_entry *e) {
         w->d = d;
         w->pid = pid;
         snprintf(w->id, sizeof w->id, "%s", id);
-        w->started_ms = mono_ms();
+        w->started_ms = daemon_now_ms();
         w->deadline_ms = w->started_ms + (int64_t) config_u64(d->cfg, CONF_DAEMON_JOB_TIMEOUT) * 1000;
         w->src.fd = (int) syscall(SYS_pidfd_open, pid, 0);
         w->src.handler = on_worker_exit;
@@ -305,7 +305,7 @@ static void on_worker_exit(struct daemon *d, struct ev_source *s, uint32_t event
         char error[1024] = "";
         enum queue_state state;
         int cls = 0, r = 0;
-        double secs = (double) (mono_ms() - w->started_ms) / 1000.0;
+        double secs = (double) (daemon_now_ms() - w->started_ms) / 1000.0;
         bool exited = si.si_code == CLD_EXITED;
 
         if (e && e->dir)
@@ -366,7 +366,7 @@ static void stop_worker(struct worker *w, int why) {
         if (w->why_stopped == W_RUNNING)
                 w->why_stopped = why;
         kill(-w->pid, SIGTERM);
-        w->kill_at_ms = mono_ms() + 3000;
+        w->kill_at_ms = daemon_now_ms() + 3000;
 }
 
 int daemon_submit(struct daemon *d, const struct queue_request *req, const struct queue_entry **ret, bool *ret_dup) {
@@ -622,7 +622,7 @@ static void begin_drain(struct daemon *d) {
         if (d->draining)
                 return;
         d->draining = true;
-        d->drain_deadline_ms = mono_ms() + (int64_t) config_u64(d->cfg, CONF_DAEMON_DRAIN_TIMEOUT) * 1000;
+        d->drain_deadline_ms = daemon_now_ms() + (int64_t) config_u64(d->cfg, CONF_DAEMON_DRAIN_TIMEOUT) * 1000;
         log_info("shutting down: no new work; %zu running job(s) are stopped and go on at the next start", d->n_workers);
         if (d->http)
                 http_quiesce(d->http);
@@ -678,7 +678,7 @@ static void on_signal(struct daemon *d, struct ev_source *s, uint32_t events) {
 
 static void on_tick(struct daemon *d, struct ev_source *s, uint32_t events) {
         uint64_t n;
-        int64_t now = mono_ms();
+        int64_t now = daemon_now_ms();
         (void) events;
         if (read(s->fd, &n, sizeof n) < 0 && errno != EAGAIN)
                 log_error_errno(-errno, "timer: %m");
@@ -791,7 +791,7 @@ int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
                         if (!d.draining)
                                 reload(&d);
                 }
-                if (d.draining && (d.n_workers == 0 || mono_ms() > d.drain_deadline_ms + 5000))
+                if (d.draining && (d.n_workers == 0 || daemon_now_ms() > d.drain_deadline_ms + 5000))
                         d.stop = true;
         }
         log_info("stopped");

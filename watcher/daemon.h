@@ -25,6 +25,8 @@ int daemon_mod_fd(struct daemon *d, struct ev_source *s, uint32_t events);
 void daemon_del_fd(struct daemon *d, struct ev_source *s);
 
 const struct config *daemon_config(const struct daemon *d);
+/* CLOCK_MONOTONIC in milliseconds: the clock of every timeout and settle time. */
+int64_t daemon_now_ms(void);
 struct queue *daemon_queue(struct daemon *d);
 /* Why new work is refused now (draining for shutdown), or NULL. */
 const char *daemon_refusing(const struct daemon *d);

@@ -626,27 +626,14 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
 
 /* A secret from a file: its first line, which must not be empty. */
 static int read_secret(const char *path, char **ret, size_t *ret_len, char *err, size_t err_size) {
-        char *text = NULL;
-        size_t len;
         *ret = NULL;
         *ret_len = 0;
         if (!*path)
                 return 0;
-        int r = read_file_max(path, 4096, &text, &len);
-        if (r < 0) {
-                snprintf(err, err_size, "cannot read '%s': %s", path, strerror(-r));
-                return r;
-        }
-        len = strcspn(text, "\r\n");
-        text[len] = 0;
-        if (len == 0) {
-                free(text);
-                snprintf(err, err_size, "'%s' is empty", path);
-                return -EINVAL;
-        }
-        *ret = text;
-        *ret_len = len;
-        return 0;
+        int r = read_secret_file(path, ret, ret_len);
+        if (r < 0)
+                snprintf(err, err_size, "'%s': %s", path, r == -ENODATA ? "its first line is empty" : strerror(-r));
+        return r;
 }
 
 static void forget_secrets(struct http *h) {

@@ -46,12 +46,6 @@ struct watch {
         pcre2_match_data *md;
 };
 
-static int64_t mono_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool watch_name_ignored(const char *name) {
         static const char *const suffixes[] = { ".part", ".tmp", ".partial", ".crdownload", ".filepart", ".swp", "~", NULL };
         size_t n = strlen(name);
@@ -147,7 +141,7 @@ int watch_case_of(const struct config *cfg, const char *relpath, char *ret, size
 
 static void arm(struct watch *w) {
         struct itimerspec its = { 0 };
-        int64_t due = INT64_MAX, now = mono_ms();
+        int64_t due = INT64_MAX, now = daemon_now_ms();
         for (size_t i = 0; i < w->n_pend; i++)
                 if (w->pend[i].due_ms < due)
                         due = w->pend[i].due_ms;
@@ -160,7 +154,7 @@ static void arm(struct watch *w) {
 }
 
 static void add_pending(struct watch *w, const char *path, size_t root_len, const struct stat *st) {
-        int64_t due = mono_ms() + (int64_t) config_u64(daemon_config(w->d), CONF_WATCH_SETTLE_MS);
+        int64_t due = daemon_now_ms() + (int64_t) config_u64(daemon_config(w->d), CONF_WATCH_SETTLE_MS);
         for (size_t i = 0; i < w->n_pend; i++)
                 if (!strcmp(w->pend[i].path, path)) {
                         w->pend[i].size = st->st_size;
@@ -253,7 +247,7 @@ static void settle(struct watch *w, struct pending *p) {
 static void on_timer(struct daemon *d, struct ev_source *s, uint32_t events) {
         struct watch *w = (struct watch *) ((char *) s - offsetof(struct watch, timer));
         uint64_t n;
-        int64_t now = mono_ms();
+        int64_t now = daemon_now_ms();
         (void) d;
         (void) events;
         if (read(s->fd, &n, sizeof n) < 0 && errno != EAGAIN)
