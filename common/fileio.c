@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
@@ -258,5 +259,46 @@ int remove_tree_via_trash(const char *path) {
         if (rename(path, trash) < 0)
                 return errno == ENOENT ? 0 : -errno;
         remove_tree(trash);
+        return 0;
+}
+
+void strv_free(char **v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+static int cmp_names(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int dir_list_sorted(const char *dir, bool (*keep)(const char *dir, const char *name, void *userdata), void *userdata,
+                    char ***ret, size_t *ret_n) {
+        char **v = NULL;
+        size_t n = 0;
+        *ret = NULL;
+        *ret_n = 0;
+        DIR *d = opendir(dir);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        for (struct dirent *e; (e = readdir(d));) {
+                if (!keep(dir, e->d_name, userdata))
+                        continue;
+                char **v2 = realloc(v, (n + 1) * sizeof *v2);
+                if (!v2 || !(v2[n] = strdup(e->d_name))) {
+                        if (v2)
+                                v = v2;
+                        strv_free(v, n);
+                        closedir(d);
+                        return -ENOMEM;
+                }
+                v = v2;
+                n++;
+        }
+        closedir(d);
+        if (n)
+                qsort(v, n, sizeof *v, cmp_names);
+        *ret = v;
+        *ret_n = n;
         return 0;
 }

@@ -34,6 +34,11 @@ int read_file_max(const char *path, size_t max, char **ret, size_t *ret_len);
  * when that line is empty, -EFBIG when the file is larger. */
 int read_secret_file(const char *path, char **ret, size_t *ret_len);
 
+/* The names in a folder that keep(dir, name, userdata) accepts, sorted (strcmp); a missing
+ * folder has none. Free with strv_free(). */
+int dir_list_sorted(const char *dir, bool (*keep)(const char *dir, const char *name, void *userdata), void *userdata,
+                    char ***ret, size_t *ret_n);
+void strv_free(char **v, size_t n);
 /* Bytes used by a file or a whole tree (without following links). */
 int64_t tree_disk_usage(const char *path);
 

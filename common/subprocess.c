@@ -45,7 +45,32 @@ static int capture_read(struct capture *c) {
         return capbuf_add(&c->b, tmp, (size_t) n);
 }
 
-static void child(const struct subprocess_opts *o, pid_t parent, int in_r, int out_w, int err_w) {
+/* Our environment with opts->env set on top, made before fork(): the child of a process with
+ * threads (libcurl's resolver) may not allocate. The strings are borrowed. */
+static char **make_env(const char *const *add) {
+        size_t n = 0, n_add = 0;
+        while (environ[n])
+                n++;
+        while (add[n_add])
+                n_add++;
+        char **v = calloc(n + n_add + 1, sizeof *v);
+        if (!v)
+                return NULL;
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+                size_t name = strcspn(environ[i], "=");
+                bool replaced = false;
+                for (size_t a = 0; a < n_add && !replaced; a++)
+                        replaced = !strncmp(add[a], environ[i], name + 1);
+                if (!replaced)
+                        v[k++] = environ[i];
+        }
+        for (size_t a = 0; a < n_add; a++)
+                v[k++] = (char *) add[a];
+        return v;
+}
+
+static void child(const struct subprocess_opts *o, char **envp, pid_t parent, int in_r, int out_w, int err_w) {
         int in = in_r >= 0 ? in_r : o->stdin_fd >= 0 ? o->stdin_fd : open("/dev/null", O_RDONLY);
         int out = in_r < 0 && o->stdout_fd >= 0 ? o->stdout_fd : out_w;
 
@@ -72,7 +97,10 @@ static void child(const struct subprocess_opts *o, pid_t parent, int in_r, int o
                 dprintf(2, "cannot enter '%s': %s\n", o->cwd, strerror(errno));
                 _exit(127);
         }
-        execvp(o->argv[0], (char *const *) o->argv);
+        if (envp)
+                execvpe(o->argv[0], (char *const *) o->argv, envp);
+        else
+                execvp(o->argv[0], (char *const *) o->argv);
         dprintf(2, "cannot run '%s': %s\n", o->argv[0], strerror(errno));
         _exit(errno == ENOENT ? 127 : 126);
 }
@@ -96,10 +124,13 @@ int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *re
         bool termed = false, exited = false;
         siginfo_t si = { 0 };
         pid_t pid, parent = getpid();
+        char **envp = NULL;
         int r = 0;
 
         if (!o->argv || !o->argv[0])
                 return -EINVAL;
+        if (o->env && !(envp = make_env(o->env)))
+                return -ENOMEM;
         if ((o->stdout_fd < 0 && pipe2(out_p, O_CLOEXEC) < 0) || pipe2(err_p, O_CLOEXEC) < 0) {
                 r = -errno;
                 goto out;
@@ -110,7 +141,7 @@ int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *re
                 goto out;
         }
         if (pid == 0)
-                child(o, parent, -1, out_p[1], err_p[1]);
+                child(o, envp, parent, -1, out_p[1], err_p[1]);
         /* Also here, so that a signal sent before the child ran setpgid() finds the group. */
         setpgid(pid, pid);
         close_fd(&out_p[1]);
@@ -206,6 +237,7 @@ out:
                 capbuf_free(&cap[i].b);
         }
         close_fd(&pidfd);
+        free(envp);
         return r;
 }
 
@@ -218,13 +250,20 @@ int subprocess_spawn(const struct subprocess_opts *o, struct subprocess *ret) {
                 r = -errno;
                 goto fail;
         }
+        char **envp = NULL;
+        if (o->env && !(envp = make_env(o->env))) {
+                r = -ENOMEM;
+                goto fail;
+        }
         pid_t parent = getpid(), pid = fork();
         if (pid < 0) {
                 r = -errno;
+                free(envp);
                 goto fail;
         }
         if (pid == 0)
-                child(o, parent, in_p[0], out_p[1], out_p[1]);
+                child(o, envp, parent, in_p[0], out_p[1], out_p[1]);
+        free(envp);
         setpgid(pid, pid);
         close(in_p[0]);
         close(out_p[1]);

@@ -10,6 +10,7 @@
 struct subprocess_opts {
         const char *const *argv;   /* argv[0] is looked up in PATH */
         const char *cwd;           /* NULL: ours */
+        const char *const *env;    /* NAME=VALUE entries set for the command, on top of ours; or NULL */
         int stdin_fd;              /* -1: /dev/null */
         int stdout_fd;             /* -1: captured into the result */
         uint64_t timeout_ms;       /* 0: none; then SIGTERM to the group, SIGKILL after kill_grace_ms */

@@ -337,6 +337,28 @@ void job_log(struct job *j, const char *fmt, ...) {
         fputc('\n', j->log);
 }
 
+void job_log_dir(const char *dir, const char *fmt, ...) {
+        char line[8192], path[PATH_MAX];
+        va_list ap;
+        iso_now(line, sizeof line);
+        size_t n = strlen(line);
+        line[n++] = ' ';
+        va_start(ap, fmt);
+        int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+        va_end(ap);
+        if (m < 0)
+                return;
+        n = strlen(line);
+        line[n++] = '\n';
+        snprintf(path, sizeof path, "%s/hotkdump.log", dir);
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return;
+        ssize_t w = write(fd, line, n);
+        (void) w; /* a log line that cannot be written has nowhere else to go */
+        close(fd);
+}
+
 void job_say(struct job *j, const char *fmt, ...) {
         char msg[4096];
         va_list ap;

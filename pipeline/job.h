@@ -53,6 +53,9 @@ const struct config *job_config(const struct job *j);
 
 /* A timestamped line in hotkdump.log. */
 void job_log(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A timestamped line in the hotkdump.log of a folder, from outside the job (the outbox), written
+ * whole with one append so that it never splits a line of the job's own. */
+void job_log_dir(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same, or a line on stderr when there is no job (a command run by hand). */
 void job_say(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
