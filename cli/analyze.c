@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "cli/cli.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "hooks/outbox.h"
 #include "pipeline/pipeline.h"
 
 static void usage(FILE *out) {
@@ -30,11 +32,24 @@ static void usage(FILE *out) {
                 "  --filename NAME        the name to give the upload\n"
                 "  --size BYTES           the upload's expected size\n"
                 "  --sha256 HEX           the upload's expected SHA-256\n"
+                "  --no-post              leave the posts (post.sinks) in the outbox instead of sending them\n"
+                "                         now; the daemon or hotkdump outbox retry sends them\n"
                 "\n"
                 "Exit status: 0 done; 1 incomplete (the report was written, but crash could not\n"
                 "analyse the dump: no symbols, crash missing or failing); 2 usage; 3 input refused (case number, URL, hostile or empty\n"
                 "archive, no dump, over a limit); 4 damaged dump or archive, or a size or sha256 that\n"
                 "does not match; 5 cannot read or download; 6 internal (disk full, …).\n");
+}
+
+static void enqueue(void *userdata, const char *dir, const char *kind) {
+        char err[512] = "";
+        if (outbox_enqueue(userdata, dir, kind, err, sizeof err) < 0)
+                log_error("analyze: %s: the %s post is not in the outbox: %s", dir, kind, err);
+}
+
+static void say(void *userdata, const char *line) {
+        (void) userdata;
+        fprintf(stderr, "hotkdump: post %s\n", line);
 }
 
 int cli_analyze(int argc, char **argv) {
@@ -46,6 +61,7 @@ int cli_analyze(int argc, char **argv) {
                 { "size", required_argument, NULL, 'z' },
                 { "sha256", required_argument, NULL, 'H' },
                 { "debug-file", required_argument, NULL, 'd' },
+                { "no-post", no_argument, NULL, 'P' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -54,6 +70,7 @@ int cli_analyze(int argc, char **argv) {
         struct cli_settings settings = { 0 };
         const char *case_id = NULL, *debug_file = NULL;
         enum job_stage stop_after = _STAGE_MAX - 1;
+        bool send = true;
         int done, c, r, ret = CLI_EXIT_USAGE;
 
         optind = 1;
@@ -75,6 +92,9 @@ int cli_analyze(int argc, char **argv) {
                         break;
                 case 'd':
                         debug_file = optarg;
+                        break;
+                case 'P':
+                        send = false;
                         break;
                 case 'z': {
                         char *end;
@@ -109,11 +129,26 @@ int cli_analyze(int argc, char **argv) {
 
         if (cli_settings_load(&settings, "analyze", &cfg) < 0)
                 goto out;
+        char why[512];
+        if (outbox_check_config(cfg, why, sizeof why) < 0) {
+                log_error("analyze: %s", why);
+                goto out;
+        }
 
         struct pipeline_result res;
         struct pipeline_request preq = { .case_id = case_id, .fetch = &req, .debug_file = debug_file,
-                                         .stop_after = stop_after };
+                                         .stop_after = stop_after, .on_post = enqueue, .userdata = cfg };
         r = pipeline_run(cfg, &preq, &res);
+        /* the posts go now; what cannot go stays in the outbox, and is said */
+        for (size_t i = 0; send && i < res.n_dirs && *config_string(cfg, CONF_POST_SINKS); i++) {
+                const char *slash = strrchr(res.dirs[i], '/'), *prev = slash;
+                while (prev && prev > res.dirs[i] && prev[-1] != '/')
+                        prev--;
+                struct outbox_run run = { .force = true, .only = prev, .say = say };
+                int d = prev ? outbox_deliver(cfg, &run) : -EINVAL;
+                if (d < 0)
+                        log_error("analyze: cannot read the outbox: %s", strerror(-d));
+        }
         for (size_t i = 0; i < res.n_dirs; i++) {
                 char path[4096];
                 /* the comment says it all when there is one; else the first look's start */

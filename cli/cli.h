@@ -42,3 +42,4 @@ int cli_crash(int argc, char **argv);
 int cli_rules(int argc, char **argv);
 int cli_submit(int argc, char **argv);
 int cli_status(int argc, char **argv);
+int cli_outbox(int argc, char **argv);

@@ -151,6 +151,58 @@ static const struct config_row table[_CONF_MAX] = {
                                    "Folder levels watched under each watched folder." },
         [CONF_CLIENT_SERVER] = { "client.server", TYPE_STRING, "http://127.0.0.1:8461", 0, 0,
                                  "The hotkdumpd that hotkdump submit and hotkdump status talk to." },
+        [CONF_POST_SINKS] = { "post.sinks", TYPE_STRING, "", 0, 0,
+                              "Where results are posted, space-separated: athena (a comment on the case), webhook "
+                              "(summary.json to webhook.url), exec (each script in hooks.dir). Empty: nowhere." },
+        [CONF_POST_EARLY] = { "post.early", TYPE_BOOL, "yes", 0, 1,
+                              "Post what the first look found (the kernel log's cause) before symbols and crash; "
+                              "the full post follows. Not sent when the full one is ready first." },
+        [CONF_POST_RETRY_MIN] = { "post.retry_min", TYPE_SECONDS, "30", 1, 86400,
+                                  "First wait before a failed post is sent again; it doubles each time, with jitter." },
+        [CONF_POST_RETRY_MAX] = { "post.retry_max", TYPE_SECONDS, "1h", 1, 7 * 86400,
+                                  "Longest wait between two tries of a post." },
+        [CONF_POST_GIVE_UP] = { "post.give_up", TYPE_SECONDS, "3d", 60, 365ull * 86400,
+                                "How long a post is tried again; then it stays in the outbox, failed, for a person "
+                                "(hotkdump outbox retry)." },
+        [CONF_ATHENA_LOGIN_URL] = { "athena.login_url", TYPE_STRING, "https://login.salesforce.com", 0, 0,
+                                    "Salesforce login server, for the OAuth2 username-password flow." },
+        [CONF_ATHENA_API_VERSION] = { "athena.api_version", TYPE_STRING, "v59.0", 0, 0,
+                                      "Salesforce REST API version used in /services/data/<version>/." },
+        [CONF_ATHENA_CLIENT_ID] = { "athena.client_id", TYPE_STRING, "", 0, 0,
+                                    "Consumer key of the connected app hotkdump logs in through." },
+        [CONF_ATHENA_CLIENT_SECRET_FILE] = { "athena.client_secret_file", TYPE_STRING, "", 0, 0,
+                                             "File holding the connected app's consumer secret; empty: "
+                                             "$HOTKDUMP_ATHENA_CLIENT_SECRET." },
+        [CONF_ATHENA_USERNAME] = { "athena.username", TYPE_STRING, "", 0, 0,
+                                   "The Salesforce user the comments are posted as." },
+        [CONF_ATHENA_PASSWORD_FILE] = { "athena.password_file", TYPE_STRING, "", 0, 0,
+                                        "File holding that user's password (with its security token appended when "
+                                        "the org asks for one); empty: $HOTKDUMP_ATHENA_PASSWORD." },
+        [CONF_ATHENA_TOKEN_FILE] = { "athena.token_file", TYPE_STRING, "", 0, 0,
+                                     "Instead of logging in: a file holding an access token, used with "
+                                     "athena.instance_url; $HOTKDUMP_ATHENA_TOKEN also counts." },
+        [CONF_ATHENA_INSTANCE_URL] = { "athena.instance_url", TYPE_STRING, "", 0, 0,
+                                       "The org's URL (https://NAME.my.salesforce.com), with a configured token." },
+        [CONF_ATHENA_PUBLIC] = { "athena.public", TYPE_BOOL, "no", 0, 1,
+                                 "Post comments the customer can see (IsPublished); by default they are internal." },
+        [CONF_ATHENA_COMMENT_MAX] = { "athena.comment_max", TYPE_UINT, "3000", 200, 4000,
+                                      "Most characters in one case comment (Salesforce takes 4000); a longer text "
+                                      "is split on line boundaries into parts headed \"Split comment i of n\"." },
+        [CONF_ATHENA_TIMEOUT] = { "athena.timeout", TYPE_SECONDS, "30", 1, 600,
+                                  "Seconds one call to Salesforce may take." },
+        [CONF_WEBHOOK_URL] = { "webhook.url", TYPE_STRING, "", 0, 0,
+                               "Where the webhook sink POSTs each job's summary.json." },
+        [CONF_WEBHOOK_SECRET_FILE] = { "webhook.secret_file", TYPE_STRING, "", 0, 0,
+                                       "File holding the key of the X-Hotkdump-Signature header (sha256=HEX, "
+                                       "HMAC-SHA256 of the body); empty: $HOTKDUMP_WEBHOOK_SECRET, else unsigned." },
+        [CONF_WEBHOOK_TIMEOUT] = { "webhook.timeout", TYPE_SECONDS, "30", 1, 600,
+                                   "Seconds one webhook call may take." },
+        [CONF_HOOKS_DIR] = { "hooks.dir", TYPE_PATH, "/etc/hotkdump/hooks.d", 0, 0,
+                             "Scripts the exec sink runs, each executable file in name order, with the job's "
+                             "facts in HOTKDUMP_* environment variables. Exit 0: done; 75: try again later; "
+                             "anything else: failed." },
+        [CONF_HOOKS_TIMEOUT] = { "hooks.timeout", TYPE_SECONDS, "60", 1, 86400,
+                                 "Seconds one hook script may run before it is killed (and tried again later)." },
 };
 
 struct config {

@@ -387,6 +387,17 @@ static int classify(int r) {
 
 /* Everything after the upload is unpacked, for one dump in its own job folder. Returns 0,
  * 1 when the report was written but crash gave nothing useful (err says why), or -errno. */
+static void post(const struct pipeline_request *req, struct job *j, const char *kind) {
+        if (req->on_post)
+                req->on_post(req->userdata, job_dir(j), kind);
+}
+
+/* The end of a job, then its post: what failed, or what was found. */
+static void finish(const struct pipeline_request *req, struct job *j, int r, const char *error) {
+        job_finish(j, r, error);
+        post(req, j, r < 0 ? "failed" : "full");
+}
+
 static int analyze_dump(struct job *j, const struct found *dump, const struct scan *s, const char *link_from,
                         const struct pipeline_request *req, char *err, size_t err_size) {
         enum job_stage stop_after = req->stop_after;
@@ -427,6 +438,8 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
         job_stage_begin(j, STAGE_FIRSTLOOK);
         r = first_look(j, dump, s, rules, rule_errors, err, err_size);
         job_stage_end(j, STAGE_FIRSTLOOK, r, err);
+        if (r == 0 && stop_after >= STAGE_SYMBOLS)
+                post(req, j, "early");
         if (r < 0 || stop_after < STAGE_SYMBOLS) {
                 rules_free(rules);
                 json_object_put(rule_errors);
@@ -622,6 +635,8 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
         if (first_done)
                 recorded = recorded_result(j, res);
         if (first_done && !siblings_pending(j, preq->queue_id)) {
+                /* again, in case the last run ended before its post was in the outbox */
+                post(preq, j, strcmp(job_state(j), "failed") ? "full" : "failed");
                 job_free(j);
                 return recorded;
         }
@@ -673,7 +688,7 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
                         add_dir(res, job_dir(sib));
                         if (!strcmp(job_state(sib), "running")) {
                                 q = analyze_dump(sib, &s.dumps[i], &s, from, preq, serr, sizeof serr);
-                                job_finish(sib, q, serr);
+                                finish(preq, sib, q, serr);
                         }
                         job_free(sib);
                 }
@@ -697,7 +712,7 @@ done:
         }
         if (r < 0)
                 job_set(j, "error_class", json_object_new_int(res->error_class));
-        job_finish(j, r, res->error);
+        finish(preq, j, r, res->error);
         job_free(j);
         scan_free(&s);
         free(input);

@@ -30,6 +30,10 @@ struct pipeline_request {
         enum job_stage stop_after;
         const char *queue_id;    /* the daemon's id for the job, or NULL */
         const char *job_dir;     /* a folder made before, to go on in (stages done are not redone), or NULL */
+        /* Called when a job has something to post on its case: "early" once the first look's
+         * report is written, "full" or "failed" when the job ended. NULL: nothing is posted. */
+        void (*on_post)(void *userdata, const char *dir, const char *kind);
+        void *userdata;
 };
 
 /* Runs the stages up to and including stop_after. Returns 0; 1 when the report was written

@@ -21,6 +21,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
+#include "hooks/outbox.h"
 #include "pipeline/pipeline.h"
 #include "watcher/daemon.h"
 #include "watcher/hotkdumpd.h"
@@ -57,6 +58,14 @@ struct daemon {
         struct stage_stats stages[_STAGE_MAX];
         uint64_t jobs_finished[_QUEUE_STATE_MAX];
         uint64_t bytes_fetched, symbol_cache_hits, symbol_fetches;
+        /* the outbox's sender: one process at a time, started when the outbox changed or a
+         * post is due */
+        struct ev_source sender;
+        pid_t sender_pid;
+        struct timespec outbox_mtime;
+        int64_t outbox_next;      /* wall seconds; 0: nothing waits */
+        unsigned outbox_count;
+        uint64_t sender_runs;
 };
 
 int64_t daemon_now_ms(void) {
@@ -100,20 +109,32 @@ static enum job_stage stop_after(const struct config *cfg) {
         return s < 0 ? STAGE_REPORT : (enum job_stage) s;
 }
 
+/* A job's post goes into the outbox; the sender process takes it from there. */
+static void enqueue_post(void *userdata, const char *dir, const char *kind) {
+        char err[512] = "";
+        if (outbox_enqueue(userdata, dir, kind, err, sizeof err) < 0)
+                log_error("%s: the %s post is not in the outbox: %s", dir, kind, err);
+}
+
 /* In the child: the pipeline, exactly as `hotkdump analyze` runs it, then _exit with its class. */
-static _Noreturn void worker_main(struct daemon *d, const struct queue_entry *e) {
-        /* a worker never outlives the daemon: a restarted daemon runs the job again, and two
-         * processes must never write one case folder */
+/* The start of a child of the loop (a worker, the outbox's sender). It never outlives the
+ * daemon: a restarted daemon runs the job again, and two processes must never write one case
+ * folder or send one post. */
+static void child_setup(struct daemon *d, const char *program, int fail_status) {
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != d->pid)
-                _exit(PIPELINE_EINTERNAL);
+                _exit(fail_status);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
         setpgid(0, 0);
-        /* the loop's descriptors (listening socket, epoll, inotify) are not the worker's */
+        /* the loop's descriptors (listening socket, epoll, inotify) are not the child's */
         syscall(SYS_close_range, 3U, ~0U, 0U);
-        log_set_program("hotkdumpd-worker");
+        log_set_program(program);
+}
+
+static _Noreturn void worker_main(struct daemon *d, const struct queue_entry *e) {
+        child_setup(d, "hotkdumpd-worker", PIPELINE_EINTERNAL);
 
         char run_id[128];
         queue_run_id(e, run_id, sizeof run_id);
@@ -122,7 +143,8 @@ static _Noreturn void worker_main(struct daemon *d, const struct queue_entry *e)
         struct fetch_request fr = { .source = e->source, .filename = e->filename, .expected_size = e->size,
                                     .sha256 = e->sha256, .no_follow = true };
         struct pipeline_request pr = { .case_id = e->case_id, .fetch = &fr, .stop_after = stop_after(d->cfg),
-                                       .queue_id = run_id, .job_dir = e->dir };
+                                       .queue_id = run_id, .job_dir = e->dir, .on_post = enqueue_post,
+                                       .userdata = d->cfg };
         struct pipeline_result res;
         int r = pipeline_run(d->cfg, &pr, &res);
         _exit(r == 0 ? 0 : r > 0 ? PIPELINE_EINCOMPLETE : res.error_class ? res.error_class : PIPELINE_EINTERNAL);
@@ -343,6 +365,8 @@ static void on_worker_exit(struct daemon *d, struct ev_source *s, uint32_t event
         if (e) {
                 if (!exited)
                         close_folder(d, e->dir, error);
+                if (!exited && state == QUEUE_FAILED && e->dir)
+                        enqueue_post(d->cfg, e->dir, "failed");
                 d->jobs_finished[state]++;
                 r = queue_ack(d->queue, w->id, state, state == QUEUE_DONE ? NULL : error, cls);
         }
@@ -580,6 +604,10 @@ void daemon_metrics(struct daemon *d, FILE *out) {
                 (unsigned long long) d->counters.watch_overflows);
         fprintf(out, "# TYPE hotkdump_watch_files_queued_total counter\nhotkdump_watch_files_queued_total %llu\n",
                 (unsigned long long) d->counters.watch_files_queued);
+        fprintf(out, "# HELP hotkdump_outbox_posts Posts of results not delivered yet (waiting or failed).\n"
+                     "# TYPE hotkdump_outbox_posts gauge\nhotkdump_outbox_posts %u\n", d->outbox_count);
+        fprintf(out, "# TYPE hotkdump_outbox_runs_total counter\nhotkdump_outbox_runs_total %llu\n",
+                (unsigned long long) d->sender_runs);
         fprintf(out, "# TYPE hotkdump_watch_files_ignored_total counter\nhotkdump_watch_files_ignored_total %llu\n",
                 (unsigned long long) d->counters.watch_files_ignored);
 }
@@ -618,6 +646,78 @@ int daemon_path_allowed(const struct daemon *d, const char *path, char *resolved
 
 /* ---- signals and timers -------------------------------------------------------------------- */
 
+/* ---- the outbox's sender ------------------------------------------------------------------ */
+
+static void sender_say(void *userdata, const char *line) {
+        (void) userdata;
+        log_info("post %s", line);
+}
+
+static _Noreturn void sender_main(struct daemon *d) {
+        child_setup(d, "hotkdumpd-outbox", 1);
+        struct outbox_run run = { .say = sender_say };
+        int r = outbox_deliver(d->cfg, &run);
+        if (r < 0)
+                log_error_errno(r, "cannot read the outbox: %m");
+        _exit(r < 0 ? 1 : 0);
+}
+
+static void on_sender_exit(struct daemon *d, struct ev_source *s, uint32_t events) {
+        siginfo_t si = { 0 };
+        (void) events;
+        if (waitid(P_PID, (id_t) d->sender_pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+                return;
+        kill(-d->sender_pid, SIGKILL); /* a hook script it left behind */
+        waitid(P_PID, (id_t) d->sender_pid, &si, WEXITED);
+        if (si.si_code != CLD_EXITED || si.si_status != 0)
+                log_warning("the outbox's sender ended with %s %d", si.si_code == CLD_EXITED ? "status" : "signal",
+                            si.si_status);
+        daemon_del_fd(d, s);
+        close(s->fd);
+        s->fd = -1;
+        d->sender_pid = 0;
+        int r = outbox_due(d->cfg, &d->outbox_next, &d->outbox_count);
+        if (r < 0)
+                log_error_errno(r, "cannot read the outbox: %m");
+}
+
+/* Starts the sender when the outbox changed since its last run (a new post) or a post is due. */
+static void outbox_kick(struct daemon *d) {
+        char path[PATH_MAX];
+        struct stat st;
+        if (!*config_string(d->cfg, CONF_POST_SINKS) || d->draining || d->sender_pid > 0)
+                return;
+        snprintf(path, sizeof path, "%s/outbox", config_string(d->cfg, CONF_ROOT));
+        bool changed = stat(path, &st) == 0 && (st.st_mtim.tv_sec != d->outbox_mtime.tv_sec ||
+                                                 st.st_mtim.tv_nsec != d->outbox_mtime.tv_nsec);
+        bool due = d->outbox_next && (int64_t) time(NULL) >= d->outbox_next;
+        if (!changed && !due)
+                return;
+        if (changed)
+                d->outbox_mtime = st.st_mtim;
+        pid_t pid = fork();
+        if (pid < 0) {
+                log_error_errno(-errno, "cannot start the outbox's sender: %m");
+                return;
+        }
+        if (pid == 0)
+                sender_main(d);
+        setpgid(pid, pid);
+        d->sender_pid = pid;
+        d->sender_runs++;
+        d->sender.handler = on_sender_exit;
+        d->sender.fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (d->sender.fd < 0 || daemon_add_fd(d, &d->sender, EPOLLIN) < 0) {
+                log_error_errno(-errno, "cannot watch the outbox's sender: %m");
+                kill(-pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                if (d->sender.fd >= 0)
+                        close(d->sender.fd);
+                d->sender.fd = -1;
+                d->sender_pid = 0;
+        }
+}
+
 static void begin_drain(struct daemon *d) {
         if (d->draining)
                 return;
@@ -633,6 +733,9 @@ static void begin_drain(struct daemon *d) {
                 kill(-d->workers[i]->pid, SIGTERM);
                 d->workers[i]->kill_at_ms = d->drain_deadline_ms;
         }
+        /* a post cut off while it was sent is looked for on the case before it is sent again */
+        if (d->sender_pid > 0)
+                kill(-d->sender_pid, SIGTERM);
 }
 
 static void reload(struct daemon *d) {
@@ -641,6 +744,11 @@ static void reload(struct daemon *d) {
         int r = cli_settings_load(d->opts->settings, "SIGHUP", &c);
         if (r < 0) {
                 log_error("SIGHUP: the configuration was not reloaded");
+                return;
+        }
+        if (outbox_check_config(c, err, sizeof err) < 0) {
+                log_error("SIGHUP: %s; the configuration was not reloaded", err);
+                config_free(c);
                 return;
         }
         struct config *old = d->cfg;
@@ -691,8 +799,11 @@ static void on_tick(struct daemon *d, struct ev_source *s, uint32_t events) {
                         stop_worker(w, W_TIMED_OUT);
                 }
         }
-        if (d->draining && d->n_workers == 0)
+        if (d->draining && d->n_workers == 0 && d->sender_pid <= 0)
                 d->stop = true;
+        if (d->draining && d->sender_pid > 0 && now >= d->drain_deadline_ms)
+                kill(-d->sender_pid, SIGKILL);
+        outbox_kick(d);
         /* a job left queued by a failure to start it (out of memory, disk full) is tried again */
         schedule(d);
 }
@@ -709,7 +820,8 @@ static int make_timer(struct ev_source *s, int64_t interval_ms) {
 /* ---- the loop ------------------------------------------------------------------------------ */
 
 int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
-        struct daemon d = { .cfg = cfg, .opts = opts, .epfd = -1, .sig = { .fd = -1 }, .tick = { .fd = -1 } };
+        struct daemon d = { .cfg = cfg, .opts = opts, .epfd = -1, .sig = { .fd = -1 }, .tick = { .fd = -1 },
+                            .sender = { .fd = -1 } };
         char err[2048] = "", qdir[PATH_MAX];
         sigset_t mask;
         int r;
@@ -731,6 +843,11 @@ int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
                 goto out;
         }
 
+        r = outbox_check_config(cfg, err, sizeof err);
+        if (r < 0) {
+                log_error("%s", err);
+                goto out;
+        }
         snprintf(qdir, sizeof qdir, "%s/queue", config_string(cfg, CONF_ROOT));
         r = queue_open(qdir, &d.queue, err, sizeof err);
         if (r < 0) {
@@ -791,7 +908,7 @@ int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
                         if (!d.draining)
                                 reload(&d);
                 }
-                if (d.draining && (d.n_workers == 0 || daemon_now_ms() > d.drain_deadline_ms + 5000))
+                if (d.draining && ((d.n_workers == 0 && d.sender_pid <= 0) || daemon_now_ms() > d.drain_deadline_ms + 5000))
                         d.stop = true;
         }
         log_info("stopped");
@@ -805,6 +922,11 @@ stopping:
                 free(d.workers[i]);
         }
         d.n_workers = 0;
+        if (d.sender_pid > 0) {
+                kill(-d.sender_pid, SIGKILL);
+                waitpid(d.sender_pid, NULL, 0);
+                close(d.sender.fd);
+        }
 out:
         free(d.workers);
         d.watch = watch_free(d.watch);
