@@ -544,6 +544,18 @@ static void print_job(const struct client *cl, json_object *j) {
                 if (*sep == ',')
                         putchar('\n');
         }
+        /* "CASE/N/KIND SINK": {"ids": […]} for each post delivered */
+        json_object *posted = json_path(j, "posted");
+        if (json_object_is_type(posted, json_type_object)) {
+                sep = "posted     ";
+                json_object_object_foreach(posted, key, rec) {
+                        const char *kind = strrchr(key, '/'), *ids = json_object_get_string(json_path(rec, "ids"));
+                        printf("%s%s%s%s", sep, kind ? kind + 1 : key, ids && strcmp(ids, "[ ]") ? " " : "",
+                               ids && strcmp(ids, "[ ]") ? ids : "");
+                        sep = "           ";
+                        putchar('\n');
+                }
+        }
         if (json_object_is_type(links, json_type_object)) {
                 printf("links\n");
                 json_object_object_foreach(links, name, link)

@@ -403,7 +403,9 @@ int outbox_enqueue(const struct config *cfg, const char *dir, const char *kind, 
                                 job_log_dir(dir, "post: nothing to send to %s: %s", sink, why[0] ? why : "out of memory");
                                 continue;
                         }
-                        snprintf(name, sizeof name, "%010lld%09ld-%02u.json", (long long) ts.tv_sec, ts.tv_nsec, seq++);
+                        /* named by time, so that a listing is the order of posting */
+                        snprintf(name, sizeof name, "%010lld%09ld-%d-%02u.json", (long long) ts.tv_sec, ts.tv_nsec,
+                                 (int) getpid(), seq++);
                         r = write_json(outdir, name, e);
                         json_object_put(e);
                         if (r < 0)

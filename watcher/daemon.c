@@ -546,6 +546,15 @@ json_object *daemon_job_json(struct daemon *d, const struct queue_entry *e) {
                         }
                 json_object_put(rec);
         }
+        /* what went out to the case, the webhook and the hooks (hooks/outbox.c writes it) */
+        snprintf(path, sizeof path, "%s/posted.json", e->dir);
+        text = NULL;
+        json_object *posted = read_file_max(path, 1u << 20, &text, &len) == 0 ? json_tokener_parse(text) : NULL;
+        free(text);
+        if (posted && json_object_is_type(posted, json_type_object))
+                json_object_object_add(o, "posted", posted);
+        else
+                json_object_put(posted);
         static const char *const files[][2] = {
                 { "report", "report.html" },   { "summary", "summary.json" }, { "comment", "comment.txt" },
                 { "first_look", "first-look.txt" }, { "log", "hotkdump.log" },
