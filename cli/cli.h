@@ -43,3 +43,4 @@ int cli_rules(int argc, char **argv);
 int cli_submit(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_outbox(int argc, char **argv);
+int cli_purge(int argc, char **argv);

@@ -20,6 +20,7 @@ static const struct {
         { "symbols", cli_symbols, "find, fetch, verify and cache a dump's debug symbols" },
         { "submit", cli_submit, "queue an upload's analysis on hotkdumpd" },
         { "status", cli_status, "list hotkdumpd's jobs, or show one" },
+        { "purge", cli_purge, "remove old case folders and unused debug symbols (NOPURGE keeps them)" },
         { "outbox", cli_outbox, "list the posts of results not delivered yet, or send them now" },
 };
 

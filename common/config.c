@@ -203,6 +203,15 @@ static const struct config_row table[_CONF_MAX] = {
                              "anything else: failed." },
         [CONF_HOOKS_TIMEOUT] = { "hooks.timeout", TYPE_SECONDS, "60", 1, 86400,
                                  "Seconds one hook script may run before it is killed (and tried again later)." },
+        [CONF_PURGE_OLDER_THAN] = { "purge.older_than", TYPE_SECONDS, "14d", 0, 36500ull * 86400,
+                                    "A case folder whose job ended longer ago than this is removed by the purge, "
+                                    "unless a NOPURGE file in it (or in its case's folder) keeps it." },
+        [CONF_PURGE_INTERVAL] = { "purge.interval", TYPE_SECONDS, "1d", 1, 365ull * 86400,
+                                  "How often hotkdumpd purges (and once when it starts)." },
+        [CONF_PURGE_MIN_FREE] = { "purge.min_free", TYPE_SIZE, "1G", 0, 1024 * TiB,
+                                  "Free space on root's file system under which hotkdumpd refuses new jobs (HTTP 503) "
+                                  "and purges finished folders oldest first, whatever their age, until there is "
+                                  "this much again; 0: never." },
 };
 
 struct config {

@@ -86,6 +86,9 @@ enum config_key {
         CONF_WEBHOOK_TIMEOUT,
         CONF_HOOKS_DIR,
         CONF_HOOKS_TIMEOUT,
+        CONF_PURGE_OLDER_THAN,
+        CONF_PURGE_INTERVAL,
+        CONF_PURGE_MIN_FREE,
         _CONF_MAX,
 };
 

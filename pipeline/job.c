@@ -104,6 +104,16 @@ static int allocate_number(const char *case_dir, unsigned *ret_n, char **ret_dir
                         max = (unsigned) n;
         }
         closedir(d);
+        /* the numbers of purged folders are not given again (pipeline/purge.c) */
+        char last[PATH_MAX], *text = NULL;
+        size_t len;
+        snprintf(last, sizeof last, "%s/.last", case_dir);
+        if (read_file_max(last, 64, &text, &len) == 0) {
+                unsigned long n = strtoul(text, NULL, 10);
+                if (n > max && n < 1000000)
+                        max = (unsigned) n;
+                free(text);
+        }
         for (unsigned n = max + 1; n < max + 1000; n++) {
                 char path[PATH_MAX];
                 if (snprintf(path, sizeof path, "%s/%u", case_dir, n) >= (int) sizeof path)

@@ -730,7 +730,7 @@ static int cmp_used(const void *a, const void *b) {
         return x->used < y->used ? -1 : x->used > y->used;
 }
 
-int symbols_cache_trim(const struct config *cfg, struct job *log, uint64_t *ret_freed) {
+int symbols_cache_trim(const struct config *cfg, struct job *log, bool dry_run, uint64_t *ret_freed) {
         struct ctx c = { .cfg = cfg, .job = log };
         struct entry *v = NULL;
         size_t n = 0;
@@ -772,12 +772,23 @@ int symbols_cache_trim(const struct config *cfg, struct job *log, uint64_t *ret_
                         break;
                 char lock[PATH_MAX], path[PATH_MAX], trash[PATH_MAX + 32];
                 snprintf(lock, sizeof lock, "%s/.locks/%s.lock", c.root, v[i].key);
-                int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-                if (fd < 0)
+                /* a dry run makes nothing, not even a lock file: without one, nobody holds it */
+                int fd = open(lock, O_RDWR | O_CLOEXEC | (dry_run ? 0 : O_CREAT), 0644);
+                if (fd < 0 && !(dry_run && errno == ENOENT))
                         continue;
-                if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
                         note(&c, "cache: %s is in use, kept", v[i].key);
                         close(fd);
+                        continue;
+                }
+                const char *why = old ? "unused past symbols.cache_max_age" : "over symbols.cache_max_bytes";
+                if (dry_run) {
+                        note(&c, "cache: would remove %s (%llu bytes, %s)", v[i].key, (unsigned long long) v[i].bytes, why);
+                        total -= v[i].bytes;
+                        freed += v[i].bytes;
+                        removed++;
+                        if (fd >= 0)
+                                close(fd);
                         continue;
                 }
                 /* renamed first, so that a crash midway leaves no entry that looks whole */
@@ -785,8 +796,7 @@ int symbols_cache_trim(const struct config *cfg, struct job *log, uint64_t *ret_
                 snprintf(trash, sizeof trash, "%s/.trash-%s-%ld", c.root, v[i].key, (long) getpid());
                 if (rename(path, trash) == 0) {
                         remove_tree(trash);
-                        note(&c, "cache: removed %s (%llu bytes, %s)", v[i].key, (unsigned long long) v[i].bytes,
-                             old ? "unused past symbols.cache_max_age" : "over symbols.cache_max_bytes");
+                        note(&c, "cache: removed %s (%llu bytes, %s)", v[i].key, (unsigned long long) v[i].bytes, why);
                         total -= v[i].bytes;
                         freed += v[i].bytes;
                         removed++;
@@ -1048,7 +1058,7 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
         }
         res->lock_fd = lock;
         if (strcmp(res->source, "cache") != 0)
-                symbols_cache_trim(cfg, log, NULL);
+                symbols_cache_trim(cfg, log, false, NULL);
         /* the cache or debuginfod may lack modules this dump has loaded (add_modules says why
          * when it cannot add them) */
         if (q->modules && !debug_file)

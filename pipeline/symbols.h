@@ -45,7 +45,7 @@ int symbols_add_modules(const struct config *cfg, const struct symbols_query *q,
 /* Removes cache entries unused for longer than symbols.cache_max_age, then the least recently
  * used until the cache fits symbols.cache_max_bytes. An entry whose lock is held (in use, or
  * being fetched) is never removed. Returns the number removed; bytes freed in *ret_freed. */
-int symbols_cache_trim(const struct config *cfg, struct job *log, uint64_t *ret_freed);
+int symbols_cache_trim(const struct config *cfg, struct job *log, bool dry_run, uint64_t *ret_freed);
 
 /* Prints the candidates in the order they would be tried, fetching nothing. */
 int symbols_explain(const struct config *cfg, const struct symbols_query *q, FILE *out);

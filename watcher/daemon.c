@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "hooks/outbox.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/purge.h"
 #include "watcher/daemon.h"
 #include "watcher/hotkdumpd.h"
 
@@ -66,6 +67,14 @@ struct daemon {
         int64_t outbox_next;      /* wall seconds; 0: nothing waits */
         unsigned outbox_count;
         uint64_t sender_runs;
+        /* the purge: one process at a time, every purge.interval and when the disk runs low */
+        struct ev_source purger;
+        pid_t purge_pid;
+        int purge_pipe;           /* the purge's result, read when it exits */
+        int64_t next_purge_ms, next_disk_check_ms;
+        bool disk_low;
+        char disk_reason[512];
+        uint64_t disk_free, purge_runs, purge_removed, purge_freed;
 };
 
 int64_t daemon_now_ms(void) {
@@ -99,7 +108,10 @@ struct daemon_counters *daemon_counters(struct daemon *d) {
         return &d->counters;
 }
 const char *daemon_refusing(const struct daemon *d) {
-        return d->draining ? "hotkdumpd is shutting down" : NULL;
+        return d->draining ? "hotkdumpd is shutting down" : d->disk_low ? d->disk_reason : NULL;
+}
+bool daemon_draining(const struct daemon *d) {
+        return d->draining;
 }
 
 /* ---- workers ------------------------------------------------------------------------------ */
@@ -120,7 +132,7 @@ static void enqueue_post(void *userdata, const char *dir, const char *kind) {
 /* The start of a child of the loop (a worker, the outbox's sender). It never outlives the
  * daemon: a restarted daemon runs the job again, and two processes must never write one case
  * folder or send one post. */
-static void child_setup(struct daemon *d, const char *program, int fail_status) {
+static void child_setup(struct daemon *d, const char *program, int fail_status, unsigned first_to_close) {
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != d->pid)
                 _exit(fail_status);
         sigset_t none;
@@ -129,12 +141,12 @@ static void child_setup(struct daemon *d, const char *program, int fail_status) 
         signal(SIGPIPE, SIG_DFL);
         setpgid(0, 0);
         /* the loop's descriptors (listening socket, epoll, inotify) are not the child's */
-        syscall(SYS_close_range, 3U, ~0U, 0U);
+        syscall(SYS_close_range, first_to_close, ~0U, 0U);
         log_set_program(program);
 }
 
 static _Noreturn void worker_main(struct daemon *d, const struct queue_entry *e) {
-        child_setup(d, "hotkdumpd-worker", PIPELINE_EINTERNAL);
+        child_setup(d, "hotkdumpd-worker", PIPELINE_EINTERNAL, 3);
 
         char run_id[128];
         queue_run_id(e, run_id, sizeof run_id);
@@ -244,7 +256,8 @@ static int start_worker(struct daemon *d, const struct queue_entry *e) {
 
 /* Starts queued jobs while workers are free. */
 static void schedule(struct daemon *d) {
-        while (!d->draining && d->n_workers < config_u64(d->cfg, CONF_DAEMON_WORKERS)) {
+        /* with the disk nearly full, queued jobs wait for the purge to make room */
+        while (!d->draining && !d->disk_low && d->n_workers < config_u64(d->cfg, CONF_DAEMON_WORKERS)) {
                 const struct queue_entry *e = NULL;
                 int r = queue_claim(d->queue, &e);
                 if (r < 0) {
@@ -615,6 +628,17 @@ void daemon_metrics(struct daemon *d, FILE *out) {
                 (unsigned long long) d->counters.watch_files_queued);
         fprintf(out, "# HELP hotkdump_outbox_posts Posts of results not delivered yet (waiting or failed).\n"
                      "# TYPE hotkdump_outbox_posts gauge\nhotkdump_outbox_posts %u\n", d->outbox_count);
+        fprintf(out, "# HELP hotkdump_purge_freed_bytes_total Bytes the purge freed (case folders, symbols).\n"
+                     "# TYPE hotkdump_purge_freed_bytes_total counter\nhotkdump_purge_freed_bytes_total %llu\n",
+                (unsigned long long) d->purge_freed);
+        fprintf(out, "# TYPE hotkdump_purge_removed_folders_total counter\nhotkdump_purge_removed_folders_total %llu\n",
+                (unsigned long long) d->purge_removed);
+        fprintf(out, "# TYPE hotkdump_purge_runs_total counter\nhotkdump_purge_runs_total %llu\n",
+                (unsigned long long) d->purge_runs);
+        fprintf(out, "# HELP hotkdump_disk_free_bytes Free space on the root's file system.\n"
+                     "# TYPE hotkdump_disk_free_bytes gauge\nhotkdump_disk_free_bytes %llu\n",
+                (unsigned long long) d->disk_free);
+        fprintf(out, "# TYPE hotkdump_disk_low gauge\nhotkdump_disk_low %d\n", d->disk_low ? 1 : 0);
         fprintf(out, "# TYPE hotkdump_outbox_runs_total counter\nhotkdump_outbox_runs_total %llu\n",
                 (unsigned long long) d->sender_runs);
         fprintf(out, "# TYPE hotkdump_watch_files_ignored_total counter\nhotkdump_watch_files_ignored_total %llu\n",
@@ -655,6 +679,24 @@ int daemon_path_allowed(const struct daemon *d, const char *path, char *resolved
 
 /* ---- signals and timers -------------------------------------------------------------------- */
 
+/* A helper process of the loop (the outbox's sender, the purge), watched through a pidfd; one
+ * that cannot be watched is stopped at once. */
+static int watch_child(struct daemon *d, struct ev_source *src, pid_t pid,
+                       void (*handler)(struct daemon *, struct ev_source *, uint32_t), const char *what) {
+        setpgid(pid, pid);
+        src->handler = handler;
+        src->fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (src->fd >= 0 && daemon_add_fd(d, src, EPOLLIN) == 0)
+                return 0;
+        int r = log_error_errno(-errno, "cannot watch %s: %m", what);
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        if (src->fd >= 0)
+                close(src->fd);
+        src->fd = -1;
+        return r;
+}
+
 /* ---- the outbox's sender ------------------------------------------------------------------ */
 
 static void sender_say(void *userdata, const char *line) {
@@ -663,7 +705,7 @@ static void sender_say(void *userdata, const char *line) {
 }
 
 static _Noreturn void sender_main(struct daemon *d) {
-        child_setup(d, "hotkdumpd-outbox", 1);
+        child_setup(d, "hotkdumpd-outbox", 1, 3);
         struct outbox_run run = { .say = sender_say };
         int r = outbox_deliver(d->cfg, &run);
         if (r < 0)
@@ -711,20 +753,127 @@ static void outbox_kick(struct daemon *d) {
         }
         if (pid == 0)
                 sender_main(d);
-        setpgid(pid, pid);
-        d->sender_pid = pid;
-        d->sender_runs++;
-        d->sender.handler = on_sender_exit;
-        d->sender.fd = (int) syscall(SYS_pidfd_open, pid, 0);
-        if (d->sender.fd < 0 || daemon_add_fd(d, &d->sender, EPOLLIN) < 0) {
-                log_error_errno(-errno, "cannot watch the outbox's sender: %m");
-                kill(-pid, SIGKILL);
-                waitpid(pid, NULL, 0);
-                if (d->sender.fd >= 0)
-                        close(d->sender.fd);
-                d->sender.fd = -1;
-                d->sender_pid = 0;
+        if (watch_child(d, &d->sender, pid, on_sender_exit, "the outbox's sender") == 0) {
+                d->sender_pid = pid;
+                d->sender_runs++;
         }
+}
+
+/* ---- the purge ------------------------------------------------------------------------------- */
+
+/* In the purge's process: whether a queued or running job owns the folder. */
+static bool busy_folder(void *userdata, const char *dir) {
+        struct daemon *d = userdata;
+        size_t n;
+        const struct queue_entry *const *v = queue_entries(d->queue, &n);
+        char real[PATH_MAX];
+        for (size_t i = 0; i < n; i++) {
+                if (!v[i]->dir || (v[i]->state != QUEUE_QUEUED && v[i]->state != QUEUE_RUNNING))
+                        continue;
+                if (!strcmp(v[i]->dir, dir) || (realpath(v[i]->dir, real) && !strcmp(real, dir)))
+                        return true;
+        }
+        return false;
+}
+
+static void purge_say(void *userdata, const char *line) {
+        (void) userdata;
+        log_info("purge: %s", line);
+}
+
+static _Noreturn void purge_main(struct daemon *d, int out, uint64_t want_free) {
+        struct purge_opts o = { .older_than = config_u64(d->cfg, CONF_PURGE_OLDER_THAN), .want_free = want_free,
+                                .busy = busy_folder, .say = purge_say, .userdata = d };
+        struct purge_result res;
+        int r = purge_run(d->cfg, &o, &res);
+        if (r < 0) {
+                log_error_errno(r, "purge: cannot read '%s': %m", config_string(d->cfg, CONF_ROOT));
+                _exit(1);
+        }
+        log_info("purge: removed %u case folder(s) and %u kernel(s)' symbols, %llu bytes freed; %u kept", res.removed,
+                 res.symbols_removed, (unsigned long long) res.bytes_freed, res.kept);
+        /* the result goes back whole: it is smaller than PIPE_BUF */
+        ssize_t w = write(out, &res, sizeof res);
+        _exit(w == (ssize_t) sizeof res ? 0 : 1);
+}
+
+static void on_purge_exit(struct daemon *d, struct ev_source *s, uint32_t events) {
+        siginfo_t si = { 0 };
+        struct purge_result res;
+        (void) events;
+        if (waitid(P_PID, (id_t) d->purge_pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+                return;
+        kill(-d->purge_pid, SIGKILL);
+        waitid(P_PID, (id_t) d->purge_pid, &si, WEXITED);
+        if (read(d->purge_pipe, &res, sizeof res) == (ssize_t) sizeof res) {
+                d->purge_removed += res.removed + res.leftovers;
+                d->purge_freed += res.bytes_freed;
+        } else if (si.si_code != CLD_EXITED || si.si_status != 0)
+                log_warning("the purge ended with %s %d", si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
+        close(d->purge_pipe);
+        d->purge_pipe = -1;
+        daemon_del_fd(d, s);
+        close(s->fd);
+        s->fd = -1;
+        d->purge_pid = 0;
+        d->purge_runs++;
+        d->next_disk_check_ms = 0; /* look at the disk again now */
+}
+
+static void start_purge(struct daemon *d, uint64_t want_free) {
+        int p[2];
+        if (d->purge_pid > 0 || d->draining)
+                return;
+        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+                log_error_errno(-errno, "cannot start the purge: %m");
+                return;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                log_error_errno(-errno, "cannot start the purge: %m");
+                close(p[0]);
+                close(p[1]);
+                return;
+        }
+        if (pid == 0) {
+                /* the result's pipe becomes descriptor 3, the one kept */
+                if (dup2(p[1], 3) < 0)
+                        _exit(1);
+                child_setup(d, "hotkdumpd-purge", 1, 4);
+                purge_main(d, 3, want_free);
+        }
+        close(p[1]);
+        if (watch_child(d, &d->purger, pid, on_purge_exit, "the purge") < 0) {
+                close(p[0]);
+                return;
+        }
+        d->purge_pid = pid;
+        d->purge_pipe = p[0];
+}
+
+/* Free space on <root>: under purge.min_free, new jobs are refused and the purge makes room. */
+static void check_disk(struct daemon *d, int64_t now) {
+        uint64_t want = config_u64(d->cfg, CONF_PURGE_MIN_FREE), free_b = 0;
+        if (now < d->next_disk_check_ms)
+                return;
+        d->next_disk_check_ms = now + 2000;
+        if (purge_disk_space(config_string(d->cfg, CONF_ROOT), &free_b, NULL) < 0)
+                return;
+        d->disk_free = free_b;
+        bool low = want && free_b < want;
+        if (low) {
+                snprintf(d->disk_reason, sizeof d->disk_reason,
+                         "the disk of %s is nearly full: %llu MiB free, under purge.min_free (%llu MiB); new jobs are "
+                         "refused until the purge has made room",
+                         config_string(d->cfg, CONF_ROOT), (unsigned long long) (free_b >> 20),
+                         (unsigned long long) (want >> 20));
+                if (!d->disk_low)
+                        log_warning("%s", d->disk_reason);
+                start_purge(d, want);
+        } else if (d->disk_low)
+                log_info("the disk of %s has %llu MiB free again: jobs are accepted", config_string(d->cfg, CONF_ROOT),
+                         (unsigned long long) (free_b >> 20));
+        d->disk_low = low;
 }
 
 static void begin_drain(struct daemon *d) {
@@ -745,6 +894,9 @@ static void begin_drain(struct daemon *d) {
         /* a post cut off while it was sent is looked for on the case before it is sent again */
         if (d->sender_pid > 0)
                 kill(-d->sender_pid, SIGTERM);
+        /* a purge cut short leaves its trash, which the next one empties */
+        if (d->purge_pid > 0)
+                kill(-d->purge_pid, SIGTERM);
 }
 
 static void reload(struct daemon *d) {
@@ -808,11 +960,18 @@ static void on_tick(struct daemon *d, struct ev_source *s, uint32_t events) {
                         stop_worker(w, W_TIMED_OUT);
                 }
         }
-        if (d->draining && d->n_workers == 0 && d->sender_pid <= 0)
+        if (d->draining && d->n_workers == 0 && d->sender_pid <= 0 && d->purge_pid <= 0)
                 d->stop = true;
         if (d->draining && d->sender_pid > 0 && now >= d->drain_deadline_ms)
                 kill(-d->sender_pid, SIGKILL);
+        if (d->draining && d->purge_pid > 0 && now >= d->drain_deadline_ms)
+                kill(-d->purge_pid, SIGKILL);
         outbox_kick(d);
+        check_disk(d, now);
+        if (!d->draining && now >= d->next_purge_ms && d->purge_pid <= 0) {
+                d->next_purge_ms = now + (int64_t) config_u64(d->cfg, CONF_PURGE_INTERVAL) * 1000;
+                start_purge(d, config_u64(d->cfg, CONF_PURGE_MIN_FREE));
+        }
         /* a job left queued by a failure to start it (out of memory, disk full) is tried again */
         schedule(d);
 }
@@ -830,7 +989,7 @@ static int make_timer(struct ev_source *s, int64_t interval_ms) {
 
 int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
         struct daemon d = { .cfg = cfg, .opts = opts, .epfd = -1, .sig = { .fd = -1 }, .tick = { .fd = -1 },
-                            .sender = { .fd = -1 } };
+                            .sender = { .fd = -1 }, .purger = { .fd = -1 }, .purge_pipe = -1 };
         char err[2048] = "", qdir[PATH_MAX];
         sigset_t mask;
         int r;
@@ -917,7 +1076,7 @@ int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
                         if (!d.draining)
                                 reload(&d);
                 }
-                if (d.draining && ((d.n_workers == 0 && d.sender_pid <= 0) || daemon_now_ms() > d.drain_deadline_ms + 5000))
+                if (d.draining && ((d.n_workers == 0 && d.sender_pid <= 0 && d.purge_pid <= 0) || daemon_now_ms() > d.drain_deadline_ms + 5000))
                         d.stop = true;
         }
         log_info("stopped");
@@ -935,6 +1094,12 @@ stopping:
                 kill(-d.sender_pid, SIGKILL);
                 waitpid(d.sender_pid, NULL, 0);
                 close(d.sender.fd);
+        }
+        if (d.purge_pid > 0) {
+                kill(-d.purge_pid, SIGKILL);
+                waitpid(d.purge_pid, NULL, 0);
+                close(d.purger.fd);
+                close(d.purge_pipe);
         }
 out:
         free(d.workers);

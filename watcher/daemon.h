@@ -28,8 +28,9 @@ const struct config *daemon_config(const struct daemon *d);
 /* CLOCK_MONOTONIC in milliseconds: the clock of every timeout and settle time. */
 int64_t daemon_now_ms(void);
 struct queue *daemon_queue(struct daemon *d);
-/* Why new work is refused now (draining for shutdown), or NULL. */
+/* Why new work is refused now (draining for shutdown, the disk nearly full), or NULL. */
 const char *daemon_refusing(const struct daemon *d);
+bool daemon_draining(const struct daemon *d);
 
 /* A request from a trigger: queued (durable when this returns) and started when a worker is
  * free. *ret_dup: the upload was known already. */

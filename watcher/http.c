@@ -492,7 +492,11 @@ static enum MHD_Result dispatch(struct http *h, struct MHD_Connection *c, const 
                         return method_not_allowed(h, c, "GET");
                 json_object *o = json_object_new_object();
                 if (o) {
-                        json_object_object_add(o, "status", json_object_new_string(daemon_refusing(h->d) ? "stopping" : "ok"));
+                        const char *why = daemon_refusing(h->d);
+                        json_object_object_add(o, "status", json_object_new_string(!why ? "ok"
+                                                                                   : daemon_draining(h->d) ? "stopping"
+                                                                                                           : "refusing"));
+                        json_object_object_add(o, "reason", why ? json_object_new_string(why) : NULL);
                         json_object_object_add(o, "queued", json_object_new_int64((int64_t) queue_count(daemon_queue(h->d), QUEUE_QUEUED)));
                         json_object_object_add(o, "running", json_object_new_int64((int64_t) queue_count(daemon_queue(h->d), QUEUE_RUNNING)));
                 }

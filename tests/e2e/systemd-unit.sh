@@ -52,6 +52,24 @@ drain=$("$HOTKDUMP" config | sed -n 's/^#daemon\.drain_timeout = \([0-9]*\)$/\1/
 [ -n "$stop" ] && [ -n "$drain" ] && [ "$stop" -gt "$drain" ]
 ok $? "TimeoutStopSec (${stop:-none}) is longer than the default daemon.drain_timeout (${drain:-unknown})"
 
+# the purge's service and timer, for hosts that run only the command
+pcopy=$TMP/unit/hotkdump-purge.service
+sed "s#^ExecStart=/usr/local/bin/hotkdump #ExecStart=$TOP_BUILDDIR/hotkdump #" "$TOP_SRCDIR/etc/systemd/hotkdump-purge.service" >"$pcopy"
+cp "$TOP_SRCDIR/etc/systemd/hotkdump-purge.timer" "$TMP/unit/"
+grep -q "^ExecStart=$TOP_BUILDDIR/hotkdump purge --config /etc/hotkdump/hotkdump.conf\$" "$pcopy"
+ok $? "hotkdump-purge.service runs hotkdump purge"
+systemd-analyze verify "$pcopy" "$TMP/unit/hotkdump-purge.timer" >"$TMP/verify-purge.out" 2>&1
+rc=$?
+! grep -q 'hotkdump-purge\.' "$TMP/verify-purge.out" && [ $rc -eq 0 ]
+ok $? "systemd-analyze verify: no complaint about the purge's service and timer"
+sed 's/^/# /' "$TMP/verify-purge.out"
+systemd-analyze security --offline=yes "$pcopy" >"$TMP/security-purge.out" 2>&1
+pscore=$(sed -n 's/.*Overall exposure level for hotkdump-purge\.service: \([0-9.]*\).*/\1/p' "$TMP/security-purge.out")
+[ -n "$pscore" ] && [ "$(echo "$pscore <= $max_exposure" | bc)" = 1 ]
+ok $? "systemd-analyze security of the purge: exposure ${pscore:-unknown}, at most $max_exposure"
+grep -qx "OnCalendar=daily" "$TOP_SRCDIR/etc/systemd/hotkdump-purge.timer" && grep -qx "Persistent=true" "$TOP_SRCDIR/etc/systemd/hotkdump-purge.timer"
+ok $? "the timer runs it daily, catching up a missed day"
+
 grep -q '^u hotkdump ' "$TOP_SRCDIR/etc/systemd/hotkdump.sysusers.conf"
 ok $? "etc/systemd/hotkdump.sysusers.conf makes the user hotkdump"
 
