@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "common/log.h"
+#include "hooks/sink.h"
 
 static const struct {
         const char *name;
@@ -33,6 +34,7 @@ static void usage(FILE *out) {
 
 int main(int argc, char **argv) {
         log_set_program("hotkdump");
+        sink_take_env_secrets();
         if (argc < 2) {
                 usage(stderr);
                 return CLI_EXIT_USAGE;

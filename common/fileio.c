@@ -248,7 +248,7 @@ static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *
 }
 
 void remove_tree(const char *path) {
-        nftw(path, rm_cb, 32, FTW_DEPTH | FTW_PHYS);
+        nftw(path, rm_cb, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT); /* never into another file system */
 }
 
 int remove_tree_via_trash(const char *path) {

@@ -137,7 +137,8 @@ static enum sink_outcome failed_call(struct sink_result *res, const char *step, 
         char why[512];
         refusal(an, why, sizeof why);
         res->retry_after_s = an->retry_after_s;
-        bool again = httpcall_transient(an->status);
+        /* the org's daily API allowance spent: it comes back */
+        bool again = httpcall_transient(an->status) || (an->status == 403 && strstr(why, "REQUEST_LIMIT_EXCEEDED"));
         return fail(res, again ? SINK_RETRY : SINK_REJECTED, again && may_have_acted && an->status != 429,
                     "athena: %s: %s", step, why);
 }
@@ -189,10 +190,10 @@ static enum sink_outcome login(struct athena *a, struct sink_result *res) {
         json_object *o = json_tokener_parse(an.body);
         const char *tok = jstr(o, "access_token"), *inst = jstr(o, "instance_url");
         if (!tok || !inst || strlen(tok) > 4000) {
+                size_t got = an.len;
                 json_object_put(o);
                 httpcall_answer_clear(&an);
-                return fail(res, SINK_RETRY, false, "athena: login: the answer is not the JSON of a token (%zu bytes)",
-                            an.len);
+                return fail(res, SINK_RETRY, false, "athena: login: the answer is not the JSON of a token (%zu bytes)", got);
         }
         wipe(a->token);
         free(a->instance);
@@ -306,7 +307,10 @@ enum sink_outcome athena_find_comment(struct athena *a, const char *parent, cons
         soql_quote(parent, lit, sizeof lit);
         /* CommentBody is a long text field, which a WHERE cannot search: the case's comments are
          * read and searched here */
-        snprintf(soql, sizeof soql, "SELECT Id, CommentBody FROM CaseComment WHERE ParentId = '%s'", lit);
+        /* the newest 200: the part looked for was sent moments (or a restart) ago, and 200 comments
+         * of at most 4,000 characters fit in one answer */
+        snprintf(soql, sizeof soql,
+                 "SELECT Id, CommentBody FROM CaseComment WHERE ParentId = '%s' ORDER BY CreatedDate DESC LIMIT 200", lit);
         *found = 0;
         if (query(a, "comment lookup", soql, &o, res) != SINK_SENT)
                 return res->outcome;

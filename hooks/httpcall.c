@@ -11,7 +11,7 @@
 #include "common/capbuf.h"
 #include "hooks/httpcall.h"
 
-#define ANSWER_MAX (1u << 20)
+#define ANSWER_MAX (4u << 20)
 
 static size_t on_data(char *p, size_t size, size_t n, void *userdata) {
         struct capbuf *b = userdata;
@@ -85,6 +85,12 @@ int httpcall_run(const struct httpcall *c, struct httpcall_answer *ret) {
                 goto out;
         }
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &ret->status);
+        if (b.dropped) {
+                /* half an answer is no answer: its JSON would not parse, or say less than it should */
+                snprintf(ret->error, sizeof ret->error, "the answer is larger than %u MiB", ANSWER_MAX >> 20);
+                r = -EIO;
+                goto out;
+        }
         ret->body = b.buf ? b.buf : strdup("");
         if (!ret->body) {
                 r = -ENOMEM;

@@ -16,7 +16,7 @@ struct httpcall {
 
 struct httpcall_answer {
         long status;            /* 0 when no answer came */
-        char *body;             /* NUL-terminated, at most 1 MiB kept */
+        char *body;             /* NUL-terminated; an answer over 4 MiB is an error */
         size_t len;
         unsigned retry_after_s; /* a Retry-After in seconds, or 0 */
         char error[256];        /* without an answer: why (libcurl's words) */

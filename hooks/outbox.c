@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +74,9 @@ static int lock_file(const struct config *cfg, const char *name) {
         if (r < 0)
                 return r;
         outbox_path(cfg, name, path, sizeof path);
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        /* read-only, so that a lock file made by root (sudo hotkdump outbox retry) still serves
+         * the daemon's user: flock() needs no write access */
+        int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return -errno;
         while (flock(fd, LOCK_EX) < 0)
@@ -499,12 +502,17 @@ static int finish_entry(struct sender *s, const char *id, json_object *e, json_o
                 snprintf(k, sizeof k, "%s %s", jstr(e, "key"), jstr(e, "sink"));
                 json_object_object_add(posted, k, rec);
                 rec = NULL;
-                /* a case folder gone (purged, moved) does not keep the post in the outbox */
-                if (write_json(dir, "posted.json", posted) < 0)
-                        say(s, "%s: cannot record the delivery in %s/posted.json", id, dir);
         }
+        /* Without the record a job run again would post again: the entry stays, delivered, until
+         * the record is written. A case folder gone (purged, moved) needs none. */
+        struct stat st;
+        int w = posted && !rec ? write_json(dir, "posted.json", posted) : -ENOMEM;
         json_object_put(rec);
         json_object_put(posted);
+        if (w < 0 && stat(dir, &st) == 0) {
+                unlock_file(lock);
+                return w;
+        }
         outbox_path(s->cfg, NULL, outdir, sizeof outdir);
         snprintf(name, sizeof name, "%s.json", id);
         outbox_path(s->cfg, name, path, sizeof path);
@@ -586,6 +594,7 @@ static enum sink_outcome send_athena(struct sender *s, const char *id, json_obje
         return res->outcome = SINK_SENT;
 gone:
         snprintf(res->error, sizeof res->error, "the post left the outbox while it was being sent");
+        res->gone = true;
         return res->outcome = SINK_REJECTED;
 }
 
@@ -638,9 +647,13 @@ static int64_t backoff(const struct config *cfg, int64_t attempts, unsigned retr
         return d > (int64_t) retry_after ? d : (int64_t) retry_after;
 }
 
+static const char *or_unknown(const char *s) {
+        return s ? s : "?";
+}
+
 static void describe(json_object *e, char *buf, size_t size) {
-        snprintf(buf, size, "%s post to %s for case %s, dump %" PRId64, jstr(e, "kind"), jstr(e, "sink"), jstr(e, "case"),
-                 jint(e, "number"));
+        snprintf(buf, size, "%s post to %s for case %s, dump %" PRId64, or_unknown(jstr(e, "kind")),
+                 or_unknown(jstr(e, "sink")), or_unknown(jstr(e, "case")), jint(e, "number"));
 }
 
 static bool matches(const char *only, const char *id, json_object *e) {
@@ -664,6 +677,14 @@ static void deliver_one(struct sender *s, const char *id, json_object *e) {
         }
         if (!matches(s->run->only, id, e))
                 return;
+        if (!strcmp(state, "delivered")) {
+                json_object *ids;
+                if (json_object_object_get_ex(e, "delivered_ids", &ids) && finish_entry(s, id, e, ids) == 0)
+                        say(s, "%s: %s: the delivery is recorded now", id, what);
+                else
+                        s->run->waiting++;
+                return;
+        }
         if (is_held(s, sink, case_id)) {
                 s->run->waiting++;
                 return;
@@ -677,10 +698,13 @@ static void deliver_one(struct sender *s, const char *id, json_object *e) {
                 hold(s, sink, case_id);
                 return;
         }
-        if (!s->run->force && now - jint(e, "created") > (int64_t) config_u64(cfg, CONF_POST_GIVE_UP)) {
+        /* given up only after it was tried: not for a daemon that was down, nor for a post held
+         * behind another */
+        int64_t first = jint(e, "first_try");
+        if (!s->run->force && jint(e, "attempts") > 0 && first && now - first > (int64_t) config_u64(cfg, CONF_POST_GIVE_UP)) {
                 char why[1024];
                 snprintf(why, sizeof why, "given up after %" PRId64 " tries over %" PRId64 " s (post.give_up): %s",
-                         jint(e, "attempts"), now - jint(e, "created"), jstr(e, "last_error"));
+                         jint(e, "attempts"), now - first, jstr(e, "last_error") ? jstr(e, "last_error") : "no error recorded");
                 add_str(e, "state", "failed");
                 add_str(e, "last_error", why);
                 save_entry(cfg, id, e);
@@ -706,11 +730,21 @@ static void deliver_one(struct sender *s, const char *id, json_object *e) {
                 res.outcome = SINK_REJECTED;
         }
         int64_t attempts = jint(e, "attempts") + 1;
+        if (!jint(e, "first_try"))
+                json_object_object_add(e, "first_try", json_object_new_int64(now));
         json_object_object_add(e, "attempts", json_object_new_int64(attempts));
         json_object_object_add(e, "last_try", json_object_new_int64(now));
 
         if (res.outcome == SINK_SENT) {
+                json_object_object_add(e, "delivered_ids", json_object_get(ids));
                 int r = finish_entry(s, id, e, ids);
+                if (r < 0) {
+                        add_str(e, "state", "delivered");
+                        snprintf(res.error, sizeof res.error, "delivered, but the record in %s/posted.json cannot be written: %s",
+                                 dir, strerror(-r));
+                        add_str(e, "last_error", res.error);
+                        save_entry(cfg, id, e);
+                }
                 char list[512] = "";
                 for (size_t i = 0; i < json_object_array_length(ids); i++)
                         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : " (",
@@ -718,7 +752,7 @@ static void deliver_one(struct sender *s, const char *id, json_object *e) {
                 if (list[0])
                         snprintf(list + strlen(list), sizeof list - strlen(list), ")");
                 job_log_dir(dir, "post: %s delivered%s", what, list);
-                say(s, "%s: %s delivered%s%s", id, what, list, r < 0 ? "; but it could not be taken out of the outbox" : "");
+                say(s, "%s: %s delivered%s%s", id, what, list, r < 0 ? "; it stays in the outbox until its record is written" : "");
                 s->run->delivered++;
         } else if (res.outcome == SINK_RETRY) {
                 int64_t wait = backoff(cfg, attempts, res.retry_after_s);
@@ -732,6 +766,8 @@ static void deliver_one(struct sender *s, const char *id, json_object *e) {
                     res.error, wait);
                 hold(s, sink, case_id);
                 s->run->retrying++;
+        } else if (res.gone) {
+                say(s, "%s: %s: %s", id, what, res.error);
         } else {
                 add_str(e, "state", "failed");
                 add_str(e, "last_error", res.error);
@@ -752,6 +788,9 @@ int outbox_deliver(const struct config *cfg, struct outbox_run *run) {
         int lock = lock_file(cfg, ".send");
         if (lock < 0)
                 return lock;
+        /* a peer that resets a connection is the call's error, not the end of the process */
+        struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
+        sigaction(SIGPIPE, &ign, &old_pipe);
         int r = list_names(cfg, &names, &n);
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 json_object *e = load_entry(cfg, names[i]);
@@ -762,6 +801,7 @@ int outbox_deliver(const struct config *cfg, struct outbox_run *run) {
         athena_free(s.athena);
         strv_free(s.held, s.n_held);
         strv_free(names, n);
+        sigaction(SIGPIPE, &old_pipe, NULL);
         unlock_file(lock);
         return r;
 }
@@ -812,10 +852,13 @@ int outbox_due(const struct config *cfg, int64_t *ret_next, unsigned *ret_count)
         int r = list_names(cfg, &names, &n);
         if (r < 0)
                 return r;
+        /* a post held behind an earlier one of its case and sink is due when that one is */
+        struct sender heads = { .cfg = cfg };
         for (size_t i = 0; i < n; i++) {
                 json_object *e = load_entry(cfg, names[i]);
-                const char *state = jstr(e, "state");
-                if (state && strcmp(state, "failed") != 0) {
+                const char *state = jstr(e, "state"), *sink = jstr(e, "sink"), *case_id = jstr(e, "case");
+                if (state && sink && case_id && strcmp(state, "failed") != 0 && !is_held(&heads, sink, case_id)) {
+                        hold(&heads, sink, case_id);
                         int64_t at = jint(e, "next_at");
                         if (at < 1)
                                 at = 1;
@@ -824,6 +867,7 @@ int outbox_due(const struct config *cfg, int64_t *ret_next, unsigned *ret_count)
                 }
                 json_object_put(e);
         }
+        strv_free(heads.held, heads.n_held);
         strv_free(names, n);
         *ret_next = next;
         *ret_count = (unsigned) n;

@@ -12,10 +12,17 @@ enum sink_outcome {
 struct sink_result {
         enum sink_outcome outcome;
         bool unclear;              /* the far side may have acted on it all the same (no answer came) */
+        bool gone;                 /* the post left the outbox while it was sent (superseded, removed) */
         unsigned retry_after_s;    /* what the far side asked for, or 0 */
         char error[768];           /* one line naming the step and the reason */
 };
 
-/* A secret from its file, or when no file is configured from the environment variable env:
+/* Takes the secrets given in the environment (HOTKDUMP_ATHENA_PASSWORD, …) into this process
+ * and removes them from its environment, so that no command it runs (crash, a hook script that
+ * prints its environment) ever sees them. Call once at start. */
+void sink_take_env_secrets(void);
+
+/* A secret from its file, or when no file is configured from the environment variable env
+ * (as sink_take_env_secrets() found it):
  * NULL in *ret when neither gives one. -errno with err naming the file. */
 int sink_secret(const char *path, const char *env, char **ret, char *err, size_t err_size);

@@ -22,6 +22,15 @@ int webhook_signature(const char *secret, const void *data, size_t len, char sig
         return 0;
 }
 
+/* The URL as errors show it: without user:password@ nor the query, which may carry a token. */
+static void shown_url(const char *url, char *buf, size_t size) {
+        const char *scheme = strstr(url, "://"), *host = scheme ? scheme + 3 : url;
+        size_t auth = strcspn(host, "@/?#");
+        if (host[auth] == '@')
+                host += auth + 1;
+        snprintf(buf, size, "%.*s%.*s", scheme ? (int) (scheme + 3 - url) : 0, url, (int) strcspn(host, "?#"), host);
+}
+
 enum sink_outcome webhook_post(const struct config *cfg, const char *kind, const char *key, const char *body,
                                size_t len, struct sink_result *res) {
         const char *url = config_string(cfg, CONF_WEBHOOK_URL);
@@ -60,10 +69,12 @@ enum sink_outcome webhook_post(const struct config *cfg, const char *kind, const
                 httpcall_answer_clear(&an);
                 return res->outcome = SINK_SENT;
         }
+        char shown[512];
+        shown_url(url, shown, sizeof shown);
         if (r < 0)
-                snprintf(res->error, sizeof res->error, "webhook: %s: no answer: %s", url, an.error);
+                snprintf(res->error, sizeof res->error, "webhook: %s: no answer: %s", shown, an.error);
         else
-                snprintf(res->error, sizeof res->error, "webhook: %s: HTTP %ld%s%.200s", url, an.status,
+                snprintf(res->error, sizeof res->error, "webhook: %s: HTTP %ld%s%.200s", shown, an.status,
                          an.len ? ": " : "", an.len ? an.body : "");
         for (char *p = res->error; *p; p++)
                 if (*p == '\n' || *p == '\r')

@@ -20,6 +20,8 @@
 #include "pipeline/purge.h"
 #include "pipeline/symbols.h"
 
+#define NEW_FOLDER_GRACE 3600
+
 struct folder {
         char *dir;        /* <root>/cases/CASE/N */
         char *case_dir;
@@ -168,8 +170,10 @@ static int collect(struct run *p) {
                         if (!is_number(f->d_name, &number))
                                 continue;
                         snprintf(dir, sizeof dir, "%s/%s", case_dir, f->d_name);
-                        if (!is_dir_nofollow(dir))
+                        if (!is_dir_nofollow(dir)) {
+                                say(p, "left alone: %s is not a folder (a link is never followed)", rel(p, dir));
                                 continue;
+                        }
                         snprintf(path, sizeof path, "%s/NOPURGE", dir);
                         if (exists_nofollow(path)) {
                                 say(p, "kept: %s (NOPURGE)", rel(p, dir));
@@ -184,6 +188,12 @@ static int collect(struct run *p) {
                         job_state_of(dir, state, sizeof state, &ended);
                         if (!strcmp(state, "running")) {
                                 say(p, "kept: %s (its job is running)", rel(p, dir));
+                                p->res->kept++;
+                                continue;
+                        }
+                        /* a folder whose job.json is not written yet is being made */
+                        if (!state[0] && time(NULL) - ended < NEW_FOLDER_GRACE) {
+                                say(p, "kept: %s (a job is starting in it)", rel(p, dir));
                                 p->res->kept++;
                                 continue;
                         }
@@ -251,6 +261,15 @@ static int remove_folder(struct run *p, const struct folder *f, const char *tras
                 p->res->bytes_freed += bytes;
                 return 0;
         }
+        /* a job may have started in it since the scan (a resumed one, a retry) */
+        char state[32];
+        time_t ended_now;
+        job_state_of(f->dir, state, sizeof state, &ended_now);
+        if (!strcmp(state, "running") || ended_now != f->ended) {
+                say(p, "kept: %s (its job started again)", rel(p, f->dir));
+                p->res->kept++;
+                return -EBUSY;
+        }
         int r = keep_number(f->case_dir, f->number);
         if (r < 0) {
                 say(p, "kept: %s (cannot record its number in %s/.last: %s)", rel(p, f->dir), rel(p, f->case_dir),
@@ -281,6 +300,13 @@ int purge_run(const struct config *cfg, const struct purge_opts *o, struct purge
         if (!realpath(config_string(cfg, CONF_ROOT), p.root))
                 return errno == ENOENT ? 0 : -errno;
         snprintf(trash, sizeof trash, "%s/trash", p.root);
+        /* the two folders everything below is removed from or into: never through a link */
+        char cases[PATH_MAX];
+        snprintf(cases, sizeof cases, "%s/cases", p.root);
+        if ((exists_nofollow(cases) && !is_dir_nofollow(cases)) || (exists_nofollow(trash) && !is_dir_nofollow(trash))) {
+                say(&p, "nothing removed: %s or %s is not a folder (a link is never followed)", cases, trash);
+                return -ENOTDIR;
+        }
         if (!o->dry_run) {
                 r = mkdir_parents(trash);
                 if (r < 0)

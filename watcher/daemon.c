@@ -71,7 +71,7 @@ struct daemon {
         struct ev_source purger;
         pid_t purge_pid;
         int purge_pipe;           /* the purge's result, read when it exits */
-        int64_t next_purge_ms, next_disk_check_ms;
+        int64_t next_purge_ms, next_disk_check_ms, next_pressure_purge_ms;
         bool disk_low;
         char disk_reason[512];
         uint64_t disk_free, purge_runs, purge_removed, purge_freed;
@@ -706,6 +706,8 @@ static void sender_say(void *userdata, const char *line) {
 
 static _Noreturn void sender_main(struct daemon *d) {
         child_setup(d, "hotkdumpd-outbox", 1, 3);
+        /* a peer that resets the connection is an error of the call, not the end of the sender */
+        signal(SIGPIPE, SIG_IGN);
         struct outbox_run run = { .say = sender_say };
         int r = outbox_deliver(d->cfg, &run);
         if (r < 0)
@@ -760,6 +762,8 @@ static void outbox_kick(struct daemon *d) {
 }
 
 /* ---- the purge ------------------------------------------------------------------------------- */
+
+#define PRESSURE_PURGE_GAP_MS 10000
 
 /* In the purge's process: whether a queued or running job owns the folder. */
 static bool busy_folder(void *userdata, const char *dir) {
@@ -818,6 +822,9 @@ static void on_purge_exit(struct daemon *d, struct ev_source *s, uint32_t events
         d->purge_pid = 0;
         d->purge_runs++;
         d->next_disk_check_ms = 0; /* look at the disk again now */
+        /* when a pass could not make room (NOPURGE, running jobs, another program filling the
+         * disk), the next one waits a while instead of running back to back */
+        d->next_pressure_purge_ms = daemon_now_ms() + PRESSURE_PURGE_GAP_MS;
 }
 
 static void start_purge(struct daemon *d, uint64_t want_free) {
@@ -869,7 +876,8 @@ static void check_disk(struct daemon *d, int64_t now) {
                          (unsigned long long) (want >> 20));
                 if (!d->disk_low)
                         log_warning("%s", d->disk_reason);
-                start_purge(d, want);
+                if (now >= d->next_pressure_purge_ms)
+                        start_purge(d, want);
         } else if (d->disk_low)
                 log_info("the disk of %s has %llu MiB free again: jobs are accepted", config_string(d->cfg, CONF_ROOT),
                          (unsigned long long) (free_b >> 20));

@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "common/log.h"
+#include "hooks/sink.h"
 #include "watcher/hotkdumpd.h"
 
 static void usage(FILE *out) {
@@ -36,6 +37,8 @@ int main(int argc, char **argv) {
         struct cli_settings settings = { 0 };
         struct hotkdumpd_options o = { .settings = &settings };
         struct config *cfg = NULL;
+
+        sink_take_env_secrets();
         int c, done, r;
 
         log_set_program("hotkdumpd");

@@ -145,8 +145,8 @@ n_calls=$(wc -l <"$SF_DIR/calls.jsonl")
 HOTKDUMP_ATHENA_PASSWORD=$PASSWORD "$HOTKDUMP" analyze --root "$ROOT" --case 00412345 "${sets[@]}" --stop-after first-look \
 	--no-post "$sysrq" >/dev/null 2>&1
 is "$(ls "$ROOT/outbox" | grep -c json)" 3 "--no-post: a new job's posts (one per sink) wait in the outbox"
-grep -rqs -- "$PASSWORD" "$ROOT/outbox" "$J" "$TMP/err"
-ok $((!$?)) "the password is in no log, case folder or outbox entry"
+grep -rqs -- "$PASSWORD" "$ROOT/outbox" "$J" "$TMP/err" "$TMP"/hook-env.*
+ok $((!$?)) "the password is in no log, case folder, outbox entry or hook's environment"
 rm -f "$ROOT"/outbox/*.json
 is "$(wc -l <"$SF_DIR/calls.jsonl")" "$n_calls" "outbox retry with nothing waiting sends nothing"
 
@@ -323,11 +323,11 @@ wait_job "$id" 600 >/dev/null
 until_true 30 sh -c "'$HOTKDUMP' outbox --root '$ROOT' --json | jq -e 'length >= 1 and .[0].attempts >= 1' >/dev/null"
 stop_daemon
 for f in "$ROOT"/outbox/*.json; do
-	jq '.created -= 4 * 86400 | .next_at = 0' "$f" >"$f.tmp" && mv "$f.tmp" "$f"
+	jq '.created -= 4 * 86400 | .first_try -= 4 * 86400 | .next_at = 0' "$f" >"$f.tmp" && mv "$f.tmp" "$f"
 done
 start_daemon "$ROOT" "${dsets[@]}"
 until_true 30 sh -c "'$HOTKDUMP' outbox --root '$ROOT' --json | jq -e 'all(.state == \"failed\")' >/dev/null"
-ok $? "a post queued 4 days ago and still not taken is given up (post.give_up, 3 days)"
+ok $? "a post first tried 4 days ago and still not taken is given up (post.give_up, 3 days)"
 "$HOTKDUMP" outbox --root "$ROOT" | grep -q "last error: given up after [0-9]* tries over [0-9]* s (post.give_up): athena: login: no answer"
 ok $? "hotkdump outbox says so, with the last error"
 start_standin
