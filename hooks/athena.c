@@ -132,7 +132,7 @@ static enum sink_outcome fail(struct sink_result *res, enum sink_outcome oc, boo
 static enum sink_outcome failed_call(struct sink_result *res, const char *step, const struct httpcall_answer *an,
                                      int r, bool may_have_acted) {
         if (r < 0)
-                return fail(res, SINK_RETRY, may_have_acted, "athena: %s: no answer: %s", step,
+                return fail(res, SINK_RETRY, may_have_acted && an->sent, "athena: %s: no answer: %s", step,
                             r == -ENOMEM ? "out of memory" : an->error);
         char why[512];
         refusal(an, why, sizeof why);

@@ -79,6 +79,9 @@ int httpcall_run(const struct httpcall *c, struct httpcall_answer *ret) {
                 curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) c->body_len);
         }
         CURLcode cc = curl_easy_perform(curl);
+        long request_size = 0;
+        curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &request_size);
+        ret->sent = request_size > 0;
         if (cc != CURLE_OK) {
                 snprintf(ret->error, sizeof ret->error, "%s", curl_easy_strerror(cc));
                 r = cc == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EIO;

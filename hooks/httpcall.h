@@ -19,6 +19,7 @@ struct httpcall_answer {
         char *body;             /* NUL-terminated; an answer over 4 MiB is an error */
         size_t len;
         unsigned retry_after_s; /* a Retry-After in seconds, or 0 */
+        bool sent;              /* the request went out (so the far side may have acted on it) */
         char error[256];        /* without an answer: why (libcurl's words) */
 };
 

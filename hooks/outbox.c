@@ -756,6 +756,12 @@ static void deliver_one(struct sender *s, const char *id, json_object *e) {
                 s->run->delivered++;
         } else if (res.outcome == SINK_RETRY) {
                 int64_t wait = backoff(cfg, attempts, res.retry_after_s);
+                /* taken or not is unknown: the far side gets the time to finish what it may still
+                 * be doing before the next try looks for it */
+                int64_t settle = 2 * (int64_t) config_u64(cfg, !strcmp(sink, "webhook") ? CONF_WEBHOOK_TIMEOUT
+                                                                                         : CONF_ATHENA_TIMEOUT);
+                if (res.unclear && wait < settle)
+                        wait = settle;
                 json_object_object_add(e, "next_at", json_object_new_int64(now + wait));
                 add_str(e, "last_error", res.error);
                 add_str(e, "state", "waiting");

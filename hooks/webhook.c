@@ -80,7 +80,7 @@ enum sink_outcome webhook_post(const struct config *cfg, const char *kind, const
                 if (*p == '\n' || *p == '\r')
                         *p = ' ';
         res->outcome = r < 0 || httpcall_transient(an.status) ? SINK_RETRY : SINK_REJECTED;
-        res->unclear = res->outcome == SINK_RETRY;
+        res->unclear = res->outcome == SINK_RETRY && an.sent;
         res->retry_after_s = an.retry_after_s;
         httpcall_answer_clear(&an);
         return res->outcome;
