@@ -82,5 +82,9 @@ left_running() { # left_running DIR: processes still reading the job's dump, onc
 		pgrep -f "$1/vmcore" >/dev/null || break
 		sleep 0.1
 	done
+	# what is left, for the log
+	pgrep -f "$1/vmcore" | while read -r pid; do
+		echo "# left running: $(ps -o pid=,ppid=,pgid=,stat=,args= -p "$pid")" >&2
+	done
 	pgrep -f "$1/vmcore" | wc -l
 }
