@@ -30,7 +30,8 @@ static void usage(FILE *out) {
                 "  --debug-file FILE    use FILE: a vmlinux, or a .ddeb/.deb debug package\n"
                 "  --modules A,B,…      module debug files to extract too (a case folder's kernel log\n"
                 "                       names the loaded modules already)\n"
-                "  --release R --uts-version V --arch A --build-id B   the kernel, instead of a dump\n"
+                "  --release R --uts-version V --arch A --build-id B   the kernel, instead of a dump; A is\n"
+                "                       the kernel's name (x86_64) or Debian's (amd64)\n"
                 "  --root DIR, --config FILE, --set KEY=VALUE          settings, as for analyze\n"
                 "\n"
                 "Exit status: 0 found; 2 usage; 4 refused (the symbols are of another build); 5 not\n"
@@ -99,7 +100,15 @@ int cli_symbols(int argc, char **argv) {
                         break;
                 case 'R': snprintf(q.release, sizeof q.release, "%s", optarg); break;
                 case 'V': snprintf(q.version, sizeof q.version, "%s", optarg); break;
-                case 'A': snprintf(q.arch, sizeof q.arch, "%s", optarg); break;
+                case 'A':
+                        if (!symbols_machine_arch(optarg)) {
+                                log_error("symbols: --arch '%s' is not an architecture hotkdump knows: give the "
+                                          "kernel's name (x86_64, aarch64, ppc64le, s390x, i686, riscv64) or "
+                                          "Debian's (amd64, arm64, ppc64el, s390x, i386, riscv64)", optarg);
+                                goto out;
+                        }
+                        snprintf(q.arch, sizeof q.arch, "%s", symbols_machine_arch(optarg));
+                        break;
                 case 'B': snprintf(q.build_id, sizeof q.build_id, "%s", optarg); break;
                 default:
                         if ((done = cli_common_option(&settings, c, optarg, usage)) < 0)

@@ -81,15 +81,29 @@ int symbols_debian_version(const char *version, char *buf, size_t size) {
         return 0;
 }
 
+/* Each architecture by its two names: the kernel's (uname -m, in a dump's utsname) and Debian's
+ * (in package file names). Some kernels report the Debian-like name ("arm64", "i386"). */
+static const char *const arch_names[][2] = {
+        { "x86_64", "amd64" },  { "aarch64", "arm64" }, { "arm64", "arm64" },     { "ppc64le", "ppc64el" },
+        { "s390x", "s390x" },   { "i686", "i386" },     { "i386", "i386" },       { "riscv64", "riscv64" },
+        { "armv7l", "armhf" },  { "loongarch64", "loong64" },
+};
+#define N_ARCH_NAMES (sizeof arch_names / sizeof arch_names[0])
+
 const char *symbols_deb_arch(const char *m) {
-        static const char *const map[][2] = {
-                { "x86_64", "amd64" }, { "aarch64", "arm64" }, { "arm64", "arm64" },   { "ppc64le", "ppc64el" },
-                { "s390x", "s390x" },   { "i686", "i386" },     { "i386", "i386" },     { "riscv64", "riscv64" },
-                { "armv7l", "armhf" },  { "loongarch64", "loong64" },
-        };
-        for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-                if (strcmp(m, map[i][0]) == 0)
-                        return map[i][1];
+        for (size_t i = 0; i < N_ARCH_NAMES; i++)
+                if (strcmp(m, arch_names[i][0]) == 0)
+                        return arch_names[i][1];
+        return NULL;
+}
+
+const char *symbols_machine_arch(const char *name) {
+        for (size_t i = 0; i < N_ARCH_NAMES; i++)
+                if (strcmp(name, arch_names[i][0]) == 0)
+                        return arch_names[i][0];
+        for (size_t i = 0; i < N_ARCH_NAMES; i++)
+                if (strcmp(name, arch_names[i][1]) == 0)
+                        return arch_names[i][0];
         return NULL;
 }
 
@@ -289,6 +303,9 @@ int symbols_explain(const struct config *cfg, const struct symbols_query *q, FIL
                         fprintf(out, "%2d. %-11s %s\n    pool folder from %s\n", i++, cand[k].source, cand[k].file,
                                 cand[k].index);
         }
+        if (!symbols_deb_arch(q->arch[0] ? q->arch : "x86_64"))
+                fprintf(out, "    no archive package: the architecture '%s' has no Debian name hotkdump knows\n",
+                        q->arch);
         if (n == 0 && !source_enabled(&c, "cache") && !source_enabled(&c, "debuginfod"))
                 fprintf(out, "no source applies\n");
         return 0;
@@ -1039,6 +1056,8 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
                 if (r < 0) {
                         struct candidate cand[32];
                         size_t n = candidates(&c, cand, 32);
+                        if (!symbols_deb_arch(q->arch[0] ? q->arch : "x86_64"))
+                                tried(&c, "archives: the architecture '%s' has no Debian name hotkdump knows", q->arch);
                         for (size_t i = 0; i < n && r < 0; i++) {
                                 char url[1200];
                                 if (cand[i].url[0])

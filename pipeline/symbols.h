@@ -56,6 +56,9 @@ int symbols_explain(const struct config *cfg, const struct symbols_query *q, FIL
 int symbols_ubuntu_version(const char *release, const char *version, char *buf, size_t size);
 int symbols_debian_version(const char *version, char *buf, size_t size);
 const char *symbols_deb_arch(const char *machine);
+/* The kernel's name of an architecture given by either name ("amd64" or "x86_64" → "x86_64");
+ * NULL when it is neither. */
+const char *symbols_machine_arch(const char *name);
 
 /* Module names from a kernel log's "Modules linked in:" lines (malloc'd, NULL-terminated). */
 char **symbols_modules_from_log(const char *log, size_t len);

@@ -29,6 +29,17 @@ ok $? "explain: $rows real Ubuntu kernels checked"
 grep -q "ddebs.ubuntu.com/dists/jammy-updates/main/binary-amd64/Packages.xz" "$TMP/explain" &&
 	grep -q "launchpad.net/ubuntu/+archive/primary/+files/linux-image-unsigned-5.15.0-91-generic-dbgsym_5.15.0-91.101_amd64.ddeb" "$TMP/explain"
 ok $? "explain: the pool folder comes from the jammy index, then Launchpad by name"
+# --arch takes the kernel's name and Debian's; anything else is a usage error naming it
+"$HOTKDUMP" symbols --explain --release 6.1.0-1-amd64 --uts-version "#1 SMP Debian 6.1.1-1 (2026-01-01)" --arch amd64 >"$TMP/amd64"
+a=$?
+"$HOTKDUMP" symbols --explain --release 6.1.0-1-amd64 --uts-version "#1 SMP Debian 6.1.1-1 (2026-01-01)" --arch x86_64 >"$TMP/x86_64"
+is "$a:$?" "0:0" "--arch amd64 and --arch x86_64 are accepted"
+grep -q "linux-image-6.1.0-1-amd64-dbg_6.1.1-1_amd64.deb" "$TMP/amd64" && cmp -s "$TMP/amd64" "$TMP/x86_64"
+ok $? "--arch amd64 and --arch x86_64 give the same candidates"
+"$HOTKDUMP" symbols --explain --release 6.1.0-1-amd64 --uts-version "#1 SMP Debian 6.1.1-1 (2026-01-01)" --arch bogus >"$TMP/bogus" 2>&1
+is "$?" 2 "--arch bogus is a usage error"
+grep -q "'bogus' is not an architecture" "$TMP/bogus"
+ok $? "--arch bogus: the error names the value"
 "$HOTKDUMP" symbols --explain "$dump" >"$TMP/explain"
 grep -q "deb.debian.org/debian-security/pool/updates/main/l/linux/linux-image-$release-dbg_$(jq -r .package_version "$MANIFEST")_amd64.deb" "$TMP/explain"
 ok $? "explain: a Debian dump gives the Debian package name and pool path"

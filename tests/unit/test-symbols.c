@@ -41,6 +41,18 @@ int main(void) {
         tap_is_str(symbols_deb_arch("aarch64"), "arm64", "aarch64 is arm64");
         tap_is_str(symbols_deb_arch("ppc64le"), "ppc64el", "ppc64le is ppc64el");
         tap_ok(symbols_deb_arch("vax") == NULL, "an unknown machine has no Debian architecture");
+        /* either name gives the same Debian architecture, so the same package names */
+        static const char *const both[][2] = { { "amd64", "amd64" },    { "x86_64", "amd64" },   { "arm64", "arm64" },
+                                               { "aarch64", "arm64" },  { "ppc64el", "ppc64el" }, { "ppc64le", "ppc64el" },
+                                               { "s390x", "s390x" },    { "i386", "i386" },       { "i686", "i386" } };
+        for (size_t i = 0; i < sizeof both / sizeof both[0]; i++) {
+                const char *m = symbols_machine_arch(both[i][0]), *d = m ? symbols_deb_arch(m) : NULL;
+                tap_ok(d && !strcmp(d, both[i][1]), "--arch %s is Debian's %s (got %s, %s)", both[i][0], both[i][1],
+                       m ? m : "none", d ? d : "none");
+        }
+        tap_is_str(symbols_machine_arch("amd64"), "x86_64", "amd64 is the kernel's x86_64");
+        tap_ok(symbols_machine_arch("bogus") == NULL, "--arch bogus is no architecture");
+        tap_ok(symbols_machine_arch("") == NULL, "an empty --arch is no architecture");
 
         static const char log[] = "[  1.0] Oops: 0002 [#1] SMP\n"
                                   "[  1.0] Modules linked in: nls_ascii nls_cp437 vfat fat virtio_net(E) [last unloaded: lkdtm]\n"
