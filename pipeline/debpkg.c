@@ -32,7 +32,7 @@ static la_ssize_t outer_read(struct archive *a, void *userdata, const void **buf
         ssize_t n = c->read(c->userdata, c->buf, sizeof c->buf);
         if (n < 0) {
                 c->read_error = (int) -n;
-                archive_set_error(a, (int) -n, "reading the package failed");
+                archive_set_error(a, (int) -n, "cannot read the package");
                 return -1;
         }
         c->bytes_read += (uint64_t) n;
@@ -117,16 +117,120 @@ out:
         return r;
 }
 
+/* A path inside the package as the tar names it, without "./" in front. */
+static const char *entry_path(struct archive_entry *e) {
+        const char *p = archive_entry_pathname(e);
+        while (p && p[0] == '.' && p[1] == '/')
+                p += 2;
+        return p;
+}
+
+/* The package path a symbolic link at link points to: an absolute target is taken from the
+ * package's root, a relative one from the link's folder; "." and ".." are resolved. False when
+ * the target leaves the package or is too long. */
+bool debpkg_link_target(const char *link, const char *target, char *out, size_t size) {
+        char buf[PATH_MAX * 2];
+        size_t dir = 0;
+        if (target[0] != '/' && strrchr(link, '/'))
+                dir = (size_t) (strrchr(link, '/') - link) + 1;
+        int n = snprintf(buf, sizeof buf, "%.*s%s", (int) dir, link, target);
+        if (n < 0 || (size_t) n >= sizeof buf || size == 0)
+                return false;
+        size_t o = 0;
+        for (char *save = NULL, *part = strtok_r(buf, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+                if (!strcmp(part, "."))
+                        continue;
+                if (!strcmp(part, "..")) {
+                        if (o == 0)
+                                return false; /* above the package's root */
+                        while (o > 0 && out[o - 1] != '/')
+                                o--;
+                        o = o > 0 ? o - 1 : 0;
+                        continue;
+                }
+                size_t l = strlen(part);
+                if (o + (o ? 1 : 0) + l + 1 > size)
+                        return false;
+                if (o)
+                        out[o++] = '/';
+                memcpy(out + o, part, l);
+                o += l;
+        }
+        out[o] = 0;
+        return o > 0;
+}
+
+/* Links met in the package whose names are wanted: a later entry at target is read as if it
+ * were at name (links to links resolve the same way, in stream order). */
+struct alias {
+        char *target, *name;
+};
+
+struct aliases {
+        struct alias *v;
+        size_t n;
+};
+
+static const char *alias_of(const struct aliases *a, const char *path) {
+        for (size_t i = 0; i < a->n; i++)
+                if (!strcmp(a->v[i].target, path))
+                        return a->v[i].name;
+        return NULL;
+}
+
+static int alias_add(struct aliases *a, const char *target, const char *name) {
+        struct alias *nv = realloc(a->v, (a->n + 1) * sizeof *nv);
+        if (!nv)
+                return -ENOMEM;
+        a->v = nv;
+        a->v[a->n].target = strdup(target);
+        a->v[a->n].name = strdup(name);
+        if (!a->v[a->n].target || !a->v[a->n].name) {
+                free(a->v[a->n].target);
+                free(a->v[a->n].name);
+                return -ENOMEM;
+        }
+        a->n++;
+        return 0;
+}
+
+static void aliases_free(struct aliases *a) {
+        for (size_t i = 0; i < a->n; i++) {
+                free(a->v[i].target);
+                free(a->v[i].name);
+        }
+        free(a->v);
+}
+
+/* What the extraction looks for, and where each file goes. */
+struct layout {
+        char vmlinux[PATH_MAX];     /* usr/lib/debug/boot/vmlinux-<release> */
+        char vmlinux_alt[PATH_MAX]; /* usr/lib/debug/lib/modules/<release>/vmlinux (Debian since 7.x) */
+        char modprefix[PATH_MAX];   /* usr/lib/debug/lib/modules/<release>/ */
+};
+
+static bool is_vmlinux(const struct layout *l, const char *name) {
+        return !strcmp(name, l->vmlinux) || !strcmp(name, l->vmlinux_alt);
+}
+
+static bool is_wanted_module(const struct layout *l, const struct debpkg_want *w, const char *name) {
+        return strncmp(name, l->modprefix, strlen(l->modprefix)) == 0 && strstr(name, ".ko") && !strstr(name, "/../") &&
+               wanted_module(w, name);
+}
+
 static int extract_data(struct ctx *c, const struct debpkg_want *w, const char *dest, struct debpkg_result *res,
                         char *err, size_t err_size) {
-        char vmlinux[PATH_MAX], modprefix[PATH_MAX];
+        struct layout l;
+        struct aliases links = { 0 };
+        char vmlinux_link[PATH_MAX] = ""; /* where a vmlinux link pointed, for the error */
         size_t want_modules = 0;
         bool have_vmlinux = false;
         struct archive_entry *e;
         int r = 0;
 
-        snprintf(vmlinux, sizeof vmlinux, "usr/lib/debug/boot/vmlinux-%s", w->release);
-        snprintf(modprefix, sizeof modprefix, "usr/lib/debug/lib/modules/%s/", w->release);
+        snprintf(l.vmlinux, sizeof l.vmlinux, "usr/lib/debug/boot/vmlinux-%s", w->release);
+        snprintf(l.vmlinux_alt, sizeof l.vmlinux_alt, "usr/lib/debug/lib/modules/%s/vmlinux", w->release);
+        snprintf(l.modprefix, sizeof l.modprefix, "usr/lib/debug/lib/modules/%s/", w->release);
         for (char *const *m = w->modules; m && *m; m++)
                 want_modules++;
 
@@ -149,25 +253,46 @@ static int extract_data(struct ctx *c, const struct debpkg_want *w, const char *
                                  archive_error_string(in) ? archive_error_string(in) : "unreadable");
                         goto out;
                 }
-                const char *p = archive_entry_pathname(e);
-                if (!p || archive_entry_filetype(e) != AE_IFREG)
+                const char *p = entry_path(e);
+                if (!p)
                         continue;
-                while (p[0] == '.' && p[1] == '/')
-                        p += 2;
+                /* an entry a wanted link points to stands for that link */
+                const char *name = alias_of(&links, p);
+                if (!name)
+                        name = p;
+                bool vm = !w->modules_only && is_vmlinux(&l, name) && !have_vmlinux;
+                bool mod = !vm && is_wanted_module(&l, w, name);
+                if (!vm && !mod)
+                        continue;
+                if (archive_entry_filetype(e) == AE_IFLNK) {
+                        char target[PATH_MAX];
+                        const char *t = archive_entry_symlink(e);
+                        if (!t || !debpkg_link_target(p, t, target, sizeof target))
+                                continue; /* leaves the package: never followed */
+                        if (vm)
+                                snprintf(vmlinux_link, sizeof vmlinux_link, "%s is a link to %s", p, target);
+                        if ((r = alias_add(&links, target, name)) < 0)
+                                goto out;
+                        continue;
+                }
+                if (archive_entry_filetype(e) != AE_IFREG)
+                        continue;
                 char out[PATH_MAX];
-                if (!w->modules_only && strcmp(p, vmlinux) == 0) {
+                if (vm) {
                         snprintf(out, sizeof out, "%s/vmlinux", dest);
                         r = write_entry(in, out, &res->bytes_written, w->max_bytes, err, err_size);
                         if (r < 0)
                                 goto out;
                         have_vmlinux = true;
-                } else if (strncmp(p, modprefix, strlen(modprefix)) == 0 && strstr(p, ".ko") &&
-                           !strstr(p, "/../") && wanted_module(w, p)) {
-                        snprintf(out, sizeof out, "%s/modules/%s", dest, p + strlen(modprefix));
+                } else {
+                        snprintf(out, sizeof out, "%s/modules/%s", dest, name + strlen(l.modprefix));
                         char *slash = strrchr(out, '/');
                         *slash = 0;
                         r = mkdir_parents(out);
                         *slash = '/';
+                        /* a module at two names (a file and a link to it) is written once */
+                        if (r == 0 && access(out, F_OK) == 0)
+                                continue;
                         if (r == 0)
                                 r = write_entry(in, out, &res->bytes_written, w->max_bytes, err, err_size);
                         if (r < 0)
@@ -181,9 +306,12 @@ static int extract_data(struct ctx *c, const struct debpkg_want *w, const char *
         }
         if (w->modules_only && !res->modules_found)
                 r = log_reason(err, err_size, -ENOENT, "the package holds none of the %zu module(s)", want_modules);
+        else if (!w->modules_only && !have_vmlinux && vmlinux_link[0])
+                r = log_reason(err, err_size, -ENOENT, "the package's %s, which does not follow it in the package", vmlinux_link);
         else if (!w->modules_only && !have_vmlinux)
-                r = log_reason(err, err_size, -ENOENT, "the package holds no %s", vmlinux);
+                r = log_reason(err, err_size, -ENOENT, "the package holds no %s nor %s", l.vmlinux, l.vmlinux_alt);
 out:
+        aliases_free(&links);
         archive_read_free(in);
         return r;
 }
@@ -206,8 +334,11 @@ int debpkg_extract(debpkg_read_fn read, void *userdata, const struct debpkg_want
         }
         archive_read_support_format_ar(c->outer);
         if (archive_read_open(c->outer, c, NULL, outer_read, NULL) != ARCHIVE_OK) {
-                r = log_reason(err, err_size, c->read_error ? -c->read_error : -EBADMSG, "not a Debian package: %s",
-                         archive_error_string(c->outer) ? archive_error_string(c->outer) : "unknown format");
+                if (c->read_error)
+                        r = log_reason(err, err_size, -c->read_error, "cannot read the package");
+                else
+                        r = log_reason(err, err_size, -EBADMSG, "not a Debian package: %s",
+                                       archive_error_string(c->outer) ? archive_error_string(c->outer) : "unknown format");
                 goto out;
         }
         for (;;) {
@@ -216,8 +347,12 @@ int debpkg_extract(debpkg_read_fn read, void *userdata, const struct debpkg_want
                         r = log_reason(err, err_size, -EBADMSG, "not a Debian package: no data.tar member");
                         break;
                 }
+                if (ar < ARCHIVE_WARN && c->read_error) {
+                        r = log_reason(err, err_size, -c->read_error, "cannot read the package");
+                        break;
+                }
                 if (ar < ARCHIVE_WARN) {
-                        r = log_reason(err, err_size, c->read_error ? -c->read_error : -EBADMSG, "not a Debian package: %s",
+                        r = log_reason(err, err_size, -EBADMSG, "not a Debian package: %s",
                                  archive_error_string(c->outer) ? archive_error_string(c->outer) : "unreadable");
                         break;
                 }
@@ -229,6 +364,7 @@ int debpkg_extract(debpkg_read_fn read, void *userdata, const struct debpkg_want
         }
 out:
         res->bytes_read = c->bytes_read;
+        res->read_error = c->read_error;
         archive_read_free(c->outer);
         free(c);
         return r;

@@ -21,14 +21,24 @@ struct debpkg_result {
         uint64_t bytes_written;
         uint64_t bytes_read;     /* of the package */
         bool stopped_early;      /* everything wanted was found before the end of the package */
+        int read_error;          /* errno of the reader's failure (ENOENT: no such package), or 0 */
 };
 
 /* Writes dest/vmlinux and dest/modules/<path under lib/modules/<release>/>, each file whole or
- * not at all. -ENOENT: the package holds no vmlinux for that release (with modules_only: none
- * of the modules); -EBADMSG: not a readable package. */
+ * not at all. The vmlinux is usr/lib/debug/boot/vmlinux-<release> or (Debian since 7.x)
+ * usr/lib/debug/lib/modules/<release>/vmlinux. A wanted name that is a symbolic link is
+ * followed inside the package, in the same read: the file it points to, when it comes later,
+ * is taken in its place; a link that leaves the package is not followed.
+ * -ENOENT: the package holds no vmlinux for that release (with modules_only: none of the
+ * modules), or (res->read_error ENOENT) there is no such package; -EBADMSG: not a readable
+ * package. */
 int debpkg_extract(debpkg_read_fn read, void *userdata, const struct debpkg_want *want, const char *dest,
                    struct debpkg_result *res, char *err, size_t err_size);
 
 /* A module's name as the kernel gives it, from a file name or path ("virtio-blk.ko.xz" →
  * "virtio_blk"): the kernel names modules with '_' where file names may have '-'. */
 void debpkg_module_name(const char *file, char *out, size_t size);
+
+/* The package path a symbolic link at link (a package path) points to, "." and ".." resolved,
+ * an absolute target taken from the package's root. False when it leaves the package. */
+bool debpkg_link_target(const char *link, const char *target, char *out, size_t size);

@@ -447,6 +447,18 @@ static void stream_opts(const struct ctx *c, struct httpstream_opts *o) {
         };
 }
 
+/* Says why a package gave nothing: not there at all, the server's failure, or the package's. */
+static void package_failed(struct ctx *c, const char *source, const struct httpstream *stream,
+                           const struct debpkg_result *dr, const char *err) {
+        const char *server = stream ? httpstream_error(stream) : "";
+        if (dr->read_error == ENOENT && dr->bytes_read == 0)
+                tried(c, "%s: not in the archive (%s)", source, server[0] ? server : "no such file");
+        else if (server[0])
+                tried(c, "%s: %s (%s)", source, err, server);
+        else
+                tried(c, "%s: %s", source, err);
+}
+
 /* Extracts from a package (read through fn), verifies, installs. */
 static int from_package(struct ctx *c, debpkg_read_fn fn, void *userdata, struct httpstream *stream,
                         const char *source, struct symbols_result *res) {
@@ -462,10 +474,7 @@ static int from_package(struct ctx *c, debpkg_read_fn fn, void *userdata, struct
         r = debpkg_extract(fn, userdata, &want, tmp, &dr, err, sizeof err);
         if (r < 0) {
                 /* say what the server did, not only what the package reader saw */
-                if (stream && httpstream_error(stream)[0])
-                        tried(c, "%s: %s (%s)", source, err, httpstream_error(stream));
-                else
-                        tried(c, "%s: %s", source, err);
+                package_failed(c, source, stream, &dr, err);
                 remove_tree(tmp);
                 return r;
         }
@@ -959,10 +968,8 @@ static int add_modules(struct ctx *c, char **modules, struct symbols_result *res
                         continue;
                 struct debpkg_result dr = { 0 };
                 r = debpkg_extract(http_read, st, &want, res->dir, &dr, err, sizeof err);
-                if (r < 0 && httpstream_error(st)[0])
-                        tried(c, "%s: %s (%s)", source, err, httpstream_error(st));
-                else if (r < 0)
-                        tried(c, "%s: %s", source, err);
+                if (r < 0)
+                        package_failed(c, source, st, &dr, err);
                 else {
                         note(c, "%s: %u module debug file(s) added, %llu bytes written from %llu read", source,
                              dr.modules_found, (unsigned long long) dr.bytes_written, (unsigned long long) dr.bytes_read);

@@ -162,6 +162,40 @@ is "$?" 0 "--debug-file: a .deb is taken"
 [ -n "$(find "$ROOT/symbols/$build_id/modules" -name 'virtio_blk.ko')" ]
 ok $? "--debug-file: the module asked for was extracted"
 
+# Debian's 7.x packages keep the vmlinux under lib/modules/ and make boot/vmlinux-R a link to
+# it, which comes first in the package: the same real files, laid out that way.
+lay=$TMP/layout7
+moddir=${vmlinux%/boot/*}/lib/modules/$release
+mkdir -p "$lay/DEBIAN" "$lay/usr/lib/debug/boot" "$lay/usr/lib/debug/lib/modules/$release/kernel/drivers/block" \
+	"$www/debian7/pool/main/l/linux"
+ln "$vmlinux" "$lay/usr/lib/debug/lib/modules/$release/vmlinux" 2>/dev/null ||
+	cp --sparse=always "$vmlinux" "$lay/usr/lib/debug/lib/modules/$release/vmlinux"
+ln -s "../lib/modules/$release/vmlinux" "$lay/usr/lib/debug/boot/vmlinux-$release"
+cp "$(find "$moddir" -name virtio_blk.ko | head -n 1)" "$lay/usr/lib/debug/lib/modules/$release/kernel/drivers/block/"
+printf 'Package: linux-image-%s-dbg\nVersion: %s\nArchitecture: amd64\nMaintainer: hotkdump tests <root@localhost>\nDescription: the 7.x layout\n' \
+	"$release" "$(jq -r .package_version "$MANIFEST")" >"$lay/DEBIAN/control"
+# the folders, then the link, the module and the vmlinux, in that order (dpkg-deb takes the
+# folder's order, which is the file system's)
+(cd "$lay" && { find . -type d ! -path ./DEBIAN\* | sort; echo "./usr/lib/debug/boot/vmlinux-$release"
+	find ./usr/lib/debug/lib -name '*.ko'; echo "./usr/lib/debug/lib/modules/$release/vmlinux"; } |
+	tar --owner=0 --group=0 --no-recursion -cf "$TMP/data.tar" -T - &&
+	echo 2.0 >"$TMP/debian-binary" && tar --owner=0 --group=0 -cJf "$TMP/control.tar.xz" -C DEBIAN ./control)
+(cd "$TMP" && ar rcD "$www/debian7/pool/main/l/linux/$debname" debian-binary control.tar.xz data.tar)
+order=$(tar -tf "$TMP/data.tar" | grep vmlinux | tr '\n' ' ')
+is "$order" "./usr/lib/debug/boot/vmlinux-$release ./usr/lib/debug/lib/modules/$release/vmlinux " \
+	"7.x layout: the package holds the link before the vmlinux"
+rm -f "$TMP/data.tar"
+rm -rf "$ROOT/symbols" "$lay"
+symbols --set "symbols.sources=debian" --set "symbols.debian_mirrors=$url/debian7" --modules virtio_blk "$dump"
+is "$?" 0 "7.x layout: found through the link"
+sed 's/^/# /' "$TMP/err"
+is "$(readelf -n "$(vmlinux_of)" | sed -n 's/.*Build ID: //p')" "$build_id" "7.x layout: the vmlinux has the dump's build-id"
+[ -n "$(find "$ROOT/symbols/$build_id/modules" -name 'virtio_blk.ko')" ]
+ok $? "7.x layout: the module asked for was extracted in the same read"
+grep -q "stopped early" "$TMP/err"
+ok $? "7.x layout: one read, stopped once both were out"
+rm -f "$www/debian7/pool/main/l/linux/$debname"
+
 # Broken servers: garbage, 404 and a stall, each followed by the next source.
 start_stalling_server
 rm -rf "$ROOT/symbols"
@@ -171,8 +205,8 @@ is "$?" 0 "broken servers: the good one is reached in the end"
 kill $STALL_PID
 grep -q "garbage/.*: not a Debian package" "$TMP/err"
 ok $? "broken servers: garbage is refused"
-grep -q "missing/.*HTTP 404" "$TMP/err"
-ok $? "broken servers: a 404 is reported"
+grep -q "missing/[^;]*: not in the archive (HTTP 404)" "$TMP/err"
+ok $? "broken servers: a 404 is reported as not in the archive"
 grep -q "127.0.0.1:$STALL_PORT.*no data for 2 s" "$TMP/err"
 ok $? "broken servers: a stall is reported"
 [ -z "$(find "$ROOT/symbols" -maxdepth 1 -name '.tmp-*')" ]
