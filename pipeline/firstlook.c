@@ -12,25 +12,28 @@
 static const struct {
         const char *needle;
         const char *kind;
+        const char *also;  /* a second needle the same line must hold, or NULL */
 } headlines[] = {
-        { "BUG: kernel NULL pointer dereference", "oops" },
-        { "BUG: unable to handle page fault", "oops" },
-        { "BUG: unable to handle kernel", "oops" },
-        { "kernel BUG at ", "bug" },
-        { "general protection fault", "oops" },
-        { "BUG: soft lockup", "lockup" },
-        { "watchdog: BUG: soft lockup", "lockup" },
-        { "Watchdog detected hard LOCKUP", "lockup" },
-        { "rcu_sched detected stalls", "rcu-stall" },
-        { "rcu: INFO: rcu_preempt detected stalls", "rcu-stall" },
-        { "self-detected stall on CPU", "rcu-stall" },
-        { "blocked for more than", "hung-task" },
-        { "Out of memory", "oom" },
-        { "kernel stack overflow", "stack" },
-        { "stack guard page was hit", "stack" },
-        { "Machine check", "mce" },
-        { "Oops:", "oops" },
-        { "WARNING: CPU:", "warning" },
+        { "BUG: kernel NULL pointer dereference", "oops", NULL },
+        { "BUG: unable to handle page fault", "oops", NULL },
+        { "BUG: unable to handle kernel", "oops", NULL },
+        { "kernel BUG at ", "bug", NULL },
+        { "general protection fault", "oops", NULL },
+        { "BUG: soft lockup", "lockup", NULL },
+        { "watchdog: BUG: soft lockup", "lockup", NULL },
+        { "Watchdog detected hard LOCKUP", "lockup", NULL },
+        { "rcu_sched detected stalls", "rcu-stall", NULL },
+        { "rcu: INFO: rcu_preempt detected stalls", "rcu-stall", NULL },
+        { "self-detected stall on CPU", "rcu-stall", NULL },
+        { "blocked for more than", "hung-task", NULL },
+        { "Out of memory", "oom", NULL },
+        { "kernel stack overflow", "stack", NULL },
+        { "stack guard page was hit", "stack", NULL },
+        { "Machine check", "mce", NULL },
+        { "Oops:", "oops", NULL },
+        { "WARNING: CPU:", "warning", NULL },
+        /* newer kernels (7.x): "WARNING: drivers/…/bugs.c:164 at lkdtm_WARNING+0x17/0x20 [lkdtm], CPU#1: sh/135" */
+        { "WARNING: ", "warning", ", CPU#" },
 };
 
 /* Frames that are how the kernel panics, handles an exception, an interrupt or a watchdog, or
@@ -97,10 +100,30 @@ static const char *skip_level(const char *p, const char *end) {
         return p;
 }
 
-/* Skips "[    1.234567] " and "<4>" prefixes. */
+/* Skips a printk caller id, "[  T123]" (a task) or "[    C1]" (a CPU), which kernels built
+ * with CONFIG_PRINTK_CALLER print after the timestamp, and the blanks after it. */
+static const char *skip_caller(const char *p, const char *end) {
+        const char *q = p;
+        if (q >= end || *q != '[')
+                return p;
+        for (q++; q < end && *q == ' '; q++)
+                ;
+        if (q >= end || (*q != 'T' && *q != 'C'))
+                return p;
+        const char *digits = ++q;
+        while (q < end && isdigit((unsigned char) *q))
+                q++;
+        if (q == digits || q >= end || *q != ']')
+                return p;
+        for (q++; q < end && *q == ' '; q++)
+                ;
+        return q;
+}
+
+/* Skips "<4>", "[    1.234567] " and a caller id ("[  T123] "). */
 static const char *strip_prefix(const char *line, const char *end) {
         const char *p = skip_level(line, end);
-        if (p < end && *p == '[') {
+        if (p < end && *p == '[' && skip_caller(p, end) == p) {
                 const char *q = memchr(p, ']', (size_t) (end - p));
                 if (q) {
                         p = q + 1;
@@ -108,7 +131,7 @@ static const char *strip_prefix(const char *line, const char *end) {
                                 p++;
                 }
         }
-        return p;
+        return skip_caller(p, end);
 }
 
 static void copy_line(char *dst, size_t size, const char *s, const char *end) {
@@ -237,7 +260,7 @@ static void find_taint_modules(const char *body, const char *le, struct firstloo
         }
 }
 
-/* Skips "<4>" and a "[    1.234567]" timestamp, not other brackets ("[  pid  ]"). */
+/* Skips "<4>", a "[    1.234567]" timestamp and a caller id, not other brackets ("[  pid  ]"). */
 static const char *strip_timestamp(const char *line, const char *end) {
         const char *p = skip_level(line, end);
         if (p < end && *p == '[') {
@@ -255,7 +278,7 @@ static const char *strip_timestamp(const char *line, const char *end) {
                         }
                 }
         }
-        return p;
+        return skip_caller(p, end);
 }
 
 /* The OOM report's task table: the column named rss (in pages) and the name, the last column. */
@@ -326,7 +349,8 @@ void firstlook_parse(const char *log, size_t len, struct firstlook *f) {
                 } else if (!panic) {
                         /* the first oops headline, preferring the most telling kind */
                         for (size_t i = 0; i < head_rank; i++)
-                                if (find_in(body, le, headlines[i].needle)) {
+                                if (find_in(body, le, headlines[i].needle) &&
+                                    (!headlines[i].also || find_in(body, le, headlines[i].also))) {
                                         if (!head || i < head_rank) {
                                                 head = body;
                                                 head_end = le;

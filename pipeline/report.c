@@ -328,9 +328,10 @@ static size_t warnings(struct job *j, char w[][512], size_t max) {
 /* ---- the kernel log, with the panic region marked --------------------------------------- */
 
 static const char *const region_start[] = {
-        "BUG: ", "Oops: ", "kernel BUG at", "general protection fault", "WARNING: CPU:", "sysrq: Trigger a crash",
+        "BUG ", "BUG: ", "Oops: ", "kernel BUG at", "general protection fault", "WARNING: ", "sysrq: Trigger a crash",
         "INFO: task ", "watchdog: ", "invoked oom-killer", "Kernel panic - not syncing", "NMI watchdog", "rcu: INFO:",
-        "Machine check", "stack-protector:", "Unable to handle kernel",
+        "Machine check", "stack-protector:", "Unable to handle kernel", "list_add corruption", "list_del corruption",
+        "kernel tried to execute NX-protected page", "Attempted to kill init",
 };
 
 /* The panic region: from the start of the last oops (or its headline) before the final panic
