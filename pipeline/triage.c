@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/fileio.h"
+#include "pipeline/kdecode.h"
 #include "pipeline/triage.h"
 
 #define RULE_FILE_MAX (1u << 20)
@@ -456,12 +457,42 @@ static struct cond *parse_cond(struct loader *l, json_object *o, const char *whe
         return c;
 }
 
-/* Checks that every {name} of a template is captured by the rule or is a fact. */
+#define NAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+
+/* A placeholder at p: "{name}" or "{name:decoder}". Returns its length (0: not one), the
+ * name's length in *n and the decoder's name and length in *dec, *dec_len (0: none). */
+static size_t placeholder(const char *p, size_t *n, const char **dec, size_t *dec_len) {
+        if (*p != '{')
+                return 0;
+        *n = strspn(p + 1, NAME_CHARS);
+        *dec = NULL;
+        *dec_len = 0;
+        if (!*n)
+                return 0;
+        const char *q = p + 1 + *n;
+        if (*q == ':') {
+                *dec = q + 1;
+                *dec_len = strspn(q + 1, NAME_CHARS);
+                q += 1 + *dec_len;
+                if (!*dec_len)
+                        return 0;
+        }
+        return *q == '}' ? (size_t) (q + 1 - p) : 0;
+}
+
+/* Checks that every {name} of a template is captured by the rule or is a fact, and that every
+ * {name:decoder} names a decoder there is. */
 static bool check_template(struct loader *l, const char *t, const char *where) {
         for (const char *p = strchr(t, '{'); p; p = strchr(p + 1, '{')) {
-                size_t n = strspn(p + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-                if (!n || p[1 + n] != '}')
+                size_t n, dl;
+                const char *dec;
+                if (!placeholder(p, &n, &dec, &dl))
                         continue;
+                if (dec && !kdecode_find(dec, dl)) {
+                        problem(l, "%s uses {%.*s:%.*s}: there is no decoder '%.*s' (pf_error, exit_status, subsystem)",
+                                where, (int) n, p + 1, (int) dl, dec, (int) dl, dec);
+                        return false;
+                }
                 bool found = is_fact(p + 1, n);
                 for (size_t i = 0; i < l->n_names && !found; i++)
                         found = strlen(l->names[i]) == n && !strncmp(l->names[i], p + 1, n);
@@ -1086,25 +1117,26 @@ static bool render(const struct eval *ev, json_object *caps, const char *t, char
         size_t o = 0;
         bool complete = true;
         for (const char *p = t; *p && o + 1 < size;) {
-                size_t n = 0;
-                if (*p == '{') {
-                        n = strspn(p + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
-                        if (!n || p[1 + n] != '}')
-                                n = 0;
-                }
-                if (!n) {
+                size_t n = 0, dl = 0, whole = 0;
+                const char *dec = NULL;
+                if (*p == '{')
+                        whole = placeholder(p, &n, &dec, &dl);
+                if (!whole) {
                         out[o++] = *p++;
                         continue;
                 }
-                char val[VALUE_MAX + 8];
+                char val[VALUE_MAX + 8], words[VALUE_MAX + 8];
+                kdecode_fn fn = dec ? kdecode_find(dec, dl) : NULL;
                 if (!lookup(ev, caps, p + 1, n, val, sizeof val)) {
                         snprintf(val, sizeof val, "?");
                         complete = false;
+                } else if (fn && fn(val, words, sizeof words)) {
+                        snprintf(val, sizeof val, "%s", words);
                 }
                 o += (size_t) snprintf(out + o, size - o, "%s", val);
                 if (o >= size)
                         o = size - 1;
-                p += n + 2;
+                p += whole;
         }
         out[o] = 0;
         return complete;
