@@ -329,6 +329,155 @@ static const char old_null_log[] =
         "[   80.000300] CPU: 1 PID: 512 Comm: reader Not tainted 4.15.0-213-generic #224-Ubuntu\n"
         "[   80.000400] RIP: 0010:nfs_file_read+0x1a/0x90 [nfs]\n";
 
+/* ---- the kernel's own diagnoses (25-kernel-checks.json), in its formats ------------------- */
+
+static const char kasan_log[] =
+        "[  123.456789] ==================================================================\n"
+        "[  123.456790] BUG: KASAN: slab-use-after-free in ext4_es_lookup_extent+0x4a1/0x5c0\n"
+        "[  123.456791] Read of size 4 at addr ffff888104b3c6a8 by task kworker/u8:2/345\n"
+        "[  123.456792]\n"
+        "[  123.456793] CPU: 1 PID: 345 Comm: kworker/u8:2 Not tainted 6.1.0-56-amd64 #1 Debian 6.1.192-2\n"
+        "[  123.456795] Workqueue: writeback wb_workfn (flush-8:0)\n"
+        "[  123.456796] Call Trace:\n"
+        "[  123.456797]  <TASK>\n"
+        "[  123.456798]  dump_stack_lvl+0x44/0x5c\n"
+        "[  123.456799]  print_report+0x184/0x4be\n"
+        "[  123.456800]  kasan_report+0xc5/0x100\n"
+        "[  123.456801]  ext4_es_lookup_extent+0x4a1/0x5c0\n"
+        "[  123.456802]  ext4_map_blocks+0x1b3/0xc50\n"
+        "[  123.456803]  </TASK>\n"
+        "[  123.456804]\n"
+        "[  123.456810] Allocated by task 300:\n"
+        "[  123.456811]  kasan_save_stack+0x1e/0x40\n"
+        "[  123.456812]  kasan_set_track+0x21/0x30\n"
+        "[  123.456813]  __kasan_slab_alloc+0x7a/0x90\n"
+        "[  123.456814]  kmem_cache_alloc+0x15a/0x360\n"
+        "[  123.456815]  __es_insert_extent+0x2c9/0x8a0\n"
+        "[  123.456816]  ext4_es_insert_extent+0x22e/0x8e0\n"
+        "[  123.456817]\n"
+        "[  123.456820] Freed by task 310:\n"
+        "[  123.456821]  kasan_save_stack+0x1e/0x40\n"
+        "[  123.456822]  kasan_set_track+0x21/0x30\n"
+        "[  123.456823]  kasan_save_free_info+0x2a/0x50\n"
+        "[  123.456824]  ____kasan_slab_free+0x174/0x1e0\n"
+        "[  123.456825]  kmem_cache_free+0xf6/0x3f0\n"
+        "[  123.456826]  __es_shrink+0x3d2/0x6e0\n"
+        "[  123.456827]\n"
+        "[  123.456830] The buggy address belongs to the object at ffff888104b3c690\n"
+        "[  123.456831]  which belongs to the cache extent_status of size 40\n"
+        "[  123.456900] Kernel panic - not syncing: kasan.fault=panic set ...\n";
+
+static const char kfence_log[] =
+        "[   32.040609] ==================================================================\n"
+        "[   32.040656] BUG: KFENCE: use-after-free read in nfs_page_group_destroy+0xb3/0x143 [nfs]\n"
+        "[   32.040656]\n"
+        "[   32.040673] Use-after-free read at 0x000000004d1f4f02 (in kfence-#79):\n"
+        "[   32.040677]  nfs_page_group_destroy+0xb3/0x143 [nfs]\n"
+        "[   32.040680]  nfs_release_request+0x51/0x85 [nfs]\n"
+        "[   32.040684]\n"
+        "[   32.040687] kfence-#79: 0x000000008a2d4b63-0x00000000d9f6f4d2, size=128, cache=nfs_page\n"
+        "[   32.040687]\n"
+        "[   32.040690] allocated by task 94 on cpu 0 at 32.040468s:\n"
+        "[   32.040694]  nfs_page_create+0xf0/0x6ff [nfs]\n"
+        "[   32.040697]  nfs_create_request+0x76/0x143 [nfs]\n"
+        "[   32.040700]\n"
+        "[   32.040703] freed by task 97 on cpu 1 at 32.040544s:\n"
+        "[   32.040706]  nfs_free_request+0xa8/0x143 [nfs]\n"
+        "[   32.040709]  nfs_unlock_and_release_request+0x2a/0x40 [nfs]\n"
+        "[   32.040800] CPU: 0 PID: 94 Comm: kworker/0:3 Not tainted 6.12.117+deb13-amd64 #1\n";
+
+static const char atomic_log[] =
+        "[  200.000000] BUG: scheduling while atomic: insmod/1234/0x00000002\n"
+        "[  200.000100] Modules linked in: badmod(OE) ext4\n"
+        "[  200.000200] Preemption disabled at:\n"
+        "[  200.000300] [<ffffffffc0a01020>] badmod_lock+0x20/0x40 [badmod]\n"
+        "[  200.000400] CPU: 0 PID: 1234 Comm: insmod Tainted: G           OE      6.1.0-56-amd64 #1\n"
+        "[  200.000500] Call Trace:\n"
+        "[  200.000600]  <TASK>\n"
+        "[  200.000700]  dump_stack_lvl+0x44/0x5c\n"
+        "[  200.000800]  __schedule_bug.cold+0x7d/0x8b\n"
+        "[  200.000900]  __schedule+0x5e3/0x7a0\n"
+        "[  200.001000]  schedule+0x5d/0xe0\n"
+        "[  200.001100]  schedule_timeout+0x98/0x160\n"
+        "[  200.001200]  msleep+0x2d/0x40\n"
+        "[  200.001300]  badmod_init+0x35/0x1000 [badmod]\n"
+        "[  200.001400]  do_one_initcall+0x41/0x200\n"
+        "[  200.001500] Kernel panic - not syncing: scheduling while atomic\n";
+
+static const char badpage_log[] =
+        "[  300.000000] BUG: Bad page state in process kworker/0:2  pfn:10a3f2\n"
+        "[  300.000100] page:000000003cda6b0a refcount:0 mapcount:0 mapping:000000008cf4d9e4 index:0x7f2d5 pfn:0x10a3f2\n"
+        "[  300.000200] flags: 0x17ffffc0000000(node=0|zone=2|lastcpupid=0x1fffff)\n"
+        "[  300.000300] raw: 0017ffffc0000000 dead000000000100 dead000000000122 ffff9a0f4c1e2a01\n"
+        "[  300.000400] page dumped because: non-NULL mapping\n"
+        "[  300.000500] Modules linked in: ext4\n"
+        "[  300.000600] CPU: 0 PID: 4321 Comm: kworker/0:2 Tainted: G    B             6.1.0-56-amd64 #1\n"
+        "[  300.000700] Kernel panic - not syncing: panic_on_taint set ...\n";
+
+static const char fsbug_log[] =
+        "[  400.000000] kernel BUG at fs/ext4/inode.c:1234!\n"
+        "[  400.000100] invalid opcode: 0000 [#1] PREEMPT SMP NOPTI\n"
+        "[  400.000200] CPU: 2 PID: 999 Comm: rsync Not tainted 6.1.0-56-amd64 #1\n"
+        "[  400.000300] RIP: 0010:ext4_write_begin+0x4a5/0x4f0 [ext4]\n";
+
+/* the warning format of newer kernels, from a core subsystem and from a driver */
+static const char netwarn_log[] =
+        "[  500.000000] ------------[ cut here ]------------\n"
+        "[  500.000100] WARNING: net/core/skbuff.c:4567 at skb_try_coalesce+0x3f1/0x4a0, CPU#3: ksoftirqd/3/30\n"
+        "[  500.000200] Modules linked in: virtio_net\n"
+        "[  500.000300] CPU: 3 UID: 0 PID: 30 Comm: ksoftirqd/3 Not tainted 7.2.13+deb14-cloud-amd64 #1\n"
+        "[  500.000400] RIP: 0010:skb_try_coalesce+0x3f1/0x4a0\n"
+        "[  500.000500] Kernel panic - not syncing: kernel: panic_on_warn set ...\n";
+
+static const char newwarn_log[] =
+        "[   30.000000][  T135] ------------[ cut here ]------------\n"
+        "[   30.000100][  T135] WARNING: drivers/misc/lkdtm/bugs.c:164 at lkdtm_WARNING+0x17/0x20 [lkdtm], CPU#1: sh/135\n"
+        "[   30.000200][  T135] Modules linked in: lkdtm(OE)\n"
+        "[   30.000300][  T135] CPU: 1 UID: 0 PID: 135 Comm: sh Tainted: G           OE       7.2.13+deb14-cloud-amd64 #1\n"
+        "[   30.000400][  T135] RIP: 0010:lkdtm_WARNING+0x17/0x20 [lkdtm]\n"
+        "[   30.000500][  T135] Kernel panic - not syncing: kernel: panic_on_warn set ...\n";
+
+static const char redzone_log[] =
+        "[  600.000000] =============================================================================\n"
+        "[  600.000100] BUG kmalloc-64 (Tainted: G    B      OE     ): Right Redzone overwritten\n"
+        "[  600.000200] -----------------------------------------------------------------------------\n"
+        "[  600.000300]\n"
+        "[  600.000400] 0xffff8a01c3e4a440-0xffff8a01c3e4a443 @offset=1088. First byte 0x78 instead of 0xcc\n"
+        "[  600.000500] Allocated in mydrv_probe+0x51/0x200 [mydrv] age=12 cpu=1 pid=200\n"
+        "[  600.000600]  __kmem_cache_alloc_node+0x2d9/0x300\n"
+        "[  600.000700]  kmalloc_trace+0x26/0x90\n"
+        "[  600.000800]  mydrv_probe+0x51/0x200 [mydrv]\n"
+        "[  600.000900] Freed in mydrv_reset+0x2a/0x40 [mydrv] age=300 cpu=0 pid=1\n"
+        "[  600.001000] CPU: 1 PID: 250 Comm: mydrvd Tainted: G    B      OE      6.1.0-56-amd64 #1\n"
+        "[  600.001100] Call Trace:\n"
+        "[  600.001200]  <TASK>\n"
+        "[  600.001300]  dump_stack_lvl+0x44/0x5c\n"
+        "[  600.001400]  check_bytes_and_report.cold+0x4c/0x59\n"
+        "[  600.001500]  check_object+0x1f5/0x270\n"
+        "[  600.001600]  free_debug_processing+0x1b3/0x2d0\n"
+        "[  600.001700]  __slab_free+0x7c/0x2e0\n"
+        "[  600.001800]  kfree+0xbb/0x100\n"
+        "[  600.001900]  mydrv_release+0x32/0x50 [mydrv]\n"
+        "[  600.002000] Kernel panic - not syncing: panic_on_taint set ...\n";
+
+static const char initexit_log[] =
+        "[    9.000000] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000100\n"
+        "[    9.000100] CPU: 0 PID: 1 Comm: systemd Not tainted 6.1.0-56-amd64 #1\n";
+
+static const char listdel_poison_log[] =
+        "[  700.000000] list_del corruption, ffff9a0f4c1e2a08->next is LIST_POISON1 (dead000000000100)\n"
+        "[  700.000100] ------------[ cut here ]------------\n"
+        "[  700.000200] kernel BUG at lib/list_debug.c:56!\n"
+        "[  700.000300] invalid opcode: 0000 [#1] PREEMPT SMP NOPTI\n"
+        "[  700.000400] CPU: 0 PID: 77 Comm: kworker/0:1 Not tainted 6.1.0-56-amd64 #1\n"
+        "[  700.000500] RIP: 0010:__list_del_entry_valid.cold+0x1d/0x47\n"
+        "[  700.000600] Call Trace:\n"
+        "[  700.000700]  <TASK>\n"
+        "[  700.000800]  ? die+0x36/0x90\n"
+        "[  700.000900]  ? do_trap+0xda/0x100\n"
+        "[  700.001000]  mydrv_remove_entry+0x3c/0x90 [mydrv]\n"
+        "[  700.001100]  process_one_work+0x1c7/0x380\n";
+
 static void shipped(const struct rules *rs, const char *name, const char *log, const char *id, const char *summary) {
         json_object *found = run_log(rs, log, "6.1.0-56-amd64");
         json_object *h = headline(found);
@@ -372,6 +521,43 @@ static void test_shipped(void) {
                 "Kernel page fault on address ffffa0e1c4b5a000 in memcpy_erms, task reader");
         shipped(rs, "old NULL format", old_null_log, "null-pointer-dereference",
                 "NULL pointer dereference (address 0000000000000010) in nfs_file_read [nfs], task reader");
+
+        shipped(rs, "KASAN", kasan_log, "kasan-report",
+                "KASAN: slab-use-after-free in ext4_es_lookup_extent: Read of 4 bytes at ffff888104b3c6a8 by "
+                "kworker/u8:2/345; allocated in __es_insert_extent, freed in __es_shrink");
+        shipped(rs, "KFENCE", kfence_log, "kfence-report",
+                "KFENCE: use-after-free read in nfs_page_group_destroy, a 128-byte nfs_page object allocated in "
+                "nfs_page_create, freed in nfs_free_request");
+        shipped(rs, "scheduling while atomic", atomic_log, "scheduling-while-atomic",
+                "Scheduling while atomic: insmod (PID 1234) slept in badmod_init with preempt count 0x00000002; "
+                "preemption was disabled in badmod_lock");
+        shipped(rs, "bad page state", badpage_log, "bad-page-state",
+                "Bad page state (pfn 10a3f2) in process kworker/0:2: non-NULL mapping; flags "
+                "0x17ffffc0000000(node=0|zone=2|lastcpupid=0x1fffff)");
+        shipped(rs, "a BUG in a file system", fsbug_log, "subsystem-bug",
+                "Kernel BUG() in file systems (ext4) at fs/ext4/inode.c:1234 in ext4_write_begin, task rsync");
+        shipped(rs, "a warning in networking, newer format", netwarn_log, "subsystem-warning",
+                "WARNING in networking (core), skb_try_coalesce (net/core/skbuff.c:4567), turned into a panic by "
+                "panic_on_warn, task ksoftirqd/3");
+        shipped(rs, "a warning in a driver, newer format with caller ids", newwarn_log, "warning-panic",
+                "WARNING in lkdtm_WARNING (drivers/misc/lkdtm/bugs.c:164) turned into a panic by panic_on_warn, "
+                "task sh on CPU 1");
+        shipped(rs, "a slab red zone overwritten", redzone_log, "slab-corruption",
+                "Slab corruption in cache kmalloc-64: Right Redzone overwritten; the object was last freed in "
+                "mydrv_reset, allocated in mydrv_probe, task mydrvd");
+        shipped(rs, "init exited", initexit_log, "init-killed",
+                "init (PID 1, systemd) exited with status 1; the kernel cannot run without init");
+        shipped(rs, "list_del of a deleted entry", listdel_poison_log, "list-corruption",
+                "list_del corruption: ffff9a0f4c1e2a08->next is LIST_POISON1 (dead000000000100); called from "
+                "mydrv_remove_entry, task kworker/0:1");
+        /* a decoder the rules do not know is a problem of that rule */
+        json_object *derr = json_object_new_array();
+        struct rules *bad = load("{\"id\": \"x\", \"when\": {\"source\": \"log\", \"match\": \"(?<c>0x\\\\w+)\"}, "
+                                 "\"summary\": \"{c:nosuch}\"}", &derr);
+        tap_ok(json_object_array_length(derr) == 1 && strstr(error_at(derr, 0), "no decoder 'nosuch'"),
+               "an unknown decoder is refused: %s", json_object_array_length(derr) ? error_at(derr, 0) : "no error");
+        rules_free(bad);
+        json_object_put(derr);
 
         /* a taint note names the modules that taint */
         json_object *found = run_log(rs, hardlockup_log, "6.1.0-56-amd64");
