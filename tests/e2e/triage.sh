@@ -1,8 +1,10 @@
 #!/bin/bash
 # Triage on real dumps: for every crash cause the fixture generator makes (sysrq, OOM panic and
 # the lkdtm ones: BUG, NULL dereference, soft lockup, hung task, panic_on_warn, panic from a
-# module, stack overflow, a write to read-only data, an RCU stall), the headline names the
-# cause with the right function and task, after the first look where the log allows it and
+# module, stack overflow, a write to read-only data or to kernel text, an RCU stall, list_add
+# and list_del corruption, a double free seen by slub_debug and by the hardened free list, a
+# jump into data and rodata; and init killed by a signal), the headline names the cause with
+# the right function, culprit and task, after the first look where the log allows it and
 # after crash always. Then broken rule files (each named with its rule, the others still
 # load), a new site rule file that changes the next report, and a log uploaded with the dump.
 . "$(dirname "$0")/lib.sh"
@@ -49,7 +51,7 @@ contains() { # contains TEXT PART DESCRIPTION
 	esac
 }
 
-# cause  rule id  what the first look can already tell (function / task / both / none)
+# cause  rule id  what the first look can already tell (function / task / culprit / none)
 table="sysrq sysrq-crash task
 oom oom-panic task
 bug kernel-bug function
@@ -59,8 +61,16 @@ hungtask hung-task task
 warn warning-panic function
 panic panic-from-module function
 stackoverflow stack-overflow function
-pagefault page-fault-oops function
-rcustall rcu-stall function"
+pagefault write-to-readonly function
+rcustall rcu-stall function
+listadd list-corruption culprit
+listdel list-corruption culprit
+slabdouble slab-corruption task
+slabfree slab-freelist-bug function
+execdata nx-execution culprit
+execrodata nx-execution culprit
+writekern write-to-readonly function
+initkill init-killed culprit"
 
 n=1
 while read -r cause id early; do
@@ -70,7 +80,10 @@ while read -r cause id early; do
 		continue
 	fi
 	fn=$(expect "$cause" function)
+	fn=${fn%%.*}
 	task=$(expect "$cause" task)
+	culprit=$(expect "$cause" culprit)
+	[ "$early" != culprit ] || [ -n "$culprit" ] || ok 1 "$cause: the manifest names the culprit (expect.culprit)"
 	[ -n "$fn$task" ] || ok 1 "$cause: the manifest says what the console showed (expect.function, expect.task)"
 
 	# first look: the log alone
@@ -84,6 +97,7 @@ while read -r cause id early; do
 	case $early in
 	function) contains "$summary" "$fn" "$cause: first look names the function $fn" ;;
 	task) contains "$summary" "$task" "$cause: first look names the task $task" ;;
+	culprit) contains "$summary" "$culprit" "$cause: first look names the culprit $culprit" ;;
 	esac
 	grep -q "^Cause:   " "$dir/comment.txt"
 	ok $? "$cause: the early comment has a Cause line"
@@ -100,8 +114,12 @@ while read -r cause id early; do
 	if [ "$early" = function ]; then
 		contains "$summary" "$fn" "$cause: after crash the headline names the function $fn"
 	fi
+	if [ "$early" = culprit ]; then
+		contains "$summary" "$culprit" "$cause: after crash the headline names the culprit $culprit"
+	fi
 	case $cause in
-	sysrq | hungtask | nullderef | bug | stackoverflow | pagefault) contains "$summary" "$task" "$cause: after crash the headline names the task $task" ;;
+	sysrq | hungtask | nullderef | bug | stackoverflow | pagefault | listadd | listdel | slabdouble | slabfree | execdata | \
+		execrodata | writekern | initkill) contains "$summary" "$task" "$cause: after crash the headline names the task $task" ;;
 	oom) contains "$summary" "$(jq -r '.crash.top_memory[0].comm' "$dir/job.json")" \
 		"oom: the headline names crash's largest memory user" ;;
 	softlockup) contains "$summary" "CPU $(expect softlockup cpu)" "softlockup: the headline names the CPU" ;;
@@ -113,6 +131,23 @@ while read -r cause id early; do
 	grep -q 'id=findings' "$dir/report.html"
 	ok $? "$cause: report.html has the findings section"
 	case $cause in
+	slabfree)
+		contains "$(jq -r '.findings[] | select(.id == "subsystem-bug") | .summary' "$dir/job.json")" \
+			"Kernel BUG() in memory management at mm/slub.c:" "slabfree: the BUG is also named as memory management's"
+		;;&
+	pagefault | writekern)
+		contains "$summary" "(write to a present page that forbids it, kernel mode)" \
+			"$cause: the page fault's error code is decoded"
+		;;&
+	execdata | execrodata)
+		contains "$summary" "instruction fetch from a present page that forbids it, kernel mode" \
+			"$cause: the page fault's error code is decoded"
+		;;&
+	initkill)
+		contains "$summary" "killed by signal 11 (SIGSEGV)" "initkill: the exit code is decoded into its signal"
+		jq -e '[.findings[] | select(.id == "tainted-kernel")] | length == 0' "$dir/job.json" >/dev/null
+		ok $? "initkill: an untainted kernel has no taint note"
+		;;
 	sysrq | oom)
 		jq -e '[.findings[] | select(.id == "tainted-kernel")] | length == 0' "$dir/job.json" >/dev/null
 		ok $? "$cause: an untainted kernel has no taint note (crash's mod -t says none)"
