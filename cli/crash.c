@@ -52,16 +52,16 @@ static int newest_job(const char *case_dir, unsigned *ret) {
         return 0;
 }
 
-static const char *recorded_mode(const char *dir) {
-        static char mode[32];
+/* What the job recorded of its crash run: crash.KEY of job.json, "" when it has none. */
+static void recorded(const char *dir, const char *key, char *buf, size_t size) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/job.json", dir);
         json_object *j = json_object_from_file(path), *c, *m;
-        mode[0] = 0;
-        if (j && json_object_object_get_ex(j, "crash", &c) && json_object_object_get_ex(c, "mode", &m))
-                snprintf(mode, sizeof mode, "%s", json_object_get_string(m));
+        buf[0] = 0;
+        if (j && json_object_object_get_ex(j, "crash", &c) && json_object_object_get_ex(c, key, &m) &&
+            json_object_get_string(m))
+                snprintf(buf, size, "%s", json_object_get_string(m));
         json_object_put(j);
-        return mode;
 }
 
 int cli_crash(int argc, char **argv) {
@@ -75,6 +75,7 @@ int cli_crash(int argc, char **argv) {
         struct config *cfg = NULL;
         struct symbols_query q = { 0 };
         bool print = false;
+        char **builds = NULL;
         int done, c, ret = CLI_EXIT_USAGE;
 
         optind = 1;
@@ -160,14 +161,23 @@ int cli_crash(int argc, char **argv) {
                 goto out;
         }
 
-        const char *mode = crash_mode_option(recorded_mode(dir));
+        /* the mode and the crash build the job's analysis used, when it still runs */
+        char mode_name[32], used[PATH_MAX];
+        recorded(dir, "mode", mode_name, sizeof mode_name);
+        recorded(dir, "binary", used, sizeof used);
+        const char *mode = crash_mode_option(mode_name);
+        if (!(used[0] && access(used, X_OK) == 0) && crash_binaries(cfg, &builds, NULL) < 0) {
+                log_error("crash: crash.binary names no crash build (%s)", config_string(cfg, CONF_CRASH_BINARY));
+                ret = CLI_EXIT_UNREADABLE;
+                goto out;
+        }
         const char **av = calloc((size_t) (argc - optind) + 8, sizeof *av);
         if (!av) {
                 ret = CLI_EXIT_INTERNAL;
                 goto out;
         }
         size_t k = 0;
-        av[k++] = crash_binary(cfg, NULL);
+        av[k++] = builds ? builds[0] : used;
         if (mode)
                 av[k++] = mode;
         av[k++] = "-i";
@@ -200,6 +210,7 @@ int cli_crash(int argc, char **argv) {
         free(av);
         ret = CLI_EXIT_UNREADABLE;
 out:
+        crash_binaries_free(builds);
         symbols_strv_free(q.modules);
         cli_settings_clear(&settings);
         config_free(cfg);

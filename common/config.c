@@ -75,8 +75,11 @@ static const struct config_row table[_CONF_MAX] = {
         [CONF_SYMBOLS_CACHE_MAX_AGE] = { "symbols.cache_max_age", TYPE_SECONDS, "90d", 60, 36500ull * 86400,
                                          "A kernel's symbols unused this long are removed from the cache." },
         [CONF_CRASH_BINARY] = { "crash.binary", TYPE_PATH, CRASH_DEFAULT, 0, 0,
-                                "The crash binary. The default is the one scripts/build-crash builds; when it is "
-                                "missing, crash from PATH is used." },
+                                "The crash builds, newest first: programs, or folders of builds laid out as "
+                                "scripts/build-crash makes them (<folder>/<version>/bin/crash, newest version first). "
+                                "The first is used; one that cannot open the dump or is too old for its kernel gives "
+                                "way to the next before the fallback modes. The default is the one "
+                                "scripts/build-crash builds; when it is missing, crash from PATH is used." },
         [CONF_CRASH_COMMANDS] = { "crash.commands", TYPE_PATH, "/etc/hotkdump/crash-commands", 0, 0,
                                   "The crash command set; when the file is missing, the built-in copy of "
                                   "etc/crash-commands is used." },

@@ -332,6 +332,7 @@ static const char *const mode_name[_MODE_MAX] = { "normal", "zero_excluded", "mi
 
 struct session {
         const struct crash_opts *o;
+        const char *binary;  /* the crash build this session runs */
         struct job *job;
         enum mode mode;
         struct subprocess p;
@@ -423,7 +424,7 @@ static int session_start(struct session *s, enum mode mode, uint64_t deadline, s
         const struct crash_opts *o = s->o;
         const char *argv[8];
         size_t n = 0;
-        argv[n++] = o->binary;
+        argv[n++] = s->binary;
         argv[n++] = "-s";
         argv[n++] = "--no_crashrc";
         if (mode_flag[mode])
@@ -433,7 +434,7 @@ static int session_start(struct session *s, enum mode mode, uint64_t deadline, s
         argv[n] = NULL;
         char line[8192];
         if (subprocess_format_argv(argv, line, sizeof line) < 0)
-                snprintf(line, sizeof line, "%s …", o->binary);
+                snprintf(line, sizeof line, "%s …", s->binary);
         job_log(s->job, "run: %s", line);
 
         uint64_t rnd;
@@ -484,6 +485,14 @@ struct runner {
 static const char *const too_old[] = {
         "invalid structure member offset", "invalid structure size", "not found in PID hash",
 };
+
+/* Whether text holds a line by which a crash older than the kernel gives itself away. */
+static bool shows_too_old(const char *text, size_t len) {
+        for (size_t i = 0; text && i < sizeof too_old / sizeof too_old[0]; i++)
+                if (memmem(text, len, too_old[i], strlen(too_old[i])))
+                        return true;
+        return false;
+}
 
 static void note_mismatch(struct runner *rn, const char *text, size_t len) {
         for (size_t off = 0; off < len && json_object_array_length(rn->mismatch) < 8;) {
@@ -836,12 +845,83 @@ static int run_command(struct runner *rn, size_t idx, const struct crash_cmd *c,
         return r;
 }
 
-const char *crash_binary(const struct config *cfg, bool *ret_fallback) {
-        const char *b = config_string(cfg, CONF_CRASH_BINARY);
-        bool fallback = !strcmp(b, CRASH_DEFAULT) && access(b, X_OK) < 0;
+/* A build's folder: not hidden, not being made, not a link (current -> 8.0.6 names a build
+ * that is listed under its own name). */
+static bool is_build(const char *dir, const char *name, void *userdata) {
+        char path[PATH_MAX];
+        struct stat st;
+        (void) userdata;
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        return name[0] != '.' && !strstr(name, ".tmp.") && lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Builds in a folder: <dir>/<version>/bin/crash (as scripts/build-crash lays them out). */
+static int add_folder_builds(const char *dir, char **v, size_t *n, size_t max) {
+        char **names = NULL;
+        size_t count = 0;
+        int r = dir_list_sorted(dir, is_build, NULL, &names, &count);
+        if (r < 0)
+                return r;
+        /* newest version first; the same build under two names (current -> 9.0.2) once */
+        for (size_t i = count; i-- > 0 && *n < max;) {
+                char path[PATH_MAX], real[PATH_MAX];
+                snprintf(path, sizeof path, "%s/%s/bin/crash", dir, names[i]);
+                if (access(path, X_OK) < 0 || !realpath(path, real))
+                        continue;
+                bool dup = false;
+                for (size_t k = 0; k < *n && !dup; k++) {
+                        char other[PATH_MAX];
+                        dup = realpath(v[k], other) && !strcmp(other, real);
+                }
+                if (!dup && !(v[(*n)++] = strdup(path)))
+                        r = -ENOMEM;
+        }
+        strv_free(names, count);
+        return r;
+}
+
+static int version_cmp(const void *a, const void *b) {
+        return -strverscmp(*(char *const *) a, *(char *const *) b);
+}
+
+int crash_binaries(const struct config *cfg, char ***ret, bool *ret_fallback) {
+        char words[4096], **v = calloc(CRASH_MAX_BUILDS + 1, sizeof *v);
+        size_t n = 0;
+        int r = 0;
+        bool fallback = false;
+        if (!v)
+                return -ENOMEM;
+        snprintf(words, sizeof words, "%s", config_string(cfg, CONF_CRASH_BINARY));
+        char *save = NULL;
+        for (char *w = strtok_r(words, " ,", &save); w && r == 0 && n < CRASH_MAX_BUILDS; w = strtok_r(NULL, " ,", &save)) {
+                struct stat st;
+                if (stat(w, &st) == 0 && S_ISDIR(st.st_mode)) {
+                        size_t first = n;
+                        r = add_folder_builds(w, v, &n, CRASH_MAX_BUILDS);
+                        /* a folder's builds by version, newest first ("9.0.2-abcb45e7" before "8.0.6") */
+                        qsort(v + first, n - first, sizeof *v, version_cmp);
+                } else if (!strcmp(w, CRASH_DEFAULT) && access(w, X_OK) < 0) {
+                        fallback = true;
+                        r = (v[n++] = strdup("crash")) ? 0 : -ENOMEM;
+                } else
+                        r = (v[n++] = strdup(w)) ? 0 : -ENOMEM;
+        }
+        if (r == 0 && n == 0)
+                r = -ENOENT;
+        if (r < 0) {
+                crash_binaries_free(v);
+                return r;
+        }
         if (ret_fallback)
                 *ret_fallback = fallback;
-        return fallback ? "crash" : b;
+        *ret = v;
+        return 0;
+}
+
+void crash_binaries_free(char **v) {
+        for (char **p = v; p && *p; p++)
+                free(*p);
+        free(v);
 }
 
 const char *crash_mode_option(const char *mode) {
@@ -889,19 +969,46 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
         bool useful = false, opened = false;
         int r;
 
+        /* the builds to try, newest first: o->binaries, else o->binary alone; those that do
+         * not run are left out, and said */
+        const char *one[] = { o->binary, NULL };
+        const char *const *all = o->binaries && o->binaries[0] ? o->binaries : one;
+        const char *builds[CRASH_MAX_BUILDS];
+        char versions[CRASH_MAX_BUILDS][64], bad[512] = "";
+        size_t nb = 0;
         rn.mismatch = json_object_new_array();
-        json_object_object_add(rec, "binary", json_object_new_string(o->binary));
-        r = crash_version(o->binary, version, sizeof version);
-        if (r < 0) {
+        for (size_t i = 0; all[i] && nb < CRASH_MAX_BUILDS; i++) {
+                r = crash_version(all[i], versions[nb], sizeof versions[nb]);
+                if (r == 0) {
+                        builds[nb++] = all[i];
+                        continue;
+                }
+                size_t bl = strlen(bad);
+                snprintf(bad + bl, sizeof bad - bl, "%scannot run crash '%s': %s", bl ? "; " : "", all[i],
+                         r == -ENOENT ? "no such program" : r == -ENOEXEC ? "it does not say its version" : strerror(-r));
+                job_log(j, "%s", bad + bl);
+        }
+        if (!nb) {
+                json_object_object_add(rec, "binary", json_object_new_string(all[0] ? all[0] : ""));
                 json_object_put(attempts);
                 json_object_put(commands);
                 json_object_put(rn.mismatch);
                 *ret = rec;
-                return log_reason(err, err_size, r, "cannot run crash '%s': %s", o->binary,
-                                  r == -ENOENT ? "no such program" : r == -ENOEXEC ? "it does not say its version" : strerror(-r));
+                return log_reason(err, err_size, -ENOENT, "%s", bad[0] ? bad : "no crash configured (crash.binary)");
         }
-        json_object_object_add(rec, "version", json_object_new_string(version));
-        job_log(j, "crash %s (%s)", version, o->binary);
+        rn.s.binary = builds[0];
+        snprintf(version, sizeof version, "%s", versions[0]);
+        if (nb > 1) {
+                json_object *avail = json_object_new_array();
+                for (size_t i = 0; i < nb; i++) {
+                        json_object *b = json_object_new_object();
+                        json_object_object_add(b, "binary", json_object_new_string(builds[i]));
+                        json_object_object_add(b, "version", json_object_new_string(versions[i]));
+                        json_object_array_add(avail, b);
+                }
+                json_object_object_add(rec, "builds", avail);
+        }
+        job_log(j, "crash %s (%s)%s", version, builds[0], nb > 1 ? ", and older builds if it is too old for the kernel" : "");
 
         snprintf(crash_dir, sizeof crash_dir, "%s/crash", o->dir);
         snprintf(part, sizeof part, "%s/hotkdump.out.part", o->dir);
@@ -919,19 +1026,37 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
         sigaction(SIGPIPE, &ign, &old_pipe); /* crash may go away while we write to it */
         rn.deadline = now_ms() + o->total_timeout_ms;
 
-        /* Open the dump the way engineers do when it resists: as is, then with excluded pages
-         * read as zeros, then --minimal (log, dis, rd and sym only). */
+        /* Open the dump the way engineers do when it resists: as is, with each build from the
+         * newest while the one tried shows it is older than the kernel; then, with the newest,
+         * with excluded pages read as zeros, then --minimal (log, dis, rd and sym only). */
         char first_failure[512] = "";
-        for (enum mode m = MODE_NORMAL; m < _MODE_MAX && !opened; m++) {
+        json_object *too_old_builds = NULL; /* the builds passed over as older than the kernel */
+        size_t b = 0;
+        for (enum mode m = MODE_NORMAL; m < _MODE_MAX && !opened;) {
                 struct capbuf startup = { .max = STARTUP_KEEP };
                 uint64_t t0 = now_ms();
+                rn.s.binary = builds[b];
                 r = session_start(&rn.s, m, rn.deadline, &startup);
                 json_object *at = json_object_new_object();
                 json_object_object_add(at, "mode", json_object_new_string(mode_name[m]));
+                if (nb > 1)
+                        json_object_object_add(at, "version", json_object_new_string(versions[b]));
                 json_object_object_add(at, "seconds", json_object_new_double((double) (now_ms() - t0) / 1000.0));
-                if (startup.buf)
+                bool older = startup.buf && shows_too_old(startup.buf, startup.len);
+                bool next_build = m == MODE_NORMAL && b + 1 < nb && (r < 0 || older);
+                if (next_build && older) {
+                        if (!too_old_builds)
+                                too_old_builds = json_object_new_array();
+                        json_object_array_add(too_old_builds, json_object_new_string(versions[b]));
+                }
+                if (startup.buf && !next_build)
                         note_mismatch(&rn, startup.buf, startup.len);
-                if (r == 0) {
+                if (r == 0 && next_build) {
+                        /* it opened, but reads this kernel wrong: a newer build may not */
+                        session_stop(&rn.s, 2000);
+                        json_object_object_add(at, "result", json_object_new_string("opened, too old for the kernel"));
+                        job_log(j, "crash %s is too old for this kernel: trying crash %s", versions[b], versions[b + 1]);
+                } else if (r == 0) {
                         opened = true;
                         json_object_object_add(at, "result", json_object_new_string("opened"));
                 } else {
@@ -956,7 +1081,24 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                 capbuf_free(&startup);
                 if (r == -ENOMEM || now_ms() >= rn.deadline)
                         break;
+                if (opened)
+                        break;
+                if (next_build) {
+                        b++;
+                        continue;
+                }
+                /* the other modes with the newest build */
+                if (m == MODE_NORMAL && b != 0)
+                        b = 0;
+                m++;
         }
+        snprintf(version, sizeof version, "%s", versions[opened ? b : 0]);
+        json_object_object_add(rec, "binary", json_object_new_string(builds[opened ? b : 0]));
+        json_object_object_add(rec, "version", json_object_new_string(version));
+        if (too_old_builds)
+                json_object_object_add(rec, "too_old_builds", too_old_builds);
+        if (opened && b > 0)
+                job_log(j, "crash %s opened the dump", version);
         json_object_object_add(rec, "attempts", attempts);
         if (!opened) {
                 fclose(rn.out);

@@ -41,8 +41,14 @@ void crash_cmdset_clear(struct crash_cmdset *s);
 /* etc/crash-commands as built in, for hosts where the configured file is missing. */
 extern const char crash_cmdset_builtin[];
 
+#define CRASH_MAX_BUILDS 8
+
 struct crash_opts {
         const char *binary;
+        /* Several crash builds, newest first (NULL-terminated), or NULL for binary alone: the
+         * first is used; when it fails to open the dump, or opens it with the signs of a crash
+         * older than the kernel, the next is tried before the fallback modes. */
+        const char *const *binaries;
         const char *vmlinux, *vmcore;
         const char *modules_dir;  /* module debug files for `mod -S`, or NULL */
         const char *pykdump;      /* mpykdump.so, or NULL/"" */
@@ -62,9 +68,13 @@ struct crash_opts {
 int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmdset *set, json_object **ret,
               char *err, size_t err_size);
 
-/* The crash binary of the config: crash.binary, except that the built-in default, when it is
- * not there, falls back to crash from PATH (*ret_fallback says so). */
-const char *crash_binary(const struct config *cfg, bool *ret_fallback);
+/* The crash builds of the config, newest first (malloc'd, NULL-terminated; free with
+ * crash_binaries_free): crash.binary's words, each a program or a folder of builds laid out as
+ * scripts/build-crash does (<folder>/<version>/bin/crash), its builds newest version first.
+ * The built-in default, when it is not there, falls back to crash from PATH (*ret_fallback
+ * says so). -ENOENT: a folder without a build and nothing else. */
+int crash_binaries(const struct config *cfg, char ***ret, bool *ret_fallback);
+void crash_binaries_free(char **v);
 
 /* The option that opens a dump in the mode a job recorded ("normal", "zero_excluded",
  * "minimal"), or NULL. */

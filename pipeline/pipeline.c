@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "common/log.h"
 #include "pipeline/dumpfile.h"
 #include "pipeline/crash.h"
 #include "pipeline/firstlook.h"
@@ -325,8 +326,15 @@ static int run_crash(struct job *j, const struct symbols_query *q, struct symbol
                 return r;
         snprintf(vmcore, sizeof vmcore, "%s/vmcore", job_dir(j));
         bool fallback = false;
+        char **builds = NULL;
+        r = crash_binaries(cfg, &builds, &fallback);
+        if (r < 0) {
+                crash_cmdset_clear(&set);
+                return log_reason(err, err_size, r, "crash.binary names no crash build (%s)", config_string(cfg, CONF_CRASH_BINARY));
+        }
         struct crash_opts o = {
-                .binary = crash_binary(cfg, &fallback),
+                .binary = builds[0],
+                .binaries = (const char *const *) builds,
                 .vmlinux = sym->vmlinux,
                 .vmcore = vmcore,
                 .pykdump = config_string(cfg, CONF_CRASH_PYKDUMP),
@@ -345,6 +353,7 @@ static int run_crash(struct job *j, const struct symbols_query *q, struct symbol
         json_object *rec = NULL;
         r = crash_run(j, &o, &set, &rec, err, err_size);
         crash_cmdset_clear(&set);
+        crash_binaries_free(builds);
         if (rec) {
                 int w = job_set(j, "crash", rec);
                 if (r == 0)

@@ -325,6 +325,18 @@ static size_t warnings(struct job *j, char w[][512], size_t max) {
         return n;
 }
 
+/* " (crash 8.0.6 was too old for this kernel)": the builds the runner passed over, or "". */
+static void too_old_note(json_object *crash, char *buf, size_t size) {
+        json_object *older = jget(crash, "too_old_builds");
+        size_t n = older ? json_object_array_length(older) : 0, o = 0;
+        buf[0] = 0;
+        for (size_t i = 0; i < n && o < size; i++)
+                o += (size_t) snprintf(buf + o, size - o, "%s%s", i ? ", " : " (crash ",
+                                       json_object_get_string(json_object_array_get_idx(older, i)));
+        if (n && o < size)
+                snprintf(buf + o, size - o, " %s too old for this kernel)", n > 1 ? "were" : "was");
+}
+
 /* ---- the kernel log, with the panic region marked --------------------------------------- */
 
 static const char *const region_start[] = {
@@ -647,7 +659,13 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
                         continue;
                 fprintf(f, "<tr><th>%s</th><td><code>", facts[i].label);
                 htmls(f, v);
-                fputs("</code></td></tr>\n", f);
+                fputs("</code>", f);
+                if (!strcmp(facts[i].path, "crash.version")) {
+                        char older[160];
+                        too_old_note(crash, older, sizeof older);
+                        htmls(f, older);
+                }
+                fputs("</td></tr>\n", f);
         }
         fputs("</table>\n", f);
 
@@ -851,7 +869,9 @@ static int make_comment(struct job *j, const struct headline *h, char w[][512], 
         command_counts(jget(crash, "commands"), counts, sizeof counts);
         if (counts[0]) {
                 text_line(&t, "%s", "");
-                text_line(&t, "crash %s: %s commands", jstr(crash, "version") ? jstr(crash, "version") : "", counts);
+                char older[160];
+                too_old_note(crash, older, sizeof older);
+                text_line(&t, "crash %s: %s commands%s", jstr(crash, "version") ? jstr(crash, "version") : "", counts, older);
         }
         t.max = max;
         t.full = false;

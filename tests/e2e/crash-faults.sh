@@ -147,11 +147,39 @@ if [ -n "$old" ] && "$old" --version | grep -q "crash 8\.0\.[0-3]\b"; then
 	grep -q "crash $v does not fully understand kernel $(jq -r .kernel_release "$MANIFEST")" "$d/comment.txt" &&
 		grep -q "crash $v does not fully understand kernel" "$d/report.html"
 	ok $? "old crash: the comment and the report say so, naming crash $v"
+
+	# Several builds configured, the too-old one first: it is passed over for the next, before
+	# any fallback mode, and the report names both.
+	vnew=$("$CRASH" --version | sed -n 's/^crash \([^ ]*\).*$/\1/p' | head -n 1)
+	run --case 00100010 --set "crash.binary=$old $CRASH" --set "crash.commands=$TMP/set-old" "$dump"
+	is "$?" 0 "two builds: the job finishes"
+	d=$(newest 00100010)
+	is "$(job_field "$d" .crash.version)" "$vnew" "two builds: crash $vnew, which understands the kernel, answered"
+	is "$(job_field "$d" '.crash.too_old_builds | join(",")')" "$v" "two builds: crash $v is named as too old"
+	is "$(jq -r '[.crash.attempts[] | "\(.version) \(.mode): \(.result)"] | join("; ")' "$d/job.json")" \
+		"$v normal: opened, too old for the kernel; $vnew normal: opened" "two builds: tried in order, both as is"
+	jq -e '.crash.too_old == null' "$d/job.json" >/dev/null && ! grep -q "does not fully understand" "$d/comment.txt"
+	ok $? "two builds: no 'read with care' about crash's version"
+	grep -q "^crash $vnew: .* commands (crash $v was too old for this kernel)$" "$d/comment.txt" &&
+		grep -q "$vnew</code> (crash $v was too old for this kernel)" "$d/report.html"
+	ok $? "two builds: the comment and the report name the crash that answered and the one passed over"
+	# a folder of builds, as scripts/build-crash lays them out: the newest version in it first
+	mkdir -p "$TMP/builds/$v/bin" "$TMP/builds/$vnew/bin"
+	ln -s "$old" "$TMP/builds/$v/bin/crash"
+	ln -s "$CRASH" "$TMP/builds/$vnew/bin/crash"
+	ln -s "$v" "$TMP/builds/current"
+	run --case 00100011 --set "crash.binary=$TMP/builds" --set "crash.commands=$TMP/set-old" "$dump"
+	is "$?" 0 "a folder of builds: the job finishes"
+	d=$(newest 00100011)
+	is "$(job_field "$d" .crash.binary)" "$TMP/builds/$vnew/bin/crash" "a folder of builds: the newest is used"
+	is "$(job_field "$d" '.crash.builds | length')" 2 "a folder of builds: both builds, the link not twice"
 else
-	skip "old crash: no crash 8.0.0-8.0.3 on this machine"
-	skip "old crash: no crash 8.0.0-8.0.3 on this machine"
-	skip "old crash: no crash 8.0.0-8.0.3 on this machine"
+	for i in 1 2 3 4 5 6 7 8 9 10 11; do skip "old crash: no crash 8.0.0-8.0.3 on this machine"; done
 fi
+run --case 00100012 --set "crash.binary=$TMP/no-such-crash $CRASH" --set "crash.commands=$TMP/set-pyk" "$dump"
+is "$?" 0 "a build that is not there: the next one is used"
+grep -q "cannot run crash '$TMP/no-such-crash': no such program" "$(newest 00100012)/hotkdump.log"
+ok $? "a build that is not there: the job log says so"
 
 # --- a broken command set: the job says where --------------------------------------------------
 printf 'ok sys\nbad ps | grep UN\n' >"$TMP/set-bad"
