@@ -551,7 +551,7 @@ static void test_shipped(void) {
                 "list_del corruption: ffff9a0f4c1e2a08->next is LIST_POISON1 (dead000000000100); called from "
                 "mydrv_remove_entry, task kworker/0:1");
         /* a decoder the rules do not know is a problem of that rule */
-        json_object *derr = json_object_new_array();
+        json_object *derr = NULL;
         struct rules *bad = load("{\"id\": \"x\", \"when\": {\"source\": \"log\", \"match\": \"(?<c>0x\\\\w+)\"}, "
                                  "\"summary\": \"{c:nosuch}\"}", &derr);
         tap_ok(json_object_array_length(derr) == 1 && strstr(error_at(derr, 0), "no decoder 'nosuch'"),
