@@ -21,7 +21,7 @@
 #include "hooks/outbox.h"
 #include "hooks/scripts.h"
 #include "hooks/webhook.h"
-#include "pipeline/job.h"
+#include "casefolder/job.h"
 
 #define ENTRY_MAX (64u << 20)
 

@@ -12,7 +12,7 @@
 #include "common/fileio.h"
 #include "common/subprocess.h"
 #include "hooks/scripts.h"
-#include "pipeline/job.h"
+#include "casefolder/job.h"
 
 #define EX_TEMPFAIL 75
 

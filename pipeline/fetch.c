@@ -19,7 +19,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "pipeline/fetch.h"
-#include "pipeline/job.h"
+#include "casefolder/job.h"
 #include "pipeline/progress.h"
 
 int fetch_is_url(const char *s) {

@@ -15,13 +15,13 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
-#include "pipeline/dumpfile.h"
-#include "pipeline/crash.h"
+#include "pipeline/identify/dumpfile.h"
+#include "pipeline/crash/crash.h"
 #include "pipeline/firstlook.h"
 #include "pipeline/pipeline.h"
-#include "pipeline/report.h"
-#include "pipeline/symbols.h"
-#include "pipeline/triage.h"
+#include "pipeline/report/report.h"
+#include "pipeline/symbols/symbols.h"
+#include "pipeline/triage/triage.h"
 #include "pipeline/unpack.h"
 
 struct found {

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #include "pipeline/fetch.h"
-#include "pipeline/job.h"
+#include "casefolder/job.h"
 
 struct pipeline_result {
         char **dirs;      /* the job folders made, the first one for the upload itself */

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "pipeline/job.h"
+#include "casefolder/job.h"
 #include "pipeline/progress.h"
 
 static double since(const struct timespec *a) {

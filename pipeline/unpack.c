@@ -18,7 +18,7 @@
 
 #include "common/config.h"
 #include "common/fileio.h"
-#include "pipeline/job.h"
+#include "casefolder/job.h"
 #include "pipeline/unpack.h"
 
 struct unpack {

@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "watcher/daemon.h"
+#include "casefolder/job.h"
+#include "common/clock.h"
+#include "watcher/watch.h"
 
 /* A watched folder: its path, the root it is under, and how deep. */
 struct wdir {
@@ -36,7 +38,7 @@ struct pending {
 };
 
 struct watch {
-        struct daemon *d;
+        struct watch_env env;
         struct ev_source ino, timer;
         struct wdir *dirs; /* indexed by watch descriptor */
         size_t n_dirs;
@@ -141,7 +143,7 @@ int watch_case_of(const struct config *cfg, const char *relpath, char *ret, size
 
 static void arm(struct watch *w) {
         struct itimerspec its = { 0 };
-        int64_t due = INT64_MAX, now = daemon_now_ms();
+        int64_t due = INT64_MAX, now = clock_now_ms();
         for (size_t i = 0; i < w->n_pend; i++)
                 if (w->pend[i].due_ms < due)
                         due = w->pend[i].due_ms;
@@ -154,7 +156,7 @@ static void arm(struct watch *w) {
 }
 
 static void add_pending(struct watch *w, const char *path, size_t root_len, const struct stat *st) {
-        int64_t due = daemon_now_ms() + (int64_t) config_u64(daemon_config(w->d), CONF_WATCH_SETTLE_MS);
+        int64_t due = clock_now_ms() + (int64_t) config_u64(w->env.config(w->env.ctx), CONF_WATCH_SETTLE_MS);
         for (size_t i = 0; i < w->n_pend; i++)
                 if (!strcmp(w->pend[i].path, path)) {
                         w->pend[i].size = st->st_size;
@@ -202,8 +204,8 @@ static bool looks_like_upload_file(const char *path) {
 
 /* A settled file becomes a job: the queue tells a file it has seen before from a new one. */
 static void settle(struct watch *w, struct pending *p) {
-        struct daemon_counters *cnt = daemon_counters(w->d);
-        const struct config *cfg = daemon_config(w->d);
+        struct watch_counters *cnt = w->env.counters;
+        const struct config *cfg = w->env.config(w->env.ctx);
         char case_id[80], why[512];
         struct stat st;
 
@@ -215,40 +217,37 @@ static void settle(struct watch *w, struct pending *p) {
         }
         const char *rel = p->path + p->root_len + 1;
         if (!looks_like_upload_file(p->path)) {
-                cnt->watch_files_ignored++;
+                cnt->files_ignored++;
                 log_info("watch: '%s' is neither a dump nor an archive: ignored", p->path);
                 return;
         }
         if (case_of(w->case_re, w->md, rel, case_id, sizeof case_id) < 0) {
-                cnt->watch_files_ignored++;
+                cnt->files_ignored++;
                 log_warning("watch: no case number in '%s' (watch.case_pattern): ignored", rel);
                 return;
         }
         if (job_case_valid(cfg, case_id, why, sizeof why) < 0) {
-                cnt->watch_files_ignored++;
+                cnt->files_ignored++;
                 log_warning("watch: '%s': %s: ignored", rel, why);
                 return;
         }
         /* the file itself is the durable record: a restart's rescan finds it again */
-        struct queue_request req = { .case_id = case_id, .source = p->path, .size = (uint64_t) st.st_size,
-                                     .trigger = "watch", .rebuildable = true };
-        const struct queue_entry *e;
+        struct watch_upload u = { .case_id = case_id, .path = p->path, .size = (uint64_t) st.st_size };
         bool dup;
-        int r = daemon_submit(w->d, &req, &e, &dup);
+        int r = w->env.submit(w->env.ctx, &u, &dup);
         if (r < 0)
                 log_error_errno(r, "watch: cannot queue '%s': %m", p->path);
         else if (!dup)
-                cnt->watch_files_queued++;
+                cnt->files_queued++;
 }
 
 /* Files settled per turn of the loop. */
 #define SETTLE_BATCH 32
 
-static void on_timer(struct daemon *d, struct ev_source *s, uint32_t events) {
-        struct watch *w = (struct watch *) ((char *) s - offsetof(struct watch, timer));
+static void on_timer(struct ev_source *s, uint32_t events) {
+        struct watch *w = s->data;
         uint64_t n;
-        int64_t now = daemon_now_ms();
-        (void) d;
+        int64_t now = clock_now_ms();
         (void) events;
         if (read(s->fd, &n, sizeof n) < 0 && errno != EAGAIN)
                 return;
@@ -309,7 +308,7 @@ static void scan(struct watch *w, const char *path, size_t root_len, unsigned de
 }
 
 static int add_dir(struct watch *w, const char *path, size_t root_len, unsigned depth) {
-        if (depth > config_u64(daemon_config(w->d), CONF_WATCH_MAX_DEPTH))
+        if (depth > config_u64(w->env.config(w->env.ctx), CONF_WATCH_MAX_DEPTH))
                 return 0;
         int wd = inotify_add_watch(w->ino.fd, path, DIR_MASK);
         if (wd < 0) {
@@ -338,7 +337,7 @@ static int add_dir(struct watch *w, const char *path, size_t root_len, unsigned 
 
 static void rescan(struct watch *w) {
         char buf[4096];
-        snprintf(buf, sizeof buf, "%s", config_string(daemon_config(w->d), CONF_WATCH_DIRS));
+        snprintf(buf, sizeof buf, "%s", config_string(w->env.config(w->env.ctx), CONF_WATCH_DIRS));
         for (char *save = NULL, *root = strtok_r(buf, " \t", &save); root; root = strtok_r(NULL, " \t", &save)) {
                 size_t n = strlen(root);
                 while (n > 1 && root[n - 1] == '/')
@@ -347,8 +346,8 @@ static void rescan(struct watch *w) {
         }
 }
 
-static void on_inotify(struct daemon *d, struct ev_source *s, uint32_t events) {
-        struct watch *w = (struct watch *) ((char *) s - offsetof(struct watch, ino));
+static void on_inotify(struct ev_source *s, uint32_t events) {
+        struct watch *w = s->data;
         char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
         bool overflow = false;
         (void) events;
@@ -359,7 +358,7 @@ static void on_inotify(struct daemon *d, struct ev_source *s, uint32_t events) {
                 for (char *p = buf; p < buf + n;) {
                         struct inotify_event *ev = (struct inotify_event *) p;
                         p += sizeof *ev + ev->len;
-                        daemon_counters(d)->watch_events++;
+                        w->env.counters->events++;
                         if (ev->mask & IN_Q_OVERFLOW) {
                                 overflow = true;
                                 continue;
@@ -388,25 +387,26 @@ static void on_inotify(struct daemon *d, struct ev_source *s, uint32_t events) {
         }
         if (overflow) {
                 /* events were lost: look at everything again; the queue drops what it knows */
-                daemon_counters(d)->watch_overflows++;
+                w->env.counters->overflows++;
                 log_warning("watch: the kernel's event queue overflowed: rescanning");
                 rescan(w);
         }
         arm(w);
 }
 
-int watch_start(struct daemon *d, struct watch **ret, char *err, size_t err_size) {
-        const struct config *cfg = daemon_config(d);
+int watch_start(const struct watch_env *env, struct watch **ret, char *err, size_t err_size) {
+        const struct config *cfg = env->config(env->ctx);
         *ret = NULL;
         if (!*config_string(cfg, CONF_WATCH_DIRS))
                 return 0;
         struct watch *w = calloc(1, sizeof *w);
         if (!w)
                 return -ENOMEM;
-        w->d = d;
+        w->env = *env;
         w->ino.fd = w->timer.fd = -1;
         w->ino.handler = on_inotify;
         w->timer.handler = on_timer;
+        w->ino.data = w->timer.data = w;
         w->case_re = compile_case_pattern(config_string(cfg, CONF_WATCH_CASE_PATTERN), err, err_size);
         if (!w->case_re) {
                 watch_free(w);
@@ -415,8 +415,8 @@ int watch_start(struct daemon *d, struct watch **ret, char *err, size_t err_size
         w->md = pcre2_match_data_create_from_pattern(w->case_re, NULL);
         w->ino.fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         w->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-        if (!w->md || w->ino.fd < 0 || w->timer.fd < 0 || daemon_add_fd(d, &w->ino, EPOLLIN) < 0 ||
-            daemon_add_fd(d, &w->timer, EPOLLIN) < 0) {
+        if (!w->md || w->ino.fd < 0 || w->timer.fd < 0 || loop_add(env->loop, &w->ino, EPOLLIN) < 0 ||
+            loop_add(env->loop, &w->timer, EPOLLIN) < 0) {
                 int r = w->md ? -errno : -ENOMEM;
                 snprintf(err, err_size, "cannot set up inotify: %s", strerror(-r));
                 watch_free(w);
@@ -443,11 +443,11 @@ struct watch *watch_free(struct watch *w) {
         if (!w)
                 return NULL;
         if (w->ino.fd >= 0) {
-                daemon_del_fd(w->d, &w->ino);
+                loop_del(w->env.loop, &w->ino);
                 close(w->ino.fd);
         }
         if (w->timer.fd >= 0) {
-                daemon_del_fd(w->d, &w->timer);
+                loop_del(w->env.loop, &w->timer);
                 close(w->timer.fd);
         }
         for (size_t i = 0; i < w->n_dirs; i++)

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "pipeline/symbols.h"
+#include "pipeline/symbols/symbols.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "pipeline/firstlook.h"
-#include "pipeline/triage.h"
+#include "pipeline/triage/triage.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/crash.h"
-#include "pipeline/report.h"
+#include "pipeline/crash/crash.h"
+#include "pipeline/report/report.h"
 #include "tests/tap.h"
 
 static int parse(const char *text, struct crash_cmdset *s, char *err, size_t size) {

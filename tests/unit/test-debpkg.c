@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
-#include "pipeline/debpkg.h"
+#include "pipeline/symbols/debpkg.h"
 #include "tests/tap.h"
 
 #define REL "7.2.13+deb14-cloud-amd64"

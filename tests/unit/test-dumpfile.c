@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/dumpfile.h"
+#include "pipeline/identify/dumpfile.h"
 #include "synth.h"
 #include "tests/tap.h"
 

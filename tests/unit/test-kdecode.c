@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "pipeline/kdecode.h"
+#include "pipeline/triage/kdecode.h"
 #include "tests/tap.h"
 
 static void is(kdecode_fn fn, const char *value, bool ok, const char *want) {

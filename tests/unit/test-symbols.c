@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline/symbols.h"
+#include "pipeline/symbols/symbols.h"
 #include "tests/tap.h"
 
 static void ubuntu(const char *rel, const char *ver, const char *want) {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "pipeline/firstlook.h"
-#include "pipeline/triage.h"
+#include "pipeline/triage/triage.h"
 #include "tests/tap.h"
 
 static struct rules *load(const char *text, json_object **errors) {

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdint.h>
 
-#include "pipeline/vmcoreinfo.h"
+#include "pipeline/identify/vmcoreinfo.h"
 #include "tests/tap.h"
 
 int main(void) {

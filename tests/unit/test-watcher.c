@@ -9,8 +9,8 @@
 
 #include "common/fileio.h"
 #include "tests/tap.h"
-#include "watcher/queue.h"
-#include "watcher/request.h"
+#include "daemon/queue.h"
+#include "daemon/request.h"
 
 static void test_queue(void) {
         char tmpl[] = "/tmp/hotkdump-queue.XXXXXX", err[512], bad[600];

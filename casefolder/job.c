@@ -1,0 +1,472 @@
+/* Job record and case folder.
+ * job.json is rewritten atomically after every change, so it always tells the truth after a crash. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "casefolder/job.h"
+
+static const char *const stage_names[_STAGE_MAX] = {
+        [STAGE_FETCH] = "fetch",
+        [STAGE_UNPACK] = "unpack",
+        [STAGE_IDENTIFY] = "identify",
+        [STAGE_FIRSTLOOK] = "first-look",
+        [STAGE_SYMBOLS] = "symbols",
+        [STAGE_CRASH] = "crash",
+        [STAGE_REPORT] = "report",
+};
+
+struct job {
+        const struct config *cfg;
+        char *dir;
+        char *case_id;
+        unsigned number;
+        json_object *record;
+        FILE *log;
+        struct timespec stage_start[_STAGE_MAX];
+};
+
+const char *job_stage_to_string(enum job_stage s) {
+        return s < _STAGE_MAX ? stage_names[s] : "unknown";
+}
+
+int job_stage_from_string(const char *s) {
+        for (int i = 0; i < _STAGE_MAX; i++)
+                if (strcmp(s, stage_names[i]) == 0)
+                        return i;
+        return -EINVAL;
+}
+
+static void iso_now(char *buf, size_t size) {
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf + n, size - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+int job_case_valid(const struct config *cfg, const char *case_id, char *err, size_t err_size) {
+        const char *pattern = config_string(cfg, CONF_CASE_PATTERN);
+        regex_t re;
+        int r;
+
+        /* whatever the pattern allows, a case number is one plain path component */
+        if (!*case_id || strchr(case_id, '/') || case_id[0] == '.' || strlen(case_id) > 64) {
+                snprintf(err, err_size, "case number '%s' is not valid", case_id);
+                return -EINVAL;
+        }
+        r = regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB);
+        if (r != 0) {
+                snprintf(err, err_size, "case_pattern '%s' is not a valid regular expression", pattern);
+                return -EINVAL;
+        }
+        r = regexec(&re, case_id, 0, NULL, 0);
+        regfree(&re);
+        if (r != 0) {
+                snprintf(err, err_size, "case number '%s' does not match the case pattern '%s'", case_id, pattern);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int save(struct job *j) {
+        char now[40];
+        iso_now(now, sizeof now);
+        json_object_object_add(j->record, "updated", json_object_new_string(now));
+        const char *text = json_object_to_json_string_ext(j->record, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        if (!text)
+                return -ENOMEM;
+        return write_file_atomic(j->dir, "job.json", text, strlen(text));
+}
+
+/* mkdir of N = highest existing + 1; EEXIST means another job took it: try the next. */
+static int allocate_number(const char *case_dir, unsigned *ret_n, char **ret_dir) {
+        unsigned max = 0;
+        DIR *d = opendir(case_dir);
+        if (!d)
+                return -errno;
+        for (struct dirent *e; (e = readdir(d));) {
+                char *end;
+                unsigned long n = strtoul(e->d_name, &end, 10);
+                if (*end == 0 && e->d_name[0] >= '1' && e->d_name[0] <= '9' && n > max && n < 1000000)
+                        max = (unsigned) n;
+        }
+        closedir(d);
+        /* the numbers of purged folders are not given again (pipeline/purge.c) */
+        char last[PATH_MAX], *text = NULL;
+        size_t len;
+        snprintf(last, sizeof last, "%s/.last", case_dir);
+        if (read_file_max(last, 64, &text, &len) == 0) {
+                unsigned long n = strtoul(text, NULL, 10);
+                if (n > max && n < 1000000)
+                        max = (unsigned) n;
+                free(text);
+        }
+        for (unsigned n = max + 1; n < max + 1000; n++) {
+                char path[PATH_MAX];
+                if (snprintf(path, sizeof path, "%s/%u", case_dir, n) >= (int) sizeof path)
+                        return -ENAMETOOLONG;
+                if (mkdir(path, 0755) == 0) {
+                        *ret_dir = strdup(path);
+                        if (!*ret_dir)
+                                return -ENOMEM;
+                        *ret_n = n;
+                        return fsync_dir(case_dir);
+                }
+                if (errno != EEXIST)
+                        return -errno;
+        }
+        return -EMFILE;
+}
+
+static int open_log(struct job *j, char *err, size_t err_size) {
+        char logpath[PATH_MAX];
+        snprintf(logpath, sizeof logpath, "%s/hotkdump.log", j->dir);
+        j->log = fopen(logpath, "ae");
+        if (!j->log) {
+                int r = -errno;
+                snprintf(err, err_size, "cannot open '%s': %s", logpath, strerror(errno));
+                return r;
+        }
+        setvbuf(j->log, NULL, _IOLBF, 0);
+        return 0;
+}
+
+static int job_create(const struct config *cfg, const char *case_id, const char *source, const char *queue_id,
+                      struct job **ret, char *err, size_t err_size) {
+        char case_dir[PATH_MAX], now[40], id[128];
+        struct job *j;
+        int r;
+
+        if (snprintf(case_dir, sizeof case_dir, "%s/cases/%s", config_string(cfg, CONF_ROOT), case_id) >=
+            (int) sizeof case_dir) {
+                snprintf(err, err_size, "root folder path is too long");
+                return -ENAMETOOLONG;
+        }
+        r = mkdir_parents(case_dir);
+        if (r < 0) {
+                snprintf(err, err_size, "cannot make the case folder '%s': %s", case_dir, strerror(-r));
+                return r;
+        }
+        j = calloc(1, sizeof *j);
+        if (!j)
+                return -ENOMEM;
+        j->cfg = cfg;
+        j->case_id = strdup(case_id);
+        if (!j->case_id) {
+                job_free(j);
+                return -ENOMEM;
+        }
+        r = allocate_number(case_dir, &j->number, &j->dir);
+        if (r < 0) {
+                snprintf(err, err_size, "cannot make a job folder in '%s': %s", case_dir, strerror(-r));
+                job_free(j);
+                return r;
+        }
+        r = open_log(j, err, err_size);
+        if (r < 0) {
+                job_free(j);
+                return r;
+        }
+
+        iso_now(now, sizeof now);
+        snprintf(id, sizeof id, "%s/%u", case_id, j->number);
+        j->record = json_object_new_object();
+        json_object_object_add(j->record, "id", json_object_new_string(id));
+        json_object_object_add(j->record, "case", json_object_new_string(case_id));
+        json_object_object_add(j->record, "number", json_object_new_int((int) j->number));
+        json_object_object_add(j->record, "source", json_object_new_string(source));
+        if (queue_id)
+                json_object_object_add(j->record, "queue_id", json_object_new_string(queue_id));
+        json_object_object_add(j->record, "state", json_object_new_string("running"));
+        json_object_object_add(j->record, "created", json_object_new_string(now));
+        json_object_object_add(j->record, "stages", json_object_new_object());
+        r = save(j);
+        if (r < 0) {
+                snprintf(err, err_size, "cannot write job.json in '%s': %s", j->dir, strerror(-r));
+                job_free(j);
+                return r;
+        }
+        job_log(j, "job %s created for %s", id, source);
+        *ret = j;
+        return 0;
+}
+
+int job_new(const struct config *cfg, const char *case_id, const char *source, const char *queue_id, struct job **ret,
+            char *err, size_t err_size) {
+        int r = job_case_valid(cfg, case_id, err, err_size);
+        if (r < 0)
+                return r;
+        return job_create(cfg, case_id, source, queue_id, ret, err, err_size);
+}
+
+int job_new_sibling(struct job *parent, const char *source, const char *queue_id, struct job **ret, char *err,
+                    size_t err_size) {
+        return job_create(parent->cfg, parent->case_id, source, queue_id, ret, err, err_size);
+}
+
+int job_open(const struct config *cfg, const char *dir, struct job **ret, char *err, size_t err_size) {
+        char path[PATH_MAX];
+        char *text = NULL;
+        size_t len;
+        json_object *v;
+        int r;
+
+        snprintf(path, sizeof path, "%s/job.json", dir);
+        r = read_file_max(path, 64u << 20, &text, &len);
+        if (r < 0) {
+                snprintf(err, err_size, "cannot read '%s': %s", path, strerror(-r));
+                return r;
+        }
+        struct job *j = calloc(1, sizeof *j);
+        if (!j) {
+                free(text);
+                return -ENOMEM;
+        }
+        j->cfg = cfg;
+        j->record = json_tokener_parse(text);
+        free(text);
+        if (!j->record || !json_object_is_type(j->record, json_type_object) ||
+            !json_object_object_get_ex(j->record, "case", &v) || !json_object_is_type(v, json_type_string) ||
+            !json_object_object_get_ex(j->record, "stages", NULL)) {
+                snprintf(err, err_size, "'%s' is not a job record", path);
+                job_free(j);
+                return -EBADMSG;
+        }
+        j->case_id = strdup(json_object_get_string(v));
+        j->dir = strdup(dir);
+        if (json_object_object_get_ex(j->record, "number", &v))
+                j->number = (unsigned) json_object_get_int(v);
+        if (!j->case_id || !j->dir) {
+                job_free(j);
+                return -ENOMEM;
+        }
+        r = open_log(j, err, err_size);
+        if (r < 0) {
+                job_free(j);
+                return r;
+        }
+        job_log(j, "job %s/%u resumed", j->case_id, j->number);
+        *ret = j;
+        return 0;
+}
+
+int job_find(const struct config *cfg, const char *case_id, const char *queue_id, char **ret_dir, bool *ret_finished) {
+        char case_dir[PATH_MAX];
+        int r = -ENOENT;
+
+        snprintf(case_dir, sizeof case_dir, "%s/cases/%s", config_string(cfg, CONF_ROOT), case_id);
+        DIR *d = opendir(case_dir);
+        if (!d)
+                return errno == ENOENT ? -ENOENT : -errno;
+        for (struct dirent *e; r == -ENOENT && (e = readdir(d));) {
+                char path[PATH_MAX], *text = NULL;
+                size_t len;
+                if (e->d_name[0] < '1' || e->d_name[0] > '9' || strspn(e->d_name, "0123456789") != strlen(e->d_name))
+                        continue;
+                snprintf(path, sizeof path, "%s/%s/job.json", case_dir, e->d_name);
+                if (read_file_max(path, 64u << 20, &text, &len) < 0)
+                        continue;
+                json_object *rec = json_tokener_parse(text), *id;
+                free(text);
+                if (rec && json_object_object_get_ex(rec, "queue_id", &id) &&
+                    !strcmp(json_object_get_string(id), queue_id)) {
+                        json_object *state;
+                        if (ret_finished)
+                                *ret_finished = json_object_object_get_ex(rec, "state", &state) &&
+                                                strcmp(json_object_get_string(state), "running") != 0;
+                        snprintf(path, sizeof path, "%s/%s", case_dir, e->d_name);
+                        *ret_dir = strdup(path);
+                        r = *ret_dir ? 0 : -ENOMEM;
+                }
+                json_object_put(rec);
+        }
+        closedir(d);
+        return r;
+}
+
+const char *job_state(struct job *j) {
+        json_object *v;
+        return json_object_object_get_ex(j->record, "state", &v) ? json_object_get_string(v) : "unknown";
+}
+
+bool job_stage_done(struct job *j, enum job_stage s) {
+        json_object *stages, *st, *state;
+        return json_object_object_get_ex(j->record, "stages", &stages) &&
+               json_object_object_get_ex(stages, stage_names[s], &st) &&
+               json_object_object_get_ex(st, "state", &state) && !strcmp(json_object_get_string(state), "done");
+}
+
+struct job *job_free(struct job *j) {
+        if (!j)
+                return NULL;
+        if (j->log)
+                fclose(j->log);
+        json_object_put(j->record);
+        free(j->dir);
+        free(j->case_id);
+        free(j);
+        return NULL;
+}
+
+const char *job_dir(const struct job *j) {
+        return j->dir;
+}
+const char *job_case(const struct job *j) {
+        return j->case_id;
+}
+unsigned job_number(const struct job *j) {
+        return j->number;
+}
+const struct config *job_config(const struct job *j) {
+        return j->cfg;
+}
+
+void job_log(struct job *j, const char *fmt, ...) {
+        char now[40];
+        va_list ap;
+        if (!j->log)
+                return;
+        iso_now(now, sizeof now);
+        fprintf(j->log, "%s ", now);
+        va_start(ap, fmt);
+        vfprintf(j->log, fmt, ap);
+        va_end(ap);
+        fputc('\n', j->log);
+}
+
+void job_log_dir(const char *dir, const char *fmt, ...) {
+        char line[8192], path[PATH_MAX];
+        va_list ap;
+        iso_now(line, sizeof line);
+        size_t n = strlen(line);
+        line[n++] = ' ';
+        va_start(ap, fmt);
+        int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+        va_end(ap);
+        if (m < 0)
+                return;
+        n = strlen(line);
+        line[n++] = '\n';
+        snprintf(path, sizeof path, "%s/hotkdump.log", dir);
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return;
+        ssize_t w = write(fd, line, n);
+        (void) w; /* a log line that cannot be written has nowhere else to go */
+        close(fd);
+}
+
+void job_say(struct job *j, const char *fmt, ...) {
+        char msg[4096];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        if (j)
+                job_log(j, "%s", msg);
+        else
+                fprintf(stderr, "hotkdump: %s\n", msg);
+}
+
+static json_object *stage_obj(struct job *j, enum job_stage s) {
+        json_object *stages, *st;
+        json_object_object_get_ex(j->record, "stages", &stages);
+        if (!json_object_object_get_ex(stages, stage_names[s], &st)) {
+                st = json_object_new_object();
+                json_object_object_add(stages, stage_names[s], st);
+        }
+        return st;
+}
+
+int job_stage_begin(struct job *j, enum job_stage s) {
+        char now[40];
+        iso_now(now, sizeof now);
+        clock_gettime(CLOCK_MONOTONIC, &j->stage_start[s]);
+        json_object *st = stage_obj(j, s);
+        json_object_object_add(st, "state", json_object_new_string("running"));
+        json_object_object_add(st, "start", json_object_new_string(now));
+        json_object_object_add(j->record, "stage", json_object_new_string(stage_names[s]));
+        job_log(j, "stage %s: start", stage_names[s]);
+        return save(j);
+}
+
+int job_stage_end(struct job *j, enum job_stage s, int r, const char *error) {
+        char now[40];
+        struct timespec t;
+        iso_now(now, sizeof now);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        double secs = (double) (t.tv_sec - j->stage_start[s].tv_sec) +
+                      (double) (t.tv_nsec - j->stage_start[s].tv_nsec) / 1e9;
+        json_object *st = stage_obj(j, s);
+        json_object_object_add(st, "state", json_object_new_string(r < 0 ? "failed" : "done"));
+        json_object_object_add(st, "end", json_object_new_string(now));
+        char secs_text[32];
+        snprintf(secs_text, sizeof secs_text, "%.3f", secs);
+        json_object_object_add(st, "seconds", json_object_new_double_s(secs, secs_text));
+        if (r < 0)
+                json_object_object_add(st, "error", json_object_new_string(error && *error ? error : strerror(-r)));
+        job_log(j, "stage %s: %s in %.3f s%s%s", stage_names[s], r < 0 ? "failed" : "done", secs, r < 0 ? ": " : "",
+                r < 0 ? (error && *error ? error : strerror(-r)) : "");
+        return save(j);
+}
+
+int job_finish(struct job *j, int r, const char *error) {
+        const char *state = r < 0 ? "failed" : r > 0 ? "incomplete" : "done";
+        json_object_object_add(j->record, "state", json_object_new_string(state));
+        json_object_object_del(j->record, "stage");
+        if (r != 0)
+                json_object_object_add(j->record, "error",
+                                       json_object_new_string(error && *error ? error : strerror(r < 0 ? -r : r)));
+        job_log(j, "job %s%s%s", state, r > 0 && error ? ": " : "", r > 0 && error ? error : "");
+        return save(j);
+}
+
+json_object *job_record(struct job *j) {
+        return j->record;
+}
+
+int job_set(struct job *j, const char *key, json_object *value) {
+        json_object_object_add(j->record, key, value);
+        return save(j);
+}
+
+static void log_output(struct job *j, const char *name, const char *text, size_t len) {
+        if (!text || len == 0)
+                return;
+        fprintf(j->log, "---- %s (%zu bytes)\n", name, len);
+        fwrite(text, 1, len, j->log);
+        if (text[len - 1] != '\n')
+                fputc('\n', j->log);
+        fprintf(j->log, "---- end of %s\n", name);
+}
+
+int job_run_command(struct job *j, const struct subprocess_opts *opts, struct subprocess_result *ret) {
+        char line[8192];
+        if (subprocess_format_argv(opts->argv, line, sizeof line) < 0)
+                snprintf(line, sizeof line, "%s …", opts->argv[0]);
+        job_log(j, "run: %s", line);
+        int r = subprocess_run(opts, ret);
+        if (r < 0) {
+                job_log(j, "could not start %s: %s", opts->argv[0], strerror(-r));
+                return r;
+        }
+        log_output(j, "stdout", ret->out, ret->out_len);
+        log_output(j, "stderr", ret->err, ret->err_len);
+        if (ret->dropped)
+                job_log(j, "(%zu bytes of output not kept)", ret->dropped);
+        job_log(j, "exit: %d%s", ret->status, ret->timed_out ? " (killed: timed out)" : "");
+        return 0;
+}

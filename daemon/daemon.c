@@ -1,0 +1,1121 @@
+/* The daemon's loop: signals, the HTTP API, the watcher, timers and one pidfd per worker, all in
+ * one epoll set. The loop never blocks on a job; each job runs in its own worker process. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "common/log.h"
+#include "hooks/outbox.h"
+#include "pipeline/pipeline.h"
+#include "retention/purge.h"
+#include "common/clock.h"
+#include "daemon/daemon.h"
+#include "daemon/http.h"
+#include "daemon/hotkdumpd.h"
+
+struct worker {
+        struct ev_source src; /* the pidfd */
+        struct daemon *d;
+        char id[96];
+        pid_t pid;
+        int64_t started_ms, deadline_ms, kill_at_ms;
+        enum { W_RUNNING, W_CANCELLED, W_TIMED_OUT, W_DRAINING } why_stopped;
+};
+
+/* What finished jobs told, for /metrics. */
+struct stage_stats {
+        double seconds;
+        uint64_t count;
+};
+
+struct daemon {
+        struct config *cfg;
+        const struct hotkdumpd_options *opts;
+        struct loop *loop;
+        struct ev_source sig, tick;
+        struct queue *queue;
+        struct http *http;
+        struct watch *watch;
+        struct worker **workers;
+        size_t n_workers;
+        bool draining, stop, want_drain, want_reload;
+        int64_t drain_deadline_ms;
+        pid_t pid;
+        struct daemon_counters counters;
+        struct stage_stats stages[_STAGE_MAX];
+        uint64_t jobs_finished[_QUEUE_STATE_MAX];
+        uint64_t bytes_fetched, symbol_cache_hits, symbol_fetches;
+        /* the outbox's sender: one process at a time, started when the outbox changed or a
+         * post is due */
+        struct ev_source sender;
+        pid_t sender_pid;
+        struct timespec outbox_mtime;
+        int64_t outbox_next;      /* wall seconds; 0: nothing waits */
+        unsigned outbox_count;
+        uint64_t sender_runs;
+        /* the purge: one process at a time, every purge.interval and when the disk runs low */
+        struct ev_source purger;
+        pid_t purge_pid;
+        int purge_pipe;           /* the purge's result, read when it exits */
+        int64_t next_purge_ms, next_disk_check_ms, next_pressure_purge_ms;
+        bool disk_low;
+        char disk_reason[512];
+        uint64_t disk_free, purge_runs, purge_removed, purge_freed;
+};
+
+struct loop *daemon_loop(struct daemon *d) {
+        return d->loop;
+}
+
+const struct config *daemon_config(const struct daemon *d) {
+        return d->cfg;
+}
+struct queue *daemon_queue(struct daemon *d) {
+        return d->queue;
+}
+struct daemon_counters *daemon_counters(struct daemon *d) {
+        return &d->counters;
+}
+const char *daemon_refusing(const struct daemon *d) {
+        return d->draining ? "hotkdumpd is shutting down" : d->disk_low ? d->disk_reason : NULL;
+}
+bool daemon_draining(const struct daemon *d) {
+        return d->draining;
+}
+
+/* ---- workers ------------------------------------------------------------------------------ */
+
+static enum job_stage stop_after(const struct config *cfg) {
+        int s = job_stage_from_string(config_string(cfg, CONF_DAEMON_STOP_AFTER));
+        return s < 0 ? STAGE_REPORT : (enum job_stage) s;
+}
+
+/* A job's post goes into the outbox; the sender process takes it from there. */
+static void enqueue_post(void *userdata, const char *dir, const char *kind) {
+        char err[512] = "";
+        if (outbox_enqueue(userdata, dir, kind, err, sizeof err) < 0)
+                log_error("%s: the %s post is not in the outbox: %s", dir, kind, err);
+}
+
+/* In the child: the pipeline, exactly as `hotkdump analyze` runs it, then _exit with its class. */
+/* The start of a child of the loop (a worker, the outbox's sender). It never outlives the
+ * daemon: a restarted daemon runs the job again, and two processes must never write one case
+ * folder or send one post. */
+static void child_setup(struct daemon *d, const char *program, int fail_status, unsigned first_to_close) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != d->pid)
+                _exit(fail_status);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        setpgid(0, 0);
+        /* the loop's descriptors (listening socket, epoll, inotify) are not the child's */
+        syscall(SYS_close_range, first_to_close, ~0U, 0U);
+        log_set_program(program);
+}
+
+static _Noreturn void worker_main(struct daemon *d, const struct queue_entry *e) {
+        child_setup(d, "hotkdumpd-worker", PIPELINE_EINTERNAL, 3);
+
+        char run_id[128];
+        queue_run_id(e, run_id, sizeof run_id);
+        /* a path was checked for where it leads when it was queued: a link put in its place
+         * since is not followed */
+        struct fetch_request fr = { .source = e->source, .filename = e->filename, .expected_size = e->size,
+                                    .sha256 = e->sha256, .no_follow = true };
+        struct pipeline_request pr = { .case_id = e->case_id, .fetch = &fr, .stop_after = stop_after(d->cfg),
+                                       .queue_id = run_id, .job_dir = e->dir, .on_post = enqueue_post,
+                                       .userdata = d->cfg };
+        struct pipeline_result res;
+        int r = pipeline_run(d->cfg, &pr, &res);
+        _exit(r == 0 ? 0 : r > 0 ? PIPELINE_EINCOMPLETE : res.error_class ? res.error_class : PIPELINE_EINTERNAL);
+}
+
+static void on_worker_exit(struct ev_source *s, uint32_t events);
+
+/* The case folder is made here, before the worker starts, and its path recorded in the queue:
+ * a daemon killed at any point afterwards finds the folder again and goes on in it. */
+static int job_folder(struct daemon *d, const struct queue_entry *e, char *err, size_t err_size) {
+        char *dir = NULL, run_id[128];
+        struct job *j = NULL;
+        int r;
+
+        if (e->dir)
+                return 0;
+        queue_run_id(e, run_id, sizeof run_id);
+        r = job_find(d->cfg, e->case_id, run_id, &dir, NULL);
+        if (r == -ENOENT) {
+                r = job_new(d->cfg, e->case_id, e->source, run_id, &j, err, err_size);
+                if (r == 0) {
+                        dir = strdup(job_dir(j));
+                        job_free(j);
+                        r = dir ? 0 : -ENOMEM;
+                }
+        }
+        if (r == 0)
+                r = queue_set_dir(d->queue, e->id, dir);
+        if (r < 0 && !err[0])
+                snprintf(err, err_size, "cannot make the case folder: %s", strerror(-r));
+        free(dir);
+        return r;
+}
+
+static int start_worker(struct daemon *d, const struct queue_entry *e) {
+        char err[512] = "";
+        char id[96];
+        int r;
+
+        snprintf(id, sizeof id, "%s", e->id);
+        r = job_folder(d, e, err, sizeof err);
+        if (r == -EINVAL) {
+                log_error("job %s: %s", id, err);
+                d->jobs_finished[QUEUE_FAILED]++;
+                queue_ack(d->queue, id, QUEUE_FAILED, err, PIPELINE_EINPUT);
+                return 0; /* the next job may be fine */
+        }
+        if (r < 0) {
+                /* out of memory, disk full, …: the job waits, and the tick tries again */
+                log_error("job %s: %s; it stays queued", id, err);
+                queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
+                return r;
+        }
+        e = queue_get(d->queue, id);
+        struct worker *w = calloc(1, sizeof *w);
+        struct worker **v = realloc(d->workers, (d->n_workers + 1) * sizeof *v);
+        if (!w || !v) {
+                free(w);
+                if (v)
+                        d->workers = v;
+                queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
+                return -ENOMEM;
+        }
+        d->workers = v;
+        pid_t pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                free(w);
+                queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
+                return log_error_errno(r, "job %s: cannot start a worker: %m", id);
+        }
+        if (pid == 0)
+                worker_main(d, e);
+        setpgid(pid, pid);
+        w->d = d;
+        w->pid = pid;
+        snprintf(w->id, sizeof w->id, "%s", id);
+        w->started_ms = clock_now_ms();
+        w->deadline_ms = w->started_ms + (int64_t) config_u64(d->cfg, CONF_DAEMON_JOB_TIMEOUT) * 1000;
+        w->src.fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        w->src.handler = on_worker_exit;
+        w->src.data = d;
+        if (w->src.fd < 0 || loop_add(d->loop, &w->src, EPOLLIN) < 0) {
+                /* without a pidfd the job cannot be watched: stop it and try again later */
+                r = -errno;
+                kill(-pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                if (w->src.fd >= 0)
+                        close(w->src.fd);
+                free(w);
+                queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
+                return log_error_errno(r, "job %s: cannot watch its worker: %m", id);
+        }
+        d->workers[d->n_workers++] = w;
+        log_info("job %s: started (worker %d, case folder %s, attempt %u)", id, (int) pid, e->dir, e->attempts);
+        return 0;
+}
+
+/* Starts queued jobs while workers are free. */
+static void schedule(struct daemon *d) {
+        /* with the disk nearly full, queued jobs wait for the purge to make room */
+        while (!d->draining && !d->disk_low && d->n_workers < config_u64(d->cfg, CONF_DAEMON_WORKERS)) {
+                const struct queue_entry *e = NULL;
+                int r = queue_claim(d->queue, &e);
+                if (r < 0) {
+                        log_error_errno(r, "cannot claim a job from the queue: %m");
+                        return;
+                }
+                if (r == 0)
+                        return;
+                if (start_worker(d, e) < 0)
+                        return;
+        }
+}
+
+/* What the job's case folder recorded: its error, and the figures /metrics adds up. */
+static void read_outcome(struct daemon *d, const char *dir, char *error, size_t error_size) {
+        char path[PATH_MAX], *text = NULL;
+        size_t len;
+        snprintf(path, sizeof path, "%s/job.json", dir);
+        if (read_file_max(path, 64u << 20, &text, &len) < 0)
+                return;
+        json_object *rec = json_tokener_parse(text), *v, *stages;
+        free(text);
+        if (!rec)
+                return;
+        if (json_object_object_get_ex(rec, "error", &v))
+                snprintf(error, error_size, "%s", json_object_get_string(v));
+        if (json_object_object_get_ex(rec, "stages", &stages))
+                for (int s = 0; s < _STAGE_MAX; s++) {
+                        json_object *st, *secs;
+                        if (json_object_object_get_ex(stages, job_stage_to_string((enum job_stage) s), &st) &&
+                            json_object_object_get_ex(st, "seconds", &secs)) {
+                                d->stages[s].seconds += json_object_get_double(secs);
+                                d->stages[s].count++;
+                        }
+                }
+        if (json_object_object_get_ex(rec, "input_bytes", &v))
+                d->bytes_fetched += (uint64_t) json_object_get_int64(v);
+        if (json_object_object_get_ex(rec, "symbols", &v) && json_object_object_get_ex(v, "source", &v)) {
+                if (!strncmp(json_object_get_string(v), "cache", 5))
+                        d->symbol_cache_hits++;
+                else
+                        d->symbol_fetches++;
+        }
+        json_object_put(rec);
+}
+
+static void remove_worker(struct daemon *d, struct worker *w) {
+        loop_del(d->loop, &w->src);
+        close(w->src.fd);
+        for (size_t i = 0; i < d->n_workers; i++)
+                if (d->workers[i] == w) {
+                        d->workers[i] = d->workers[--d->n_workers];
+                        break;
+                }
+        free(w);
+}
+
+/* A job the daemon ended (cancel, timeout, a worker that kept dying): its case folder says so
+ * too, instead of "running" for ever. */
+static void close_folder(struct daemon *d, const char *dir, const char *error) {
+        struct job *j = NULL;
+        char err[256];
+        if (dir && job_open(d->cfg, dir, &j, err, sizeof err) == 0) {
+                if (!strcmp(job_state(j), "running"))
+                        job_finish(j, -ECANCELED, error);
+                job_free(j);
+        }
+}
+
+static void on_worker_exit(struct ev_source *s, uint32_t events) {
+        struct daemon *d = s->data;
+        struct worker *w = (struct worker *) s;
+        siginfo_t si = { 0 };
+        (void) events;
+        /* look before reaping: the process group is signalled while its pid cannot be reused */
+        if (waitid(P_PID, (id_t) w->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+                return;
+        kill(-w->pid, SIGKILL); /* what the worker left in its process group goes with it */
+        waitid(P_PID, (id_t) w->pid, &si, WEXITED);
+        const struct queue_entry *e = queue_get(d->queue, w->id);
+        char error[1024] = "";
+        enum queue_state state;
+        int cls = 0, r = 0;
+        double secs = (double) (clock_now_ms() - w->started_ms) / 1000.0;
+        bool exited = si.si_code == CLD_EXITED;
+
+        if (e && e->dir)
+                read_outcome(d, e->dir, error, sizeof error);
+        if (exited) {
+                /* the worker's own result, even when a cancel or a timeout came too late */
+                int code = si.si_status;
+                state = code == 0 ? QUEUE_DONE : code == PIPELINE_EINCOMPLETE ? QUEUE_INCOMPLETE : QUEUE_FAILED;
+                cls = code;
+                if (state == QUEUE_FAILED && !error[0])
+                        snprintf(error, sizeof error, "the worker ended with status %d", code);
+        } else if (w->why_stopped == W_CANCELLED) {
+                state = QUEUE_CANCELLED;
+                snprintf(error, sizeof error, "cancelled");
+        } else if (w->why_stopped == W_TIMED_OUT) {
+                state = QUEUE_FAILED;
+                cls = PIPELINE_EINTERNAL;
+                snprintf(error, sizeof error, "timed out after %llu s (daemon.job_timeout)",
+                         (unsigned long long) config_u64(d->cfg, CONF_DAEMON_JOB_TIMEOUT));
+        } else if (w->why_stopped == W_DRAINING) {
+                log_info("job %s: stopped for shutdown after %.1f s; it goes on at the next start", w->id, secs);
+                r = e ? queue_requeue(d->queue, w->id, QUEUE_REQUEUE_UNCOUNTED) : 0;
+                goto out;
+        } else {
+                int sig = si.si_status;
+                if (e && e->attempts < config_u64(d->cfg, CONF_DAEMON_MAX_ATTEMPTS)) {
+                        log_warning("job %s: the worker died (%s): starting it again", w->id, strsignal(sig));
+                        r = queue_requeue(d->queue, w->id, QUEUE_REQUEUE_RESUME);
+                        goto out;
+                }
+                state = QUEUE_FAILED;
+                cls = PIPELINE_EINTERNAL;
+                snprintf(error, sizeof error, "the worker died (%s) %u times", strsignal(sig), e ? e->attempts : 0);
+        }
+        if (e) {
+                if (!exited)
+                        close_folder(d, e->dir, error);
+                if (!exited && state == QUEUE_FAILED && e->dir)
+                        enqueue_post(d->cfg, e->dir, "failed");
+                d->jobs_finished[state]++;
+                r = queue_ack(d->queue, w->id, state, state == QUEUE_DONE ? NULL : error, cls);
+        }
+        log_info("job %s: %s in %.1f s%s%s", w->id, queue_state_to_string(state), secs, error[0] ? ": " : "", error);
+out:
+        if (r < 0)
+                log_error_errno(r, "job %s: cannot record its end in the queue: %m", w->id);
+        remove_worker(d, w);
+        schedule(d);
+}
+
+static struct worker *worker_of(struct daemon *d, const char *id) {
+        for (size_t i = 0; i < d->n_workers; i++)
+                if (!strcmp(d->workers[i]->id, id))
+                        return d->workers[i];
+        return NULL;
+}
+
+/* SIGTERM to the worker's group now, SIGKILL when it has not gone by the tick after next. */
+static void stop_worker(struct worker *w, int why) {
+        if (w->why_stopped == W_RUNNING)
+                w->why_stopped = why;
+        kill(-w->pid, SIGTERM);
+        w->kill_at_ms = clock_now_ms() + 3000;
+}
+
+int daemon_submit(struct daemon *d, const struct queue_request *req, const struct queue_entry **ret, bool *ret_dup) {
+        int r = queue_put(d->queue, req, ret, ret_dup);
+        if (r < 0)
+                return r;
+        if (!*ret_dup) {
+                log_info("job %s: queued (%s, case %s, %s)", (*ret)->id, req->trigger, req->case_id, req->source);
+                char id[96];
+                snprintf(id, sizeof id, "%s", (*ret)->id);
+                schedule(d);
+                *ret = queue_get(d->queue, id);
+        }
+        return 0;
+}
+
+int daemon_cancel(struct daemon *d, const char *id) {
+        const struct queue_entry *e = queue_get(d->queue, id);
+        if (!e)
+                return -ENOENT;
+        if (queue_state_final(e->state))
+                return -EALREADY;
+        struct worker *w = worker_of(d, id);
+        if (w) {
+                stop_worker(w, W_CANCELLED);
+                return 0;
+        }
+        log_info("job %s: cancelled before it started", id);
+        d->jobs_finished[QUEUE_CANCELLED]++;
+        return queue_ack(d->queue, id, QUEUE_CANCELLED, "cancelled", 0);
+}
+
+int daemon_retry(struct daemon *d, const char *id) {
+        const struct queue_entry *e = queue_get(d->queue, id);
+        if (!e)
+                return -ENOENT;
+        if (!queue_state_final(e->state))
+                return -EBUSY;
+        int r = queue_requeue(d->queue, id, QUEUE_REQUEUE_NEW_RUN);
+        if (r == 0) {
+                log_info("job %s: queued again (retry)", id);
+                schedule(d);
+        }
+        return r;
+}
+
+/* ---- the API's view of a job --------------------------------------------------------------- */
+
+static void iso_time(int64_t us, char *buf, size_t size) {
+        time_t t = (time_t) (us / 1000000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(buf + n, size - n, ".%03dZ", (int) (us % 1000000 / 1000));
+}
+
+static void add_time(json_object *o, const char *key, int64_t us) {
+        char buf[40];
+        if (!us) {
+                json_object_object_add(o, key, NULL);
+                return;
+        }
+        iso_time(us, buf, sizeof buf);
+        json_object_object_add(o, key, json_object_new_string(buf));
+}
+
+/* Stages done of those the job runs, and while it downloads, the bytes it has. */
+static json_object *progress_json(struct daemon *d, const struct queue_entry *e, json_object *stages) {
+        json_object *p = json_object_new_object();
+        int n = 0, total = (int) stop_after(d->cfg) + 1;
+        if (!p)
+                return NULL;
+        json_object_object_foreach(stages, name, st) {
+                json_object *state;
+                (void) name;
+                n += json_object_object_get_ex(st, "state", &state) && !strcmp(json_object_get_string(state), "done");
+        }
+        json_object_object_add(p, "stages_done", json_object_new_int(n));
+        json_object_object_add(p, "stages", json_object_new_int(total));
+        if (e->state != QUEUE_RUNNING)
+                return p;
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/input", e->dir);
+        DIR *dir = opendir(path);
+        for (struct dirent *de; dir && (de = readdir(dir));) {
+                size_t len = strlen(de->d_name);
+                struct stat sb;
+                if (len > 5 && !strcmp(de->d_name + len - 5, ".part") && fstatat(dirfd(dir), de->d_name, &sb, 0) == 0) {
+                        json_object_object_add(p, "bytes_fetched", json_object_new_int64((int64_t) sb.st_size));
+                        if (e->size)
+                                json_object_object_add(p, "bytes_expected", json_object_new_int64((int64_t) e->size));
+                }
+        }
+        if (dir)
+                closedir(dir);
+        return p;
+}
+
+json_object *daemon_job_json(struct daemon *d, const struct queue_entry *e) {
+        json_object *o = json_object_new_object(), *links = json_object_new_object();
+        char url[PATH_MAX];
+        if (!o || !links) {
+                json_object_put(o);
+                json_object_put(links);
+                return NULL;
+        }
+        json_object_object_add(o, "id", json_object_new_string(e->id));
+        json_object_object_add(o, "case", json_object_new_string(e->case_id));
+        json_object_object_add(o, "state", json_object_new_string(queue_state_to_string(e->state)));
+        json_object_object_add(o, "source", json_object_new_string(e->source));
+        json_object_object_add(o, "filename", json_object_new_string(e->filename));
+        json_object_object_add(o, "size", e->size ? json_object_new_int64((int64_t) e->size) : NULL);
+        json_object_object_add(o, "sha256", e->sha256 ? json_object_new_string(e->sha256) : NULL);
+        json_object_object_add(o, "trigger", json_object_new_string(e->trigger));
+        json_object_object_add(o, "attempts", json_object_new_int((int) e->attempts));
+        add_time(o, "created", e->created_us);
+        add_time(o, "started", e->started_us);
+        add_time(o, "finished", e->finished_us);
+        json_object_object_add(o, "error", e->error ? json_object_new_string(e->error) : NULL);
+        snprintf(url, sizeof url, "/jobs/%s", e->id);
+        json_object_object_add(links, "self", json_object_new_string(url));
+        json_object_object_add(o, "links", links);
+        if (!e->dir)
+                return o;
+        const char *folder = e->dir + strlen(e->dir);
+        /* <root>/cases/CASE/N: the last two parts name it under /cases/ */
+        for (int slashes = 0; folder > e->dir; folder--)
+                if (folder[-1] == '/' && ++slashes == 2)
+                        break;
+        json_object_object_add(o, "folder", json_object_new_string(folder));
+        json_object_object_add(o, "dir", json_object_new_string(e->dir));
+        char path[PATH_MAX], *text = NULL;
+        size_t len;
+        snprintf(path, sizeof path, "%s/job.json", e->dir);
+        json_object *rec = read_file_max(path, 64u << 20, &text, &len) == 0 ? json_tokener_parse(text) : NULL, *v;
+        free(text);
+        if (rec) {
+                if (json_object_object_get_ex(rec, "stage", &v))
+                        json_object_object_add(o, "stage", json_object_get(v));
+                if (json_object_object_get_ex(rec, "stages", &v)) {
+                        json_object_object_add(o, "stages", json_object_get(v));
+                        json_object_object_add(o, "progress", progress_json(d, e, v));
+                }
+                /* the headline cause, as the report has it: the first finding of kind cause */
+                if (json_object_object_get_ex(rec, "findings", &v) && json_object_is_type(v, json_type_array))
+                        for (size_t i = 0; i < json_object_array_length(v); i++) {
+                                json_object *f = json_object_array_get_idx(v, i), *kind;
+                                if (json_object_object_get_ex(f, "kind", &kind) &&
+                                    !strcmp(json_object_get_string(kind), "cause")) {
+                                        json_object_object_add(o, "cause", json_object_get(f));
+                                        break;
+                                }
+                        }
+                json_object_put(rec);
+        }
+        /* what went out to the case, the webhook and the hooks (hooks/outbox.c writes it) */
+        snprintf(path, sizeof path, "%s/posted.json", e->dir);
+        text = NULL;
+        json_object *posted = read_file_max(path, 1u << 20, &text, &len) == 0 ? json_tokener_parse(text) : NULL;
+        free(text);
+        if (posted && json_object_is_type(posted, json_type_object))
+                json_object_object_add(o, "posted", posted);
+        else
+                json_object_put(posted);
+        static const char *const files[][2] = {
+                { "report", "report.html" },   { "summary", "summary.json" }, { "comment", "comment.txt" },
+                { "first_look", "first-look.txt" }, { "log", "hotkdump.log" },
+        };
+        for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+                snprintf(path, sizeof path, "%s/%s", e->dir, files[i][1]);
+                if (access(path, F_OK) < 0)
+                        continue;
+                snprintf(url, sizeof url, "/cases/%s/%s", folder, files[i][1]);
+                json_object_object_add(links, files[i][0], json_object_new_string(url));
+        }
+        return o;
+}
+
+void daemon_metrics(struct daemon *d, FILE *out) {
+        fprintf(out, "# HELP hotkdump_jobs Jobs in the queue by state.\n# TYPE hotkdump_jobs gauge\n");
+        for (int s = 0; s < _QUEUE_STATE_MAX; s++)
+                fprintf(out, "hotkdump_jobs{state=\"%s\"} %zu\n", queue_state_to_string((enum queue_state) s),
+                        queue_count(d->queue, (enum queue_state) s));
+        fprintf(out, "# HELP hotkdump_queue_length Jobs waiting for a worker.\n# TYPE hotkdump_queue_length gauge\n");
+        fprintf(out, "hotkdump_queue_length %zu\n", queue_count(d->queue, QUEUE_QUEUED));
+        fprintf(out, "# HELP hotkdump_workers_busy Workers running a job.\n# TYPE hotkdump_workers_busy gauge\n");
+        fprintf(out, "hotkdump_workers_busy %zu\n", d->n_workers);
+        fprintf(out, "# HELP hotkdump_jobs_finished_total Jobs this daemon saw end, by state.\n"
+                     "# TYPE hotkdump_jobs_finished_total counter\n");
+        for (int s = QUEUE_DONE; s < _QUEUE_STATE_MAX; s++)
+                fprintf(out, "hotkdump_jobs_finished_total{state=\"%s\"} %llu\n",
+                        queue_state_to_string((enum queue_state) s), (unsigned long long) d->jobs_finished[s]);
+        fprintf(out, "# HELP hotkdump_stage_seconds Time the stages of finished jobs took.\n"
+                     "# TYPE hotkdump_stage_seconds summary\n");
+        for (int s = 0; s < _STAGE_MAX; s++) {
+                const char *n = job_stage_to_string((enum job_stage) s);
+                fprintf(out, "hotkdump_stage_seconds_sum{stage=\"%s\"} %.3f\n", n, d->stages[s].seconds);
+                fprintf(out, "hotkdump_stage_seconds_count{stage=\"%s\"} %llu\n", n,
+                        (unsigned long long) d->stages[s].count);
+        }
+        fprintf(out, "# HELP hotkdump_fetched_bytes_total Bytes of uploads fetched by finished jobs.\n"
+                     "# TYPE hotkdump_fetched_bytes_total counter\nhotkdump_fetched_bytes_total %llu\n",
+                (unsigned long long) d->bytes_fetched);
+        fprintf(out, "# HELP hotkdump_symbol_cache_hits_total Jobs whose debug symbols were in the cache.\n"
+                     "# TYPE hotkdump_symbol_cache_hits_total counter\nhotkdump_symbol_cache_hits_total %llu\n",
+                (unsigned long long) d->symbol_cache_hits);
+        fprintf(out, "# HELP hotkdump_symbol_fetches_total Jobs whose debug symbols had to be fetched.\n"
+                     "# TYPE hotkdump_symbol_fetches_total counter\nhotkdump_symbol_fetches_total %llu\n",
+                (unsigned long long) d->symbol_fetches);
+        fprintf(out, "# HELP hotkdump_http_responses_total HTTP responses by status class.\n"
+                     "# TYPE hotkdump_http_responses_total counter\n");
+        for (int c = 2; c <= 5; c++)
+                fprintf(out, "hotkdump_http_responses_total{code=\"%dxx\"} %llu\n", c,
+                        (unsigned long long) d->counters.http_requests[c]);
+        fprintf(out, "# TYPE hotkdump_http_auth_rejected_total counter\nhotkdump_http_auth_rejected_total %llu\n",
+                (unsigned long long) d->counters.http_rejected_auth);
+        fprintf(out, "# TYPE hotkdump_watch_events_total counter\nhotkdump_watch_events_total %llu\n",
+                (unsigned long long) d->counters.watch.events);
+        fprintf(out, "# TYPE hotkdump_watch_overflows_total counter\nhotkdump_watch_overflows_total %llu\n",
+                (unsigned long long) d->counters.watch.overflows);
+        fprintf(out, "# TYPE hotkdump_watch_files_queued_total counter\nhotkdump_watch_files_queued_total %llu\n",
+                (unsigned long long) d->counters.watch.files_queued);
+        fprintf(out, "# HELP hotkdump_outbox_posts Posts of results not delivered yet (waiting or failed).\n"
+                     "# TYPE hotkdump_outbox_posts gauge\nhotkdump_outbox_posts %u\n", d->outbox_count);
+        fprintf(out, "# HELP hotkdump_purge_freed_bytes_total Bytes the purge freed (case folders, symbols).\n"
+                     "# TYPE hotkdump_purge_freed_bytes_total counter\nhotkdump_purge_freed_bytes_total %llu\n",
+                (unsigned long long) d->purge_freed);
+        fprintf(out, "# TYPE hotkdump_purge_removed_folders_total counter\nhotkdump_purge_removed_folders_total %llu\n",
+                (unsigned long long) d->purge_removed);
+        fprintf(out, "# TYPE hotkdump_purge_runs_total counter\nhotkdump_purge_runs_total %llu\n",
+                (unsigned long long) d->purge_runs);
+        fprintf(out, "# HELP hotkdump_disk_free_bytes Free space on the root's file system.\n"
+                     "# TYPE hotkdump_disk_free_bytes gauge\nhotkdump_disk_free_bytes %llu\n",
+                (unsigned long long) d->disk_free);
+        fprintf(out, "# TYPE hotkdump_disk_low gauge\nhotkdump_disk_low %d\n", d->disk_low ? 1 : 0);
+        fprintf(out, "# TYPE hotkdump_outbox_runs_total counter\nhotkdump_outbox_runs_total %llu\n",
+                (unsigned long long) d->sender_runs);
+        fprintf(out, "# TYPE hotkdump_watch_files_ignored_total counter\nhotkdump_watch_files_ignored_total %llu\n",
+                (unsigned long long) d->counters.watch.files_ignored);
+}
+
+/* ---- paths --------------------------------------------------------------------------------- */
+
+static bool under(const char *path, const char *root) {
+        char real_root[PATH_MAX];
+        if (!realpath(root, real_root))
+                return false;
+        size_t n = strlen(real_root);
+        if (n == 1)
+                return true; /* "/" */
+        return !strncmp(path, real_root, n) && path[n] == '/';
+}
+
+static bool under_any(const char *path, const char *roots) {
+        char buf[4096];
+        snprintf(buf, sizeof buf, "%s", roots);
+        for (char *save = NULL, *r = strtok_r(buf, " \t", &save); r; r = strtok_r(NULL, " \t", &save))
+                if (under(path, r))
+                        return true;
+        return false;
+}
+
+int daemon_path_allowed(const struct daemon *d, const char *path, char *resolved) {
+        if (path[0] != '/')
+                return -EINVAL;
+        if (!realpath(path, resolved))
+                return -errno;
+        if (under_any(resolved, config_string(d->cfg, CONF_WATCH_DIRS)) ||
+            under_any(resolved, config_string(d->cfg, CONF_DAEMON_PATH_ROOTS)))
+                return 0;
+        return -EACCES;
+}
+
+/* ---- signals and timers -------------------------------------------------------------------- */
+
+/* A helper process of the loop (the outbox's sender, the purge), watched through a pidfd; one
+ * that cannot be watched is stopped at once. */
+static int watch_child(struct daemon *d, struct ev_source *src, pid_t pid,
+                       void (*handler)(struct ev_source *, uint32_t), const char *what) {
+        setpgid(pid, pid);
+        src->handler = handler;
+        src->data = d;
+        src->fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (src->fd >= 0 && loop_add(d->loop, src, EPOLLIN) == 0)
+                return 0;
+        int r = log_error_errno(-errno, "cannot watch %s: %m", what);
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        if (src->fd >= 0)
+                close(src->fd);
+        src->fd = -1;
+        return r;
+}
+
+/* ---- the outbox's sender ------------------------------------------------------------------ */
+
+static void sender_say(void *userdata, const char *line) {
+        (void) userdata;
+        log_info("post %s", line);
+}
+
+static _Noreturn void sender_main(struct daemon *d) {
+        child_setup(d, "hotkdumpd-outbox", 1, 3);
+        /* a peer that resets the connection is an error of the call, not the end of the sender */
+        signal(SIGPIPE, SIG_IGN);
+        struct outbox_run run = { .say = sender_say };
+        int r = outbox_deliver(d->cfg, &run);
+        if (r < 0)
+                log_error_errno(r, "cannot read the outbox: %m");
+        _exit(r < 0 ? 1 : 0);
+}
+
+static void on_sender_exit(struct ev_source *s, uint32_t events) {
+        struct daemon *d = s->data;
+        siginfo_t si = { 0 };
+        (void) events;
+        if (waitid(P_PID, (id_t) d->sender_pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+                return;
+        kill(-d->sender_pid, SIGKILL); /* a hook script it left behind */
+        waitid(P_PID, (id_t) d->sender_pid, &si, WEXITED);
+        if (si.si_code != CLD_EXITED || si.si_status != 0)
+                log_warning("the outbox's sender ended with %s %d", si.si_code == CLD_EXITED ? "status" : "signal",
+                            si.si_status);
+        loop_del(d->loop, s);
+        close(s->fd);
+        s->fd = -1;
+        d->sender_pid = 0;
+        int r = outbox_due(d->cfg, &d->outbox_next, &d->outbox_count);
+        if (r < 0)
+                log_error_errno(r, "cannot read the outbox: %m");
+}
+
+/* Starts the sender when the outbox changed since its last run (a new post) or a post is due. */
+static void outbox_kick(struct daemon *d) {
+        char path[PATH_MAX];
+        struct stat st;
+        if (!*config_string(d->cfg, CONF_POST_SINKS) || d->draining || d->sender_pid > 0)
+                return;
+        snprintf(path, sizeof path, "%s/outbox", config_string(d->cfg, CONF_ROOT));
+        bool changed = stat(path, &st) == 0 && (st.st_mtim.tv_sec != d->outbox_mtime.tv_sec ||
+                                                 st.st_mtim.tv_nsec != d->outbox_mtime.tv_nsec);
+        bool due = d->outbox_next && (int64_t) time(NULL) >= d->outbox_next;
+        if (!changed && !due)
+                return;
+        if (changed)
+                d->outbox_mtime = st.st_mtim;
+        pid_t pid = fork();
+        if (pid < 0) {
+                log_error_errno(-errno, "cannot start the outbox's sender: %m");
+                return;
+        }
+        if (pid == 0)
+                sender_main(d);
+        if (watch_child(d, &d->sender, pid, on_sender_exit, "the outbox's sender") == 0) {
+                d->sender_pid = pid;
+                d->sender_runs++;
+        }
+}
+
+/* ---- the purge ------------------------------------------------------------------------------- */
+
+#define PRESSURE_PURGE_GAP_MS 10000
+
+/* In the purge's process: whether a queued or running job owns the folder. */
+static bool busy_folder(void *userdata, const char *dir) {
+        struct daemon *d = userdata;
+        size_t n;
+        const struct queue_entry *const *v = queue_entries(d->queue, &n);
+        char real[PATH_MAX];
+        for (size_t i = 0; i < n; i++) {
+                if (!v[i]->dir || (v[i]->state != QUEUE_QUEUED && v[i]->state != QUEUE_RUNNING))
+                        continue;
+                if (!strcmp(v[i]->dir, dir) || (realpath(v[i]->dir, real) && !strcmp(real, dir)))
+                        return true;
+        }
+        return false;
+}
+
+static void purge_say(void *userdata, const char *line) {
+        (void) userdata;
+        log_info("purge: %s", line);
+}
+
+static _Noreturn void purge_main(struct daemon *d, int out, uint64_t want_free) {
+        struct purge_opts o = { .older_than = config_u64(d->cfg, CONF_PURGE_OLDER_THAN), .want_free = want_free,
+                                .busy = busy_folder, .say = purge_say, .userdata = d };
+        struct purge_result res;
+        int r = purge_run(d->cfg, &o, &res);
+        if (r < 0) {
+                log_error_errno(r, "purge: cannot read '%s': %m", config_string(d->cfg, CONF_ROOT));
+                _exit(1);
+        }
+        log_info("purge: removed %u case folder(s) and %u kernel(s)' symbols, %llu bytes freed; %u kept", res.removed,
+                 res.symbols_removed, (unsigned long long) res.bytes_freed, res.kept);
+        /* the result goes back whole: it is smaller than PIPE_BUF */
+        ssize_t w = write(out, &res, sizeof res);
+        _exit(w == (ssize_t) sizeof res ? 0 : 1);
+}
+
+static void on_purge_exit(struct ev_source *s, uint32_t events) {
+        struct daemon *d = s->data;
+        siginfo_t si = { 0 };
+        struct purge_result res;
+        (void) events;
+        if (waitid(P_PID, (id_t) d->purge_pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+                return;
+        kill(-d->purge_pid, SIGKILL);
+        waitid(P_PID, (id_t) d->purge_pid, &si, WEXITED);
+        if (read(d->purge_pipe, &res, sizeof res) == (ssize_t) sizeof res) {
+                d->purge_removed += res.removed + res.leftovers;
+                d->purge_freed += res.bytes_freed;
+        } else if (si.si_code != CLD_EXITED || si.si_status != 0)
+                log_warning("the purge ended with %s %d", si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
+        close(d->purge_pipe);
+        d->purge_pipe = -1;
+        loop_del(d->loop, s);
+        close(s->fd);
+        s->fd = -1;
+        d->purge_pid = 0;
+        d->purge_runs++;
+        d->next_disk_check_ms = 0; /* look at the disk again now */
+        /* when a pass could not make room (NOPURGE, running jobs, another program filling the
+         * disk), the next one waits a while instead of running back to back */
+        d->next_pressure_purge_ms = clock_now_ms() + PRESSURE_PURGE_GAP_MS;
+}
+
+static void start_purge(struct daemon *d, uint64_t want_free) {
+        int p[2];
+        if (d->purge_pid > 0 || d->draining)
+                return;
+        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+                log_error_errno(-errno, "cannot start the purge: %m");
+                return;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+                log_error_errno(-errno, "cannot start the purge: %m");
+                close(p[0]);
+                close(p[1]);
+                return;
+        }
+        if (pid == 0) {
+                /* the result's pipe becomes descriptor 3, the one kept */
+                if (dup2(p[1], 3) < 0)
+                        _exit(1);
+                child_setup(d, "hotkdumpd-purge", 1, 4);
+                purge_main(d, 3, want_free);
+        }
+        close(p[1]);
+        if (watch_child(d, &d->purger, pid, on_purge_exit, "the purge") < 0) {
+                close(p[0]);
+                return;
+        }
+        d->purge_pid = pid;
+        d->purge_pipe = p[0];
+}
+
+/* Free space on <root>: under purge.min_free, new jobs are refused and the purge makes room. */
+static void check_disk(struct daemon *d, int64_t now) {
+        uint64_t want = config_u64(d->cfg, CONF_PURGE_MIN_FREE), free_b = 0;
+        if (now < d->next_disk_check_ms)
+                return;
+        d->next_disk_check_ms = now + 2000;
+        if (purge_disk_space(config_string(d->cfg, CONF_ROOT), &free_b, NULL) < 0)
+                return;
+        d->disk_free = free_b;
+        bool low = want && free_b < want;
+        if (low) {
+                snprintf(d->disk_reason, sizeof d->disk_reason,
+                         "the disk of %s is nearly full: %llu MiB free, under purge.min_free (%llu MiB); new jobs are "
+                         "refused until the purge has made room",
+                         config_string(d->cfg, CONF_ROOT), (unsigned long long) (free_b >> 20),
+                         (unsigned long long) (want >> 20));
+                if (!d->disk_low)
+                        log_warning("%s", d->disk_reason);
+                if (now >= d->next_pressure_purge_ms)
+                        start_purge(d, want);
+        } else if (d->disk_low)
+                log_info("the disk of %s has %llu MiB free again: jobs are accepted", config_string(d->cfg, CONF_ROOT),
+                         (unsigned long long) (free_b >> 20));
+        d->disk_low = low;
+}
+
+static void begin_drain(struct daemon *d) {
+        if (d->draining)
+                return;
+        d->draining = true;
+        d->drain_deadline_ms = clock_now_ms() + (int64_t) config_u64(d->cfg, CONF_DAEMON_DRAIN_TIMEOUT) * 1000;
+        log_info("shutting down: no new work; %zu running job(s) are stopped and go on at the next start", d->n_workers);
+        if (d->http)
+                http_quiesce(d->http);
+        d->watch = watch_free(d->watch);
+        for (size_t i = 0; i < d->n_workers; i++) {
+                d->workers[i]->why_stopped = d->workers[i]->why_stopped == W_RUNNING ? W_DRAINING
+                                                                                     : d->workers[i]->why_stopped;
+                kill(-d->workers[i]->pid, SIGTERM);
+                d->workers[i]->kill_at_ms = d->drain_deadline_ms;
+        }
+        /* a post cut off while it was sent is looked for on the case before it is sent again */
+        if (d->sender_pid > 0)
+                kill(-d->sender_pid, SIGTERM);
+        /* a purge cut short leaves its trash, which the next one empties */
+        if (d->purge_pid > 0)
+                kill(-d->purge_pid, SIGTERM);
+}
+
+/* ---- the watcher's view of the daemon ------------------------------------------------------ */
+
+static const struct config *watch_config(void *ctx) {
+        return daemon_config(ctx);
+}
+
+/* A settled file becomes a job: the file itself is the durable record (a restart's rescan finds
+ * it again), so its queue record needs no fsync. */
+static int watch_submit(void *ctx, const struct watch_upload *u, bool *dup) {
+        struct queue_request req = { .case_id = u->case_id, .source = u->path, .size = u->size,
+                                     .trigger = "watch", .rebuildable = true };
+        const struct queue_entry *e;
+        return daemon_submit(ctx, &req, &e, dup);
+}
+
+static int start_watch(struct daemon *d, struct watch **ret, char *err, size_t err_size) {
+        const struct watch_env env = { .loop = d->loop, .config = watch_config, .submit = watch_submit, .ctx = d,
+                                       .counters = &d->counters.watch };
+        return watch_start(&env, ret, err, err_size);
+}
+
+static void reload(struct daemon *d) {
+        struct config *c = NULL;
+        char err[1024] = "";
+        int r = settings_load(d->opts->settings, "SIGHUP", &c);
+        if (r < 0) {
+                log_error("SIGHUP: the configuration was not reloaded");
+                return;
+        }
+        if (outbox_check_config(c, err, sizeof err) < 0) {
+                log_error("SIGHUP: %s; the configuration was not reloaded", err);
+                config_free(c);
+                return;
+        }
+        struct config *old = d->cfg;
+        d->cfg = c;
+        r = d->http ? http_reload(d->http, err, sizeof err) : 0;
+        if (r < 0) {
+                log_error("SIGHUP: %s; the configuration was not reloaded", err);
+                d->cfg = old;
+                config_free(c);
+                http_reload(d->http, err, sizeof err);
+                return;
+        }
+        /* the watcher starts over with the new folders and pattern, and rescans */
+        d->watch = watch_free(d->watch);
+        r = start_watch(d, &d->watch, err, sizeof err);
+        if (r < 0)
+                log_error("SIGHUP: the watcher did not start again: %s", err);
+        config_free(old);
+        log_info("configuration reloaded (daemon.listen and TLS settings change at the next start)");
+        schedule(d);
+}
+
+/* Only noted here: a reload or a drain frees the watcher, whose events may still wait in the
+ * batch epoll_wait returned. The loop acts on them after the batch. */
+static void on_signal(struct ev_source *s, uint32_t events) {
+        struct daemon *d = s->data;
+        struct signalfd_siginfo si;
+        (void) events;
+        while (read(s->fd, &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo == SIGHUP)
+                        d->want_reload = true;
+                else
+                        d->want_drain = true;
+        }
+}
+
+static void on_tick(struct ev_source *s, uint32_t events) {
+        struct daemon *d = s->data;
+        uint64_t n;
+        int64_t now = clock_now_ms();
+        (void) events;
+        if (read(s->fd, &n, sizeof n) < 0 && errno != EAGAIN)
+                log_error_errno(-errno, "timer: %m");
+        for (size_t i = 0; i < d->n_workers; i++) {
+                struct worker *w = d->workers[i];
+                if (w->kill_at_ms && now >= w->kill_at_ms)
+                        kill(-w->pid, SIGKILL);
+                else if (w->why_stopped == W_RUNNING && now >= w->deadline_ms) {
+                        log_warning("job %s: timed out: stopping its worker", w->id);
+                        stop_worker(w, W_TIMED_OUT);
+                }
+        }
+        if (d->draining && d->n_workers == 0 && d->sender_pid <= 0 && d->purge_pid <= 0)
+                d->stop = true;
+        if (d->draining && d->sender_pid > 0 && now >= d->drain_deadline_ms)
+                kill(-d->sender_pid, SIGKILL);
+        if (d->draining && d->purge_pid > 0 && now >= d->drain_deadline_ms)
+                kill(-d->purge_pid, SIGKILL);
+        outbox_kick(d);
+        check_disk(d, now);
+        if (!d->draining && now >= d->next_purge_ms && d->purge_pid <= 0) {
+                d->next_purge_ms = now + (int64_t) config_u64(d->cfg, CONF_PURGE_INTERVAL) * 1000;
+                start_purge(d, config_u64(d->cfg, CONF_PURGE_MIN_FREE));
+        }
+        /* a job left queued by a failure to start it (out of memory, disk full) is tried again */
+        schedule(d);
+}
+
+/* ---- the loop ------------------------------------------------------------------------------ */
+
+int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
+        struct daemon d = { .cfg = cfg, .opts = opts, .sig = { .fd = -1 }, .tick = { .fd = -1 },
+                            .sender = { .fd = -1 }, .purger = { .fd = -1 }, .purge_pipe = -1 };
+        char err[2048] = "", qdir[PATH_MAX];
+        sigset_t mask;
+        int r;
+
+        d.pid = getpid();
+        signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        d.sig.fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+        d.sig.handler = on_signal;
+        d.tick.handler = on_tick;
+        d.sig.data = d.tick.data = &d;
+        if (loop_new(&d.loop) < 0 || d.sig.fd < 0 || loop_timer(&d.tick, 250) < 0 || loop_add(d.loop, &d.sig, EPOLLIN) < 0 ||
+            loop_add(d.loop, &d.tick, EPOLLIN) < 0) {
+                r = log_error_errno(-errno, "cannot set up the event loop: %m");
+                goto out;
+        }
+
+        r = outbox_check_config(cfg, err, sizeof err);
+        if (r < 0) {
+                log_error("%s", err);
+                goto out;
+        }
+        snprintf(qdir, sizeof qdir, "%s/queue", config_string(cfg, CONF_ROOT));
+        r = queue_open(qdir, &d.queue, err, sizeof err);
+        if (r < 0) {
+                log_error_errno(r, "cannot open the job queue '%s': %m", qdir);
+                goto out;
+        }
+        if (err[0])
+                log_warning("job queue: %s", err);
+        size_t n_jobs;
+        queue_entries(d.queue, &n_jobs);
+        log_info("job queue %s: %zu job(s), %zu waiting", qdir, n_jobs, queue_count(d.queue, QUEUE_QUEUED));
+
+        r = http_start(&d, &d.http, err, sizeof err);
+        if (r < 0) {
+                log_error("cannot start the HTTP API: %s", err);
+                goto out;
+        }
+        r = start_watch(&d, &d.watch, err, sizeof err);
+        if (r < 0) {
+                log_error("cannot start the watcher: %s", err);
+                goto out;
+        }
+        if (opts->port_file) {
+                char port[32];
+                int n = snprintf(port, sizeof port, "%u\n", http_port(d.http));
+                char dir[PATH_MAX], *slash;
+                snprintf(dir, sizeof dir, "%s", opts->port_file);
+                slash = strrchr(dir, '/');
+                if (slash)
+                        *slash = 0;
+                r = write_file_atomic(slash ? dir : ".", slash ? slash + 1 : dir, port, (size_t) n);
+                if (r < 0) {
+                        log_error_errno(r, "cannot write '%s': %m", opts->port_file);
+                        goto out;
+                }
+        }
+        schedule(&d);
+
+        while (!d.stop) {
+                int n = loop_run_once(d.loop, -1);
+                if (n < 0) {
+                        r = log_error_errno(n, "epoll_wait: %m");
+                        goto stopping;
+                }
+                if (d.want_drain) {
+                        d.want_drain = d.want_reload = false;
+                        begin_drain(&d);
+                }
+                if (d.want_reload) {
+                        d.want_reload = false;
+                        if (!d.draining)
+                                reload(&d);
+                }
+                if (d.draining && ((d.n_workers == 0 && d.sender_pid <= 0 && d.purge_pid <= 0) || clock_now_ms() > d.drain_deadline_ms + 5000))
+                        d.stop = true;
+        }
+        log_info("stopped");
+        r = 0;
+stopping:
+        /* a worker still there after the drain's grace: its job stays queued for the next start */
+        for (size_t i = 0; i < d.n_workers; i++) {
+                kill(-d.workers[i]->pid, SIGKILL);
+                queue_requeue(d.queue, d.workers[i]->id, QUEUE_REQUEUE_UNCOUNTED);
+                close(d.workers[i]->src.fd);
+                free(d.workers[i]);
+        }
+        d.n_workers = 0;
+        if (d.sender_pid > 0) {
+                kill(-d.sender_pid, SIGKILL);
+                waitpid(d.sender_pid, NULL, 0);
+                close(d.sender.fd);
+        }
+        if (d.purge_pid > 0) {
+                kill(-d.purge_pid, SIGKILL);
+                waitpid(d.purge_pid, NULL, 0);
+                close(d.purger.fd);
+                close(d.purge_pipe);
+        }
+out:
+        free(d.workers);
+        d.watch = watch_free(d.watch);
+        d.http = http_free(d.http);
+        d.queue = queue_free(d.queue);
+        if (d.sig.fd >= 0)
+                close(d.sig.fd);
+        if (d.tick.fd >= 0)
+                close(d.tick.fd);
+        loop_free(d.loop);
+        config_free(d.cfg);
+        return r;
+}

@@ -1,0 +1,808 @@
+/* The HTTP API: libmicrohttpd in external epoll mode inside the daemon's loop. Every handler
+ * checks method, path, authorisation, content type and size first, and none of them blocks. */
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/fileio.h"
+#include "common/log.h"
+#include "daemon/daemon.h"
+#include "daemon/http.h"
+#include "daemon/request.h"
+
+struct http {
+        struct daemon *d;
+        struct MHD_Daemon *mhd;
+        struct ev_source io, timer;
+        unsigned port;
+        char *token;             /* NULL: none configured */
+        unsigned char *secret;   /* the HMAC key, or NULL */
+        size_t secret_len;
+        char *tls_cert, *tls_key;
+};
+
+/* One request's state across the handler's calls. */
+struct request {
+        char *body;
+        size_t len;
+        bool too_big, authorised;
+};
+
+#define JSON_TYPE "application/json"
+
+/* ---- responses ----------------------------------------------------------------------------- */
+
+static enum MHD_Result send_response(struct http *h, struct MHD_Connection *c, unsigned status,
+                                     struct MHD_Response *resp, const char *type) {
+        if (!resp)
+                return MHD_NO;
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        if (status == MHD_HTTP_UNAUTHORIZED)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"hotkdump\"");
+        enum MHD_Result r = MHD_queue_response(c, status, resp);
+        MHD_destroy_response(resp);
+        if (status / 100 < 6)
+                daemon_counters(h->d)->http_requests[status / 100]++;
+        return r;
+}
+
+/* Sends a malloc'd buffer, which MHD frees, or this when MHD cannot take it. */
+static enum MHD_Result send_buffer(struct http *h, struct MHD_Connection *c, unsigned status, char *buf, size_t len,
+                                   const char *type) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+                free(buf);
+        return send_response(h, c, status, resp, type);
+}
+
+static enum MHD_Result send_text(struct http *h, struct MHD_Connection *c, unsigned status, const char *text,
+                                 size_t len, const char *type) {
+        return send_response(h, c, status, MHD_create_response_from_buffer(len, (void *) text, MHD_RESPMEM_MUST_COPY),
+                             type);
+}
+
+static enum MHD_Result send_json(struct http *h, struct MHD_Connection *c, unsigned status, json_object *o) {
+        if (!o)
+                return send_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "{\"error\":\"out of memory\"}\n", 26, JSON_TYPE);
+        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        size_t n = s ? strlen(s) : 0;
+        char *buf = s ? malloc(n + 2) : NULL;
+        enum MHD_Result r;
+        if (!buf)
+                r = send_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "{\"error\":\"out of memory\"}\n", 26, JSON_TYPE);
+        else {
+                memcpy(buf, s, n);
+                buf[n++] = '\n';
+                r = send_buffer(h, c, status, buf, n, JSON_TYPE);
+        }
+        json_object_put(o);
+        return r;
+}
+
+static enum MHD_Result send_error(struct http *h, struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static enum MHD_Result send_error(struct http *h, struct MHD_Connection *c, unsigned status, const char *fmt, ...) {
+        char msg[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        json_object *o = json_object_new_object();
+        if (o)
+                json_object_object_add(o, "error", json_object_new_string(msg));
+        return send_json(h, c, status, o);
+}
+
+/* ---- authorisation ------------------------------------------------------------------------- */
+
+static bool bearer_ok(struct http *h, struct MHD_Connection *c) {
+        const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (!h->token || !v || strncasecmp(v, "Bearer ", 7) != 0)
+                return false;
+        v += 7;
+        size_t n = strlen(h->token);
+        return strlen(v) == n && CRYPTO_memcmp(v, h->token, n) == 0;
+}
+
+static int unhex(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* X-Hotkdump-Signature: sha256=HEX, the HMAC-SHA256 of the body under the shared secret. */
+static bool signature_ok(struct http *h, struct MHD_Connection *c, const struct request *rq) {
+        const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Hotkdump-Signature");
+        unsigned char want[32], got[32];
+        unsigned int len = 0;
+        if (!h->secret || !v || strncmp(v, "sha256=", 7) != 0 || strlen(v + 7) != 64)
+                return false;
+        for (int i = 0; i < 32; i++) {
+                int hi = unhex(v[7 + 2 * i]), lo = unhex(v[8 + 2 * i]);
+                if (hi < 0 || lo < 0)
+                        return false;
+                got[i] = (unsigned char) (hi << 4 | lo);
+        }
+        if (!HMAC(EVP_sha256(), h->secret, (int) h->secret_len, (const unsigned char *) (rq->body ? rq->body : ""),
+                  rq->len, want, &len) ||
+            len != 32)
+                return false;
+        return CRYPTO_memcmp(want, got, 32) == 0;
+}
+
+static bool writes_open(const struct http *h) {
+        return !h->token && !h->secret;
+}
+
+/* ---- POST /analyze ------------------------------------------------------------------------- */
+
+static bool content_type_json(struct MHD_Connection *c) {
+        const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        size_t n = strlen(JSON_TYPE);
+        return v && !strncasecmp(v, JSON_TYPE, n) && (v[n] == 0 || v[n] == ';' || v[n] == ' ');
+}
+
+static enum MHD_Result analyze(struct http *h, struct MHD_Connection *c, struct request *rq) {
+        const struct config *cfg = daemon_config(h->d);
+        struct queue_request req = { .trigger = "http" };
+        struct analyze_request ar;
+        char why[512], resolved[PATH_MAX];
+        const struct queue_entry *e;
+        bool dup;
+        enum MHD_Result ret;
+        int r;
+
+        if (!content_type_json(c))
+                return send_error(h, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "the body must be JSON (Content-Type: %s)",
+                                  JSON_TYPE);
+        if (rq->too_big)
+                return send_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is larger than %llu bytes (http.max_body)",
+                                  (unsigned long long) config_u64(cfg, CONF_HTTP_MAX_BODY));
+        r = request_parse_analyze(rq->body, rq->len, &ar, why, sizeof why);
+        if (r < 0)
+                return r == -ENOMEM ? send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory")
+                                    : send_error(h, c, MHD_HTTP_BAD_REQUEST, "%s", why);
+        req.case_id = ar.case_id;
+        req.filename = ar.filename;
+        req.size = ar.size;
+        req.sha256 = ar.sha256;
+        req.source = ar.url;
+        if (job_case_valid(cfg, ar.case_id, why, sizeof why) < 0) {
+                ret = send_error(h, c, MHD_HTTP_BAD_REQUEST, "%s", why);
+                goto out;
+        }
+        if (ar.path) {
+                struct stat st;
+                r = daemon_path_allowed(h->d, ar.path, resolved);
+                if (r == -EACCES) {
+                        ret = send_error(h, c, MHD_HTTP_FORBIDDEN,
+                                         "'%.1024s' is outside the folders jobs may read (watch.dirs, daemon.path_roots)",
+                                         ar.path);
+                        goto out;
+                }
+                if (r == 0 && (stat(resolved, &st) < 0 || !S_ISREG(st.st_mode)))
+                        r = -EISDIR;
+                if (r < 0) {
+                        ret = send_error(h, c, MHD_HTTP_BAD_REQUEST, "'path' %.1024s: %s", ar.path,
+                                         r == -EISDIR ? "is not a file" : strerror(-r));
+                        goto out;
+                }
+                req.source = resolved;
+        }
+        if (daemon_refusing(h->d)) {
+                ret = send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", daemon_refusing(h->d));
+                goto out;
+        }
+        r = daemon_submit(h->d, &req, &e, &dup);
+        if (r < 0) {
+                log_error_errno(r, "cannot queue a job for case %s: %m", req.case_id);
+                ret = send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot queue the job: %s", strerror(-r));
+                goto out;
+        }
+        json_object *j = daemon_job_json(h->d, e);
+        if (j) {
+                json_object_object_add(j, "duplicate", json_object_new_boolean(dup));
+                if (dup && (e->state == QUEUE_FAILED || e->state == QUEUE_CANCELLED)) {
+                        char hint[256];
+                        snprintf(hint, sizeof hint, "this upload's job %s; POST /jobs/%s/retry runs it again",
+                                 e->state == QUEUE_FAILED ? "failed" : "was cancelled", e->id);
+                        json_object_object_add(j, "hint", json_object_new_string(hint));
+                }
+        }
+        ret = send_json(h, c, dup ? MHD_HTTP_OK : MHD_HTTP_ACCEPTED, j);
+out:
+        request_clear(&ar);
+        return ret;
+}
+
+/* ---- reads --------------------------------------------------------------------------------- */
+
+static enum MHD_Result list_jobs(struct http *h, struct MHD_Connection *c) {
+        const char *want_case = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "case");
+        const char *want_state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
+        const char *limit_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+        unsigned long limit = 100;
+        if (want_state && queue_state_from_string(want_state) < 0)
+                return send_error(h, c, MHD_HTTP_BAD_REQUEST, "unknown state '%.32s'", want_state);
+        if (limit_s) {
+                char *end;
+                limit = strtoul(limit_s, &end, 10);
+                if (*end || !*limit_s || limit == 0 || limit > 10000)
+                        return send_error(h, c, MHD_HTTP_BAD_REQUEST, "'limit' must be 1 to 10000");
+        }
+        size_t n;
+        const struct queue_entry *const *v = queue_entries(daemon_queue(h->d), &n);
+        json_object *o = json_object_new_object(), *arr = json_object_new_array();
+        if (!o || !arr) {
+                json_object_put(o);
+                json_object_put(arr);
+                return send_json(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL);
+        }
+        size_t total = 0;
+        for (size_t i = n; i-- > 0;) { /* newest first */
+                if (want_case && strcmp(v[i]->case_id, want_case))
+                        continue;
+                if (want_state && strcmp(queue_state_to_string(v[i]->state), want_state))
+                        continue;
+                if (total++ < limit)
+                        json_object_array_add(arr, daemon_job_json(h->d, v[i]));
+        }
+        json_object_object_add(o, "jobs", arr);
+        json_object_object_add(o, "total", json_object_new_int64((int64_t) total));
+        return send_json(h, c, MHD_HTTP_OK, o);
+}
+
+static void html_escape(FILE *f, const char *s) {
+        for (; s && *s; s++)
+                switch (*s) {
+                case '<': fputs("&lt;", f); break;
+                case '>': fputs("&gt;", f); break;
+                case '&': fputs("&amp;", f); break;
+                case '"': fputs("&quot;", f); break;
+                case '\'': fputs("&#39;", f); break;
+                default: fputc(*s, f);
+                }
+}
+
+/* The status page: the jobs, newest first, with links to their reports. No script: it works
+ * in any browser, and refreshes itself. */
+static enum MHD_Result status_page(struct http *h, struct MHD_Connection *c) {
+        char *buf = NULL;
+        size_t len = 0, n;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+        struct queue *q = daemon_queue(h->d);
+        const struct queue_entry *const *v = queue_entries(q, &n);
+        fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" "
+              "content=\"10\">\n<title>hotkdump</title>\n<style>body{font-family:sans-serif;margin:2em}"
+              "table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ccc;text-align:left}"
+              ".done{color:#070}.failed{color:#b00}.running{color:#05a}.incomplete{color:#a60}</style></head>\n<body>\n"
+              "<h1>hotkdump</h1>\n<p id=\"counts\">",
+              f);
+        for (int s = 0; s < _QUEUE_STATE_MAX; s++)
+                fprintf(f, "%s%s: <span id=\"n-%s\">%zu</span>", s ? ", " : "", queue_state_to_string((enum queue_state) s),
+                        queue_state_to_string((enum queue_state) s), queue_count(q, (enum queue_state) s));
+        if (daemon_refusing(h->d)) {
+                fputs("</p>\n<p><strong>", f);
+                html_escape(f, daemon_refusing(h->d));
+                fputs("</strong>", f);
+        }
+        fputs("</p>\n<table id=\"jobs\">\n<thead><tr><th>job</th><th>case</th><th>upload</th><th>state</th><th>stage"
+              "</th><th>queued</th><th>cause</th><th>results</th></tr></thead>\n<tbody>\n",
+              f);
+        for (size_t i = n, shown = 0; i-- > 0 && shown < 200; shown++) {
+                json_object *j = daemon_job_json(h->d, v[i]), *x, *links;
+                if (!j)
+                        continue;
+                fputs("<tr><td><a href=\"/jobs/", f);
+                html_escape(f, v[i]->id);
+                fputs("\">", f);
+                html_escape(f, v[i]->id);
+                fputs("</a></td><td>", f);
+                html_escape(f, v[i]->case_id);
+                fputs("</td><td>", f);
+                html_escape(f, v[i]->filename);
+                fprintf(f, "</td><td class=\"state %s\">%s</td><td>", queue_state_to_string(v[i]->state),
+                        queue_state_to_string(v[i]->state));
+                if (v[i]->state == QUEUE_RUNNING && json_object_object_get_ex(j, "stage", &x))
+                        html_escape(f, json_object_get_string(x));
+                fputs("</td><td>", f);
+                if (json_object_object_get_ex(j, "created", &x))
+                        html_escape(f, json_object_get_string(x));
+                fputs("</td><td>", f);
+                if (json_object_object_get_ex(j, "cause", &x) && json_object_object_get_ex(x, "summary", &x))
+                        html_escape(f, json_object_get_string(x));
+                else if (v[i]->error)
+                        html_escape(f, v[i]->error);
+                fputs("</td><td>", f);
+                if (json_object_object_get_ex(j, "links", &links)) {
+                        json_object_object_foreach(links, name, url) {
+                                if (!strcmp(name, "self"))
+                                        continue;
+                                fputs("<a href=\"", f);
+                                html_escape(f, json_object_get_string(url));
+                                fputs("\">", f);
+                                html_escape(f, name);
+                                fputs("</a> ", f);
+                        }
+                }
+                fputs("</td></tr>\n", f);
+                json_object_put(j);
+        }
+        fputs("</tbody></table>\n</body></html>\n", f);
+        if (fclose(f) != 0) {
+                free(buf);
+                return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+        }
+        return send_buffer(h, c, MHD_HTTP_OK, buf, len, "text/html; charset=utf-8");
+}
+
+static enum MHD_Result metrics(struct http *h, struct MHD_Connection *c) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+        daemon_metrics(h->d, f);
+        if (fclose(f) != 0) {
+                free(buf);
+                return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+        }
+        return send_buffer(h, c, MHD_HTTP_OK, buf, len, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+/* The files of a case folder a person reads; never the dump, never a link. */
+static const char *served_type(const char *name) {
+        static const char *const files[][2] = {
+                { "report.html", "text/html; charset=utf-8" }, { "summary.json", JSON_TYPE },
+                { "job.json", JSON_TYPE },                     { "comment.txt", "text/plain; charset=utf-8" },
+                { "first-look.txt", "text/plain; charset=utf-8" }, { "hotkdump.log", "text/plain; charset=utf-8" },
+                { "hotkdump.out", "text/plain; charset=utf-8" }, { "dmesg.txt", "text/plain; charset=utf-8" },
+        };
+        for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+                if (!strcmp(name, files[i][0]))
+                        return files[i][1];
+        if (!strncmp(name, "crash/", 6)) {
+                const char *p = name + 6;
+                size_t n = strlen(p);
+                if (n > 4 && n < 128 && p[0] != '.' && strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n &&
+                    !strcmp(p + n - 4, ".txt"))
+                        return "text/plain; charset=utf-8";
+        }
+        return NULL;
+}
+
+static enum MHD_Result case_file(struct http *h, struct MHD_Connection *c, const char *rest) {
+        const struct config *cfg = daemon_config(h->d);
+        char case_id[80], num[16], why[256], path[PATH_MAX];
+        const char *slash = strchr(rest, '/'), *slash2 = slash ? strchr(slash + 1, '/') : NULL;
+        if (!slash || !slash2 || (size_t) (slash - rest) >= sizeof case_id || (size_t) (slash2 - slash - 1) >= sizeof num)
+                return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such file: use /cases/CASE/N/FILE");
+        snprintf(case_id, sizeof case_id, "%.*s", (int) (slash - rest), rest);
+        snprintf(num, sizeof num, "%.*s", (int) (slash2 - slash - 1), slash + 1);
+        const char *name = slash2 + 1, *type = served_type(name);
+        if (job_case_valid(cfg, case_id, why, sizeof why) < 0 || !num[0] || num[0] == '0' ||
+            strspn(num, "0123456789") != strlen(num) || !type)
+                return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such file: /cases/%s", rest);
+        /* each folder opened without following links, so a link planted in a case folder
+         * cannot make us serve a file elsewhere */
+        snprintf(path, sizeof path, "%s/cases", config_string(cfg, CONF_ROOT));
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        const char *parts[] = { case_id, num, !strncmp(name, "crash/", 6) ? "crash" : NULL };
+        for (size_t i = 0; i < 3 && fd >= 0 && parts[i]; i++) {
+                int next = openat(fd, parts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                close(fd);
+                fd = next;
+        }
+        if (fd >= 0) {
+                const char *leaf = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+                int file = openat(fd, leaf, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                close(fd);
+                fd = file;
+        }
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                if (fd >= 0)
+                        close(fd);
+                return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such file: /cases/%s", rest);
+        }
+        struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t) st.st_size, fd);
+        if (!resp) {
+                close(fd);
+                return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+        }
+        if (!strcmp(name, "report.html"))
+                MHD_add_response_header(resp, "Content-Security-Policy",
+                                        "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+        return send_response(h, c, MHD_HTTP_OK, resp, type);
+}
+
+/* ---- routing ------------------------------------------------------------------------------- */
+
+static enum MHD_Result method_not_allowed(struct http *h, struct MHD_Connection *c, const char *allow) {
+        struct MHD_Response *resp = MHD_create_response_from_buffer(35, (void *) "{\"error\":\"method not allowed here\"}",
+                                                                    MHD_RESPMEM_PERSISTENT);
+        if (resp)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+        return send_response(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, resp, JSON_TYPE);
+}
+
+static enum MHD_Result job_route(struct http *h, struct MHD_Connection *c, const char *method, const char *rest) {
+        char id[96];
+        const char *slash = strchr(rest, '/');
+        size_t n = slash ? (size_t) (slash - rest) : strlen(rest);
+        if (n == 0 || n >= sizeof id)
+                return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such job");
+        snprintf(id, sizeof id, "%.*s", (int) n, rest);
+        const struct queue_entry *e = queue_get(daemon_queue(h->d), id);
+        if (slash && strcmp(slash, "/retry") != 0)
+                return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such resource");
+        if (!e)
+                return send_error(h, c, MHD_HTTP_NOT_FOUND, "no job '%s'", id);
+        if (slash) {
+                if (strcmp(method, "POST") != 0)
+                        return method_not_allowed(h, c, "POST");
+                int r = daemon_refusing(h->d) ? -ESHUTDOWN : daemon_retry(h->d, id);
+                if (r == -EBUSY)
+                        return send_error(h, c, MHD_HTTP_CONFLICT, "job '%s' has not finished", id);
+                if (r < 0)
+                        return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot retry job '%s': %s", id,
+                                          r == -ESHUTDOWN ? daemon_refusing(h->d) : strerror(-r));
+                return send_json(h, c, MHD_HTTP_ACCEPTED, daemon_job_json(h->d, queue_get(daemon_queue(h->d), id)));
+        }
+        if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
+                return send_json(h, c, MHD_HTTP_OK, daemon_job_json(h->d, e));
+        if (!strcmp(method, "DELETE")) {
+                int r = daemon_cancel(h->d, id);
+                if (r == -EALREADY)
+                        return send_error(h, c, MHD_HTTP_CONFLICT, "job '%s' has finished", id);
+                if (r < 0)
+                        return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot cancel job '%s': %s", id, strerror(-r));
+                return send_json(h, c, MHD_HTTP_ACCEPTED, daemon_job_json(h->d, queue_get(daemon_queue(h->d), id)));
+        }
+        return method_not_allowed(h, c, "GET, DELETE");
+}
+
+static bool is_write(const char *method) {
+        return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+static enum MHD_Result dispatch(struct http *h, struct MHD_Connection *c, const char *url, const char *method,
+                                struct request *rq) {
+        bool get = !is_write(method);
+        if (!strcmp(url, "/healthz")) {
+                if (!get)
+                        return method_not_allowed(h, c, "GET");
+                json_object *o = json_object_new_object();
+                if (o) {
+                        const char *why = daemon_refusing(h->d);
+                        json_object_object_add(o, "status", json_object_new_string(!why ? "ok"
+                                                                                   : daemon_draining(h->d) ? "stopping"
+                                                                                                           : "refusing"));
+                        json_object_object_add(o, "reason", why ? json_object_new_string(why) : NULL);
+                        json_object_object_add(o, "queued", json_object_new_int64((int64_t) queue_count(daemon_queue(h->d), QUEUE_QUEUED)));
+                        json_object_object_add(o, "running", json_object_new_int64((int64_t) queue_count(daemon_queue(h->d), QUEUE_RUNNING)));
+                }
+                return send_json(h, c, MHD_HTTP_OK, o);
+        }
+        /* everything else may need the token */
+        if ((!get || config_bool(daemon_config(h->d), CONF_HTTP_PROTECT_READS)) && !rq->authorised && !writes_open(h) &&
+            /* a signature covers a body only: it may queue that upload, and nothing else */
+            !(strcmp(method, "POST") == 0 && strcmp(url, "/analyze") == 0 && !rq->too_big && signature_ok(h, c, rq))) {
+                daemon_counters(h->d)->http_rejected_auth++;
+                return send_error(h, c, MHD_HTTP_UNAUTHORIZED,
+                                  "a bearer token (Authorization: Bearer …) or a signature (X-Hotkdump-Signature: "
+                                  "sha256=…) is needed, and the one given is not right");
+        }
+        if (!strcmp(url, "/"))
+                return get ? status_page(h, c) : method_not_allowed(h, c, "GET");
+        if (!strcmp(url, "/metrics"))
+                return get ? metrics(h, c) : method_not_allowed(h, c, "GET");
+        if (!strcmp(url, "/analyze"))
+                return strcmp(method, "POST") == 0 ? analyze(h, c, rq) : method_not_allowed(h, c, "POST");
+        if (!strcmp(url, "/jobs"))
+                return get ? list_jobs(h, c) : method_not_allowed(h, c, "GET");
+        if (!strncmp(url, "/jobs/", 6))
+                return job_route(h, c, method, url + 6);
+        if (!strncmp(url, "/cases/", 7))
+                return get ? case_file(h, c, url + 7) : method_not_allowed(h, c, "GET");
+        return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such resource: %.256s", url);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls) {
+        struct http *h = cls;
+        struct request *rq = *con_cls;
+        (void) version;
+
+        if (!rq) {
+                rq = calloc(1, sizeof *rq);
+                if (!rq)
+                        return MHD_NO;
+                *con_cls = rq;
+                rq->authorised = bearer_ok(h, c);
+                if (strcmp(method, "POST") != 0)
+                        return dispatch(h, c, url, method, rq);
+                /* refused before a byte of the body is read */
+                const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+                uint64_t max = config_u64(daemon_config(h->d), CONF_HTTP_MAX_BODY);
+                if (len && strtoull(len, NULL, 10) > max)
+                        return send_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE,
+                                          "the body is larger than %llu bytes (http.max_body)", (unsigned long long) max);
+                if (!rq->authorised && !writes_open(h) && !MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Hotkdump-Signature")) {
+                        daemon_counters(h->d)->http_rejected_auth++;
+                        return send_error(h, c, MHD_HTTP_UNAUTHORIZED, "a bearer token (Authorization: Bearer …) or a "
+                                          "signature (X-Hotkdump-Signature: sha256=…) is needed");
+                }
+                return MHD_YES;
+        }
+        if (*upload_size) {
+                uint64_t max = config_u64(daemon_config(h->d), CONF_HTTP_MAX_BODY);
+                if (!rq->too_big && rq->len + *upload_size <= max) {
+                        char *b = realloc(rq->body, rq->len + *upload_size + 1);
+                        if (!b)
+                                return MHD_NO;
+                        rq->body = b;
+                        memcpy(rq->body + rq->len, upload, *upload_size);
+                        rq->len += *upload_size;
+                        rq->body[rq->len] = 0;
+                } else
+                        rq->too_big = true; /* read and dropped: the answer is 413 */
+                *upload_size = 0;
+                return MHD_YES;
+        }
+        return dispatch(h, c, url, method, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
+        struct request *rq = *con_cls;
+        (void) cls;
+        (void) c;
+        (void) toe;
+        if (rq) {
+                free(rq->body);
+                free(rq);
+                *con_cls = NULL;
+        }
+}
+
+/* ---- the loop's side ----------------------------------------------------------------------- */
+
+/* MHD's own timeout drives a one-shot timer; 0 means "call again at once". */
+static void rearm(struct http *h) {
+        MHD_UNSIGNED_LONG_LONG ms = 0;
+        struct itimerspec its = { 0 };
+        if (MHD_get_timeout(h->mhd, &ms) == MHD_YES) {
+                if (ms == 0)
+                        its.it_value.tv_nsec = 1;
+                else {
+                        its.it_value.tv_sec = (time_t) (ms / 1000);
+                        its.it_value.tv_nsec = (long) (ms % 1000) * 1000000;
+                }
+        }
+        timerfd_settime(h->timer.fd, 0, &its, NULL);
+}
+
+static void on_io(struct ev_source *s, uint32_t events) {
+        struct http *h = s->data;
+        (void) events;
+        MHD_run(h->mhd);
+        rearm(h);
+}
+
+static void on_timer(struct ev_source *s, uint32_t events) {
+        struct http *h = s->data;
+        uint64_t n;
+        (void) events;
+        if (read(s->fd, &n, sizeof n) < 0 && errno != EAGAIN)
+                return;
+        MHD_run(h->mhd);
+        rearm(h);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+        char msg[1024];
+        (void) cls;
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        msg[strcspn(msg, "\n")] = 0;
+        log_warning("http: %s", msg);
+}
+
+/* A secret from a file: its first line, which must not be empty. */
+static int read_secret(const char *path, char **ret, size_t *ret_len, char *err, size_t err_size) {
+        *ret = NULL;
+        *ret_len = 0;
+        if (!*path)
+                return 0;
+        int r = read_secret_file(path, ret, ret_len);
+        if (r < 0)
+                snprintf(err, err_size, "'%s': %s", path, r == -ENODATA ? "its first line is empty" : strerror(-r));
+        return r;
+}
+
+static void forget_secrets(struct http *h) {
+        if (h->token)
+                OPENSSL_cleanse(h->token, strlen(h->token));
+        if (h->secret)
+                OPENSSL_cleanse(h->secret, h->secret_len);
+        free(h->token);
+        free(h->secret);
+        h->token = NULL;
+        h->secret = NULL;
+}
+
+int http_reload(struct http *h, char *err, size_t err_size) {
+        const struct config *cfg = daemon_config(h->d);
+        char *token = NULL, *secret = NULL;
+        size_t tlen, slen;
+        int r = read_secret(config_string(cfg, CONF_HTTP_TOKEN_FILE), &token, &tlen, err, err_size);
+        if (r == 0)
+                r = read_secret(config_string(cfg, CONF_HTTP_HMAC_SECRET_FILE), &secret, &slen, err, err_size);
+        if (r < 0) {
+                free(token);
+                return r;
+        }
+        forget_secrets(h);
+        h->token = token;
+        h->secret = (unsigned char *) secret;
+        h->secret_len = secret ? slen : 0;
+        return 0;
+}
+
+static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len) {
+        char host[256];
+        const char *colon = strrchr(spec, ':');
+        if (!colon || colon == spec || (size_t) (colon - spec) >= sizeof host)
+                return -EINVAL;
+        snprintf(host, sizeof host, "%.*s", (int) (colon - spec), spec);
+        if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+                memmove(host, host + 1, strlen(host));
+                host[strlen(host) - 1] = 0;
+        }
+        struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE, .ai_socktype = SOCK_STREAM },
+                        *ai = NULL;
+        if (getaddrinfo(host, colon + 1, &hints, &ai) != 0 || !ai)
+                return -EINVAL;
+        memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+        *len = ai->ai_addrlen;
+        freeaddrinfo(ai);
+        return 0;
+}
+
+int http_start(struct daemon *d, struct http **ret, char *err, size_t err_size) {
+        const struct config *cfg = daemon_config(d);
+        struct sockaddr_storage ss;
+        socklen_t sslen;
+        size_t n;
+        int r;
+
+        struct http *h = calloc(1, sizeof *h);
+        if (!h)
+                return -ENOMEM;
+        h->d = d;
+        h->io.fd = h->timer.fd = -1;
+        h->io.handler = on_io;
+        h->timer.handler = on_timer;
+        h->io.data = h->timer.data = h;
+        r = http_reload(h, err, err_size);
+        if (r < 0)
+                goto fail;
+        if (parse_listen(config_string(cfg, CONF_DAEMON_LISTEN), &ss, &sslen) < 0) {
+                snprintf(err, err_size, "daemon.listen '%s' is not ADDRESS:PORT", config_string(cfg, CONF_DAEMON_LISTEN));
+                r = -EINVAL;
+                goto fail;
+        }
+        unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+        bool tls = *config_string(cfg, CONF_HTTP_TLS_CERT) || *config_string(cfg, CONF_HTTP_TLS_KEY);
+        if (tls) {
+                r = read_file_max(config_string(cfg, CONF_HTTP_TLS_CERT), 1u << 20, &h->tls_cert, &n);
+                if (r < 0) {
+                        snprintf(err, err_size, "http.tls_cert '%s': %s", config_string(cfg, CONF_HTTP_TLS_CERT), strerror(-r));
+                        goto fail;
+                }
+                r = read_file_max(config_string(cfg, CONF_HTTP_TLS_KEY), 1u << 20, &h->tls_key, &n);
+                if (r < 0) {
+                        snprintf(err, err_size, "http.tls_key '%s': %s", config_string(cfg, CONF_HTTP_TLS_KEY), strerror(-r));
+                        goto fail;
+                }
+                flags |= MHD_USE_TLS;
+        }
+        if (writes_open(h))
+                log_warning("http: neither http.token_file nor http.hmac_secret_file is set: anyone who can reach "
+                            "%s can queue jobs", config_string(cfg, CONF_DAEMON_LISTEN));
+        h->mhd = MHD_start_daemon(
+                flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+                MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &ss,
+                MHD_OPTION_CONNECTION_LIMIT, (unsigned) config_u64(cfg, CONF_HTTP_MAX_CONNECTIONS),
+                MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) config_u64(cfg, CONF_HTTP_MAX_PER_IP),
+                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) config_u64(cfg, CONF_HTTP_TIMEOUT),
+                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) config_u64(cfg, CONF_HTTP_CONNECTION_MEMORY),
+                MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,
+                MHD_OPTION_END);
+        if (!h->mhd) {
+                snprintf(err, err_size, "cannot listen on %s%s", config_string(cfg, CONF_DAEMON_LISTEN),
+                         tls ? " with TLS (is the certificate and key pair right?)" : " (address in use?)");
+                r = -EADDRINUSE;
+                goto fail;
+        }
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+        const union MHD_DaemonInfo *lfd = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_LISTEN_FD);
+        struct sockaddr_storage bound;
+        socklen_t blen = sizeof bound;
+        if (!info || !lfd || getsockname(lfd->listen_fd, (struct sockaddr *) &bound, &blen) < 0) {
+                snprintf(err, err_size, "cannot set up the HTTP server's event source");
+                r = -EIO;
+                goto fail;
+        }
+        h->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &bound)->sin6_port
+                                                    : ((struct sockaddr_in *) &bound)->sin_port);
+        h->io.fd = info->epoll_fd;
+        h->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (h->timer.fd < 0 || loop_add(daemon_loop(d), &h->io, EPOLLIN) < 0 || loop_add(daemon_loop(d), &h->timer, EPOLLIN) < 0) {
+                r = -errno;
+                snprintf(err, err_size, "cannot watch the HTTP server: %s", strerror(errno));
+                goto fail;
+        }
+        rearm(h);
+        char host[INET6_ADDRSTRLEN] = "?";
+        inet_ntop(bound.ss_family, bound.ss_family == AF_INET6 ? (void *) &((struct sockaddr_in6 *) &bound)->sin6_addr
+                                                               : (void *) &((struct sockaddr_in *) &bound)->sin_addr,
+                  host, sizeof host);
+        log_info("listening on %s://%s%s%s:%u/", tls ? "https" : "http", bound.ss_family == AF_INET6 ? "[" : "", host,
+                 bound.ss_family == AF_INET6 ? "]" : "", h->port);
+        *ret = h;
+        return 0;
+fail:
+        http_free(h);
+        return r;
+}
+
+void http_quiesce(struct http *h) {
+        if (!h || !h->mhd)
+                return;
+        int fd = MHD_quiesce_daemon(h->mhd);
+        if (fd >= 0)
+                close(fd);
+}
+
+unsigned http_port(const struct http *h) {
+        return h->port;
+}
+
+struct http *http_free(struct http *h) {
+        if (!h)
+                return NULL;
+        if (h->mhd) {
+                loop_del(daemon_loop(h->d), &h->io);
+                MHD_stop_daemon(h->mhd);
+        }
+        if (h->timer.fd >= 0) {
+                loop_del(daemon_loop(h->d), &h->timer);
+                close(h->timer.fd);
+        }
+        forget_secrets(h);
+        free(h->tls_cert);
+        free(h->tls_key);
+        free(h);
+        return NULL;
+}

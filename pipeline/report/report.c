@@ -1,0 +1,939 @@
+/* The report of a job, made from job.json and the case folder's files: summary.json,
+ * report.html (one self-contained page) and comment.txt (the short text for the case). */
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/fileio.h"
+#include "common/jsonpath.h"
+#include "common/log.h"
+#include "pipeline/firstlook.h"
+#include "casefolder/job.h"
+#include "pipeline/report/report.h"
+
+#define HTML_OUTPUT_MAX (1u << 20)  /* of one command's output in the page; the rest is linked */
+#define LOG_MAX         (8u << 20)
+
+/* The whole file, or max bytes of it when it is larger: its last ones (from a line start) with
+ * tail, for a kernel log, whose end is what matters; else its first ones. *ret_size: the
+ * file's size. */
+static int read_part(const char *path, size_t max, bool tail, char **ret, size_t *ret_len, size_t *ret_size) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        off_t from = tail && st.st_size > (off_t) max ? st.st_size - (off_t) max : 0;
+        size_t len = (size_t) (st.st_size - from) < max ? (size_t) (st.st_size - from) : max;
+        char *buf = malloc(len + 1);
+        ssize_t n = buf ? pread(fd, buf, len, from) : -1;
+        close(fd);
+        if (n < 0) {
+                free(buf);
+                return buf ? -EIO : -ENOMEM;
+        }
+        buf[n] = 0;
+        size_t skip = 0;
+        if (from) /* start at a whole line */
+                while (skip < (size_t) n && buf[skip++] != '\n')
+                        ;
+        memmove(buf, buf + skip, (size_t) n - skip + 1);
+        *ret = buf;
+        *ret_len = (size_t) n - skip;
+        if (ret_size)
+                *ret_size = (size_t) st.st_size;
+        return 0;
+}
+
+static int read_tail(const char *path, size_t max, char **ret, size_t *ret_len) {
+        return read_part(path, max, true, ret, ret_len, NULL);
+}
+
+/* ---- reading crash's answers ------------------------------------------------------------ */
+
+void report_sys_panic(const char *sys, size_t len, char *buf, size_t size) {
+        buf[0] = 0;
+        for (size_t off = 0; off < len;) {
+                const char *nl = memchr(sys + off, '\n', len - off);
+                size_t ll = nl ? (size_t) (nl - (sys + off)) : len - off;
+                const char *l = sys + off;
+                off += ll + (nl ? 1 : 0);
+                size_t sp = 0;
+                while (sp < ll && l[sp] == ' ')
+                        sp++;
+                if (ll - sp < 8 || strncmp(l + sp, "PANIC: ", 7) != 0)
+                        continue;
+                const char *v = l + sp + 7, *e = l + ll;
+                if (v < e && *v == '"')
+                        v++;
+                while (e > v && (e[-1] == '"' || e[-1] == '\r' || e[-1] == ' '))
+                        e--;
+                size_t n = (size_t) (e - v) < size - 1 ? (size_t) (e - v) : size - 1;
+                memcpy(buf, v, n);
+                buf[n] = 0;
+                return;
+        }
+}
+
+void report_crashing_function(const char *bt, size_t len, char *buf, size_t size) {
+        char first[128] = "";
+        buf[0] = 0;
+        for (size_t off = 0; off < len;) {
+                const char *nl = memchr(bt + off, '\n', len - off);
+                size_t ll = nl ? (size_t) (nl - (bt + off)) : len - off;
+                char line[512];
+                size_t n = ll < sizeof line - 1 ? ll : sizeof line - 1;
+                memcpy(line, bt + off, n);
+                line[n] = 0;
+                off += ll + (nl ? 1 : 0);
+                const char *rip = strstr(line, "[exception RIP: ");
+                if (rip) {
+                        rip += 16;
+                        size_t fl = strcspn(rip, "+]");
+                        /* where the CPU trapped, when everything above it is the oops machinery;
+                         * otherwise the kernel panicked while handling the trap (an OOM in a
+                         * page fault), and the frame above says more */
+                        if (!first[0] && fl && fl < size && strncmp(rip, "unknown", 7) != 0) {
+                                memcpy(buf, rip, fl);
+                                buf[fl] = 0;
+                                return;
+                        }
+                        continue;
+                }
+                /* " #3 [ffffcf4ac0013d88] sysrq_handle_crash at ffffffffa50a8a06 [module]" */
+                char fn[128];
+                int used = 0;
+                if (sscanf(line, " #%*u [%*[0-9a-fx]] %127s at %n", fn, &used) < 1 || used == 0)
+                        continue;
+                if (first[0])
+                        continue;
+                /* ".cold" and ".isra.0" parts are the same function to a reader */
+                fn[strcspn(fn, ".")] = 0;
+                if (!firstlook_is_machinery(fn) && fn[0])
+                        snprintf(first, sizeof first, "%s", fn);
+        }
+        snprintf(buf, size, "%s", first);
+}
+
+int report_bt_task(const char *bt, size_t len, long *pid, int *cpu, char comm[64]) {
+        const char *p = memmem(bt, len, "PID: ", 5);
+        char line[256];
+        if (!p)
+                return -ENOENT;
+        size_t n = (size_t) (bt + len - p);
+        snprintf(line, sizeof line, "%.*s", (int) (n < sizeof line ? n : sizeof line - 1), p);
+        return sscanf(line, "PID: %ld TASK: %*x CPU: %d COMMAND: \"%63[^\"]\"", pid, cpu, comm) == 3 ? 0 : -ENOENT;
+}
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+static const char *jstr(json_object *o, const char *path) {
+        o = json_path(o, path);
+        return o && json_object_get_type(o) != json_type_object && json_object_get_type(o) != json_type_array
+                       ? json_object_get_string(o) : NULL;
+}
+
+static json_object *jget(json_object *o, const char *key) {
+        json_object *v = NULL;
+        return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static void html(FILE *f, const char *s, size_t len) {
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) s[i];
+                switch (c) {
+                case '&': fputs("&amp;", f); break;
+                case '<': fputs("&lt;", f); break;
+                case '>': fputs("&gt;", f); break;
+                case '"': fputs("&quot;", f); break;
+                case '\'': fputs("&#39;", f); break;
+                case '\r': break;
+                default:
+                        if (c < 0x20 && c != '\n' && c != '\t')
+                                fprintf(f, "\\x%02x", c);
+                        else
+                                fputc(c, f);
+                }
+        }
+}
+
+static void htmls(FILE *f, const char *s) {
+        html(f, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* The output of the first crash command given as `command`, read from its file. */
+struct output {
+        char *text;
+        size_t len;
+        const char *file, *status, *name, *reason;
+        double seconds;
+};
+
+static int crash_output(struct job *j, const char *command, struct output *ret) {
+        json_object *cmds = jget(jget(job_record(j), "crash"), "commands");
+        memset(ret, 0, sizeof *ret);
+        for (size_t i = 0; cmds && i < json_object_array_length(cmds); i++) {
+                json_object *c = json_object_array_get_idx(cmds, i);
+                const char *cmd = jstr(c, "command"), *file = jstr(c, "file");
+                if (!cmd || strcmp(cmd, command) != 0)
+                        continue;
+                ret->file = file;
+                ret->status = jstr(c, "status");
+                ret->name = jstr(c, "name");
+                if (file) {
+                        char path[PATH_MAX];
+                        snprintf(path, sizeof path, "%s/crash/%s", job_dir(j), file);
+                        if (read_tail(path, LOG_MAX, &ret->text, &ret->len) < 0)
+                                ret->text = NULL;
+                }
+                return ret->text ? 0 : -ENOENT;
+        }
+        return -ENOENT;
+}
+
+/* What a reader wants first. */
+struct headline {
+        const char *release, *version, *arch;
+        char panic[512];
+        char task[128];
+        char function[128];
+        const char *cause;       /* the headline finding's summary */
+        json_object *finding;    /* the headline finding */
+        bool unrecognised;       /* the rules ran and none names a cause */
+        bool have_crash;
+        char *bt;         /* the answer of `bt`, for the comment too */
+        size_t bt_len;
+};
+
+static void make_headline(struct job *j, struct headline *h) {
+        json_object *rec = job_record(j);
+        struct output o;
+        memset(h, 0, sizeof *h);
+        h->release = jstr(rec, "identity.release");
+        h->version = jstr(rec, "identity.version");
+        h->arch = jstr(rec, "identity.arch");
+        if (crash_output(j, "sys", &o) == 0) {
+                report_sys_panic(o.text, o.len, h->panic, sizeof h->panic);
+                h->have_crash = true;
+                free(o.text);
+        }
+        if (!h->panic[0] && jstr(rec, "first_look.panic_line"))
+                snprintf(h->panic, sizeof h->panic, "%s", jstr(rec, "first_look.panic_line"));
+        /* the log's function first: see triage-job.c */
+        if (jstr(rec, "first_look.function"))
+                snprintf(h->function, sizeof h->function, "%s", jstr(rec, "first_look.function"));
+        if (crash_output(j, "bt", &o) == 0) {
+                if (!h->function[0])
+                        report_crashing_function(o.text, o.len, h->function, sizeof h->function);
+                long pid;
+                int cpu;
+                char comm[64];
+                if (report_bt_task(o.text, o.len, &pid, &cpu, comm) == 0)
+                        snprintf(h->task, sizeof h->task, "%s (PID %ld) on CPU %d", comm, pid, cpu);
+                h->bt = o.text;
+                h->bt_len = o.len;
+        }
+        if (!h->task[0] && jstr(rec, "first_look.task"))
+                snprintf(h->task, sizeof h->task, "%s (PID %s) on CPU %s", jstr(rec, "first_look.task"),
+                         jstr(rec, "first_look.pid") ? jstr(rec, "first_look.pid") : "?",
+                         jstr(rec, "first_look.cpu") ? jstr(rec, "first_look.cpu") : "?");
+        json_object *findings = jget(rec, "findings");
+        json_object *first = findings && json_object_array_length(findings) ? json_object_array_get_idx(findings, 0) : NULL;
+        if (first && jstr(first, "kind") && !strcmp(jstr(first, "kind"), "cause")) {
+                h->finding = first;
+                h->cause = jstr(first, "summary");
+        }
+        h->unrecognised = findings && !h->finding;
+}
+
+#define NOT_RECOGNISED "Cause not recognised"
+
+/* Whether findings[i] is shown under "also found" (everything but the headline). */
+static bool also_found(const struct headline *h, json_object *findings, size_t i) {
+        return json_object_array_get_idx(findings, i) != h->finding;
+}
+
+/* Counts of the crash commands by status, as "14 ok, 1 timeout". */
+static void command_counts(json_object *cmds, char *buf, size_t size) {
+        static const char *const st[] = { "ok", "error", "timeout", "died", "skipped" };
+        size_t o = 0;
+        buf[0] = 0;
+        for (size_t s = 0; s < sizeof st / sizeof st[0]; s++) {
+                unsigned n = 0;
+                for (size_t i = 0; cmds && i < json_object_array_length(cmds); i++) {
+                        const char *x = jstr(json_object_array_get_idx(cmds, i), "status");
+                        n += x && !strcmp(x, st[s]);
+                }
+                if (n && o < size)
+                        o += (size_t) snprintf(buf + o, size - o, "%s%u %s", o ? ", " : "", n, st[s]);
+        }
+}
+
+/* The reasons the analysis is weaker than it should be, for the top of the page and the comment. */
+static size_t warnings(struct job *j, char w[][512], size_t max) {
+        json_object *rec = job_record(j), *crash = jget(rec, "crash");
+        size_t n = 0;
+        if (n < max && jstr(rec, "identity.complete") && !strcmp(jstr(rec, "identity.complete"), "no"))
+                snprintf(w[n++], 512, "The dump is incomplete: %s.",
+                         jstr(rec, "identity.complete_reason") ? jstr(rec, "identity.complete_reason") : "it was cut short");
+        json_object *stages = jget(rec, "stages");
+        static const char *const names[] = { "symbols", "crash" };
+        for (size_t i = 0; i < 2 && n < max; i++) {
+                const char *e = jstr(jget(stages, names[i]), "error");
+                if (e)
+                        snprintf(w[n++], 512, "%s: %s", names[i], e);
+        }
+        json_object *old = jget(crash, "too_old");
+        if (old && n < max) {
+                json_object *lines = jget(old, "lines");
+                const char *first = lines && json_object_array_length(lines)
+                                            ? json_object_get_string(json_object_array_get_idx(lines, 0)) : "";
+                snprintf(w[n++], 512,
+                         "crash %s does not fully understand kernel %s: it reported \"%s\". Task lists, backtraces "
+                         "and blocked tasks may be wrong or missing; analyse this dump with a newer crash.",
+                         jstr(old, "version") ? jstr(old, "version") : "?",
+                         jstr(rec, "identity.release") ? jstr(rec, "identity.release") : "?", first);
+        }
+        const char *mode = jstr(crash, "mode");
+        if (mode && strcmp(mode, "normal") != 0 && n < max)
+                snprintf(w[n++], 512, "crash could open the dump only with --%s%s.", mode,
+                         !strcmp(mode, "minimal") ? " (only log, dis, rd and sym work)" : " (excluded pages read as zeros)");
+        json_object *cmds = jget(crash, "commands");
+        for (size_t i = 0; cmds && i < json_object_array_length(cmds) && n < max; i++) {
+                json_object *c = json_object_array_get_idx(cmds, i);
+                const char *st = jstr(c, "status");
+                if (st && (!strcmp(st, "timeout") || !strcmp(st, "died") || !strcmp(st, "error")))
+                        snprintf(w[n++], 512, "crash command '%s' %s: %s", jstr(c, "command"),
+                                 !strcmp(st, "timeout") ? "timed out" : !strcmp(st, "died") ? "ended crash" : "failed",
+                                 jstr(c, "reason") ? jstr(c, "reason") : st);
+        }
+        return n;
+}
+
+/* " (crash 8.0.6 was too old for this kernel)": the builds the runner passed over, or "". */
+static void too_old_note(json_object *crash, char *buf, size_t size) {
+        json_object *older = jget(crash, "too_old_builds");
+        size_t n = older ? json_object_array_length(older) : 0, o = 0;
+        buf[0] = 0;
+        for (size_t i = 0; i < n && o < size; i++)
+                o += (size_t) snprintf(buf + o, size - o, "%s%s", i ? ", " : " (crash ",
+                                       json_object_get_string(json_object_array_get_idx(older, i)));
+        if (n && o < size)
+                snprintf(buf + o, size - o, " %s too old for this kernel)", n > 1 ? "were" : "was");
+}
+
+/* ---- the kernel log, with the panic region marked --------------------------------------- */
+
+static const char *const region_start[] = {
+        "BUG ", "BUG: ", "Oops: ", "kernel BUG at", "general protection fault", "WARNING: ", "sysrq: Trigger a crash",
+        "INFO: task ", "watchdog: ", "invoked oom-killer", "Kernel panic - not syncing", "NMI watchdog", "rcu: INFO:",
+        "Machine check", "stack-protector:", "Unable to handle kernel", "list_add corruption", "list_del corruption",
+        "kernel tried to execute NX-protected page", "Attempted to kill init",
+};
+
+/* The panic region: from the start of the last oops (or its headline) before the final panic
+ * line to the end of the log. Returns its offset, or len when there is none. */
+static size_t panic_region(const char *log, size_t len) {
+        size_t panic = len, start = len;
+        for (size_t off = 0; off < len;) {
+                const char *nl = memchr(log + off, '\n', len - off);
+                size_t ll = nl ? (size_t) (nl - (log + off)) : len - off;
+                if (memmem(log + off, ll, "Kernel panic - not syncing", 26))
+                        panic = off;
+                off += ll + (nl ? 1 : 0);
+        }
+        for (size_t off = 0; off < len;) {
+                const char *nl = memchr(log + off, '\n', len - off);
+                size_t ll = nl ? (size_t) (nl - (log + off)) : len - off;
+                if (off > panic)
+                        break;
+                for (size_t i = 0; i < sizeof region_start / sizeof region_start[0]; i++)
+                        if (memmem(log + off, ll, region_start[i], strlen(region_start[i]))) {
+                                /* the last such start at or before the panic, unless it is part of
+                                 * the same block as an earlier start (lines close together) */
+                                if (start == len || off > start + 8192)
+                                        start = off;
+                                break;
+                        }
+                off += ll + (nl ? 1 : 0);
+        }
+        return start < len ? start : panic;
+}
+
+/* ---- summary.json --------------------------------------------------------------------------- */
+
+static json_object *make_summary(struct job *j, const struct headline *h) {
+        json_object *rec = job_record(j), *s = json_object_new_object(), *hl = json_object_new_object();
+        json_object_object_add(s, "case", json_object_new_string(job_case(j)));
+        json_object_object_add(s, "job", json_object_new_int((int) job_number(j)));
+        json_object_object_add(s, "state", jstr(rec, "state") ? json_object_new_string(jstr(rec, "state")) : NULL);
+#define HL(k, v) json_object_object_add(hl, k, (v) && *(v) ? json_object_new_string(v) : NULL)
+        HL("release", h->release);
+        HL("panic", h->panic);
+        HL("task", h->task);
+        HL("function", h->function);
+        HL("cause", h->unrecognised ? NOT_RECOGNISED : h->cause);
+        HL("cause_id", h->finding ? jstr(h->finding, "id") : NULL);
+#undef HL
+        json_object_object_add(s, "headline", hl);
+        static const char *const copy[] = { "identity", "first_look", "symbols", "findings", "triage", "stages", "error" };
+        for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++) {
+                json_object *v = jget(rec, copy[i]);
+                if (v)
+                        json_object_object_add(s, copy[i], json_object_get(v));
+        }
+        json_object *crash = jget(rec, "crash");
+        if (crash) {
+                json_object *c = json_object_new_object();
+                json_object_object_foreach(crash, k, v) json_object_object_add(c, k, json_object_get(v));
+                json_object_object_add(s, "crash", c);
+        }
+        return s;
+}
+
+/* ---- report.html ------------------------------------------------------------------------- */
+
+static const char css[] =
+        ":root{--fg:#1d2330;--muted:#5b6475;--line:#d9dee7;--bg:#f6f7f9;--card:#fff;--accent:#b3261e;--ok:#1e7a3a;"
+        "--warn:#9a6700;--mono:ui-monospace,SFMono-Regular,Menlo,Consolas,'DejaVu Sans Mono',monospace}"
+        "*{box-sizing:border-box}body{margin:0;background:var(--bg);color:var(--fg);"
+        "font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif}"
+        "main{max-width:1100px;margin:0 auto;padding:24px 20px 64px}"
+        "header.top{display:flex;justify-content:space-between;align-items:baseline;gap:16px;flex-wrap:wrap;color:var(--muted)}"
+        "header.top b{color:var(--fg)}"
+        "#headline{background:var(--card);border:1px solid var(--line);border-left:6px solid var(--accent);"
+        "border-radius:8px;padding:18px 22px;margin:14px 0 20px}"
+        "#headline h1{font-size:21px;line-height:1.35;margin:0 0 10px;word-break:break-word}"
+        "#headline dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 18px;margin:0}"
+        "dt{color:var(--muted)}dd{margin:0;word-break:break-word}code,pre{font-family:var(--mono);font-size:13px}"
+        ".warn{background:#fff8e1;border:1px solid #f0d68a;border-radius:8px;padding:10px 16px;margin:0 0 20px}"
+        ".warn li{margin:4px 0}h2{font-size:17px;margin:28px 0 10px}"
+        "table{border-collapse:collapse;width:100%;background:var(--card);border:1px solid var(--line);border-radius:8px}"
+        "th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}"
+        "th{font-weight:600;color:var(--muted);font-size:13px}td.num{text-align:right;font-variant-numeric:tabular-nums}"
+        "details{background:var(--card);border:1px solid var(--line);border-radius:8px;margin:8px 0}"
+        "summary{cursor:pointer;padding:8px 14px;display:flex;gap:12px;align-items:baseline}"
+        "summary code{font-weight:600}summary .t{margin-left:auto;color:var(--muted);font-size:13px}"
+        "pre{margin:0;padding:12px 14px;overflow-x:auto;border-top:1px solid var(--line);white-space:pre}"
+        ".badge{font-size:12px;padding:1px 8px;border-radius:10px;border:1px solid currentColor}"
+        ".critical,.high{color:var(--accent)}.medium{color:var(--warn)}.low,.info{color:var(--muted)}"
+        ".finding .body{padding:0 14px 10px;border-top:1px solid var(--line)}.finding pre{border:1px solid var(--line);"
+        "border-radius:6px;background:var(--bg)}.evidence .src{color:var(--muted)}.rule{color:var(--muted);font-size:13px}"
+        ".ok{color:var(--ok)}.error,.died,.timeout{color:var(--accent)}.skipped{color:var(--muted)}"
+        ".log .panic{display:block;background:#fdecea;border-left:4px solid var(--accent);margin-left:-14px;padding-left:10px}"
+        "ul.files{columns:2;padding-left:18px}a{color:#0b57d0}footer{margin-top:40px;color:var(--muted);font-size:13px}";
+
+/* text: the first len bytes of a file of size bytes */
+static void html_output(FILE *f, const char *text, size_t len, size_t size, const char *file) {
+        fputs("<pre>", f);
+        html(f, text, len);
+        if (len < size) {
+                fprintf(f, "\n[… %zu more bytes in <a href=\"", size - len);
+                htmls(f, file);
+                fputs("\">the raw file</a>]", f);
+        }
+        fputs("</pre>\n", f);
+}
+
+static void html_tasks(FILE *f, json_object *list, bool blocked) {
+        fputs(blocked ? "<table><tr><th>Blocked for</th><th>PID</th><th>Command</th></tr>\n"
+                      : "<table><tr><th>PID</th><th>RSS</th><th>%MEM</th><th>Command</th></tr>\n", f);
+        for (size_t i = 0; i < json_object_array_length(list) && i < 50; i++) {
+                json_object *t = json_object_array_get_idx(list, i);
+                if (blocked) {
+                        int64_t ms = json_object_get_int64(jget(t, "blocked_ms"));
+                        fprintf(f, "<tr><td class=num>%.1f s</td><td class=num>%s</td><td><code>", (double) ms / 1000.0,
+                                jstr(t, "pid"));
+                } else
+                        fprintf(f, "<tr><td class=num>%s</td><td class=num>%.1f MiB</td><td class=num>%.1f</td><td><code>",
+                                jstr(t, "pid"), (double) json_object_get_int64(jget(t, "rss_kb")) / 1024.0,
+                                json_object_get_double(jget(t, "mem_pct")));
+                htmls(f, jstr(t, "comm"));
+                fputs("</code></td></tr>\n", f);
+        }
+        fputs("</table>\n", f);
+}
+
+static void html_log(FILE *f, const char *log, size_t len) {
+        size_t start = panic_region(log, len);
+        fputs("<details open><summary><code>kernel log</code>", f);
+        fprintf(f, "<span class=t>%zu bytes%s</span></summary>\n<pre class=log>", len,
+                start < len ? ", the panic region marked" : "");
+        /* a long log: its last part, which holds the crash */
+        size_t from = len > HTML_OUTPUT_MAX ? len - HTML_OUTPUT_MAX : 0;
+        if (from > start)
+                from = start;
+        if (from) {
+                while (from < len && log[from - 1] != '\n')
+                        from++;
+                fprintf(f, "[… %zu earlier bytes in dmesg.txt]\n", from);
+        }
+        html(f, log + from, (start < len ? start : len) - from);
+        if (start < len) {
+                fputs("<span class=panic id=panic>", f);
+                html(f, log + start, len - start);
+                fputs("</span>", f);
+        }
+        fputs("</pre></details>\n", f);
+}
+
+static void fmt_time(const char *epoch, char *buf, size_t size) {
+        snprintf(buf, size, "unknown");
+        if (!epoch)
+                return;
+        time_t t = (time_t) strtoll(epoch, NULL, 10);
+        struct tm tm;
+        if (gmtime_r(&t, &tm))
+                strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+static void html_finding(FILE *f, json_object *x, bool open) {
+        fprintf(f, "<details class=finding%s><summary><span class=\"badge ", open ? " open" : "");
+        htmls(f, jstr(x, "severity"));
+        fputs("\">", f);
+        htmls(f, jstr(x, "severity"));
+        fputs("</span><b>", f);
+        htmls(f, jstr(x, "summary"));
+        fputs("</b><span class=t>", f);
+        htmls(f, jstr(x, "id"));
+        fputs("</span></summary><div class=body>\n", f);
+        if (jstr(x, "recommendation")) {
+                fputs("<p>", f);
+                htmls(f, jstr(x, "recommendation"));
+                fputs("</p>\n", f);
+        }
+        json_object *links = jget(x, "links");
+        for (size_t i = 0; links && i < json_object_array_length(links); i++) {
+                json_object *l = json_object_array_get_idx(links, i);
+                fputs("<p>See <a href=\"", f);
+                htmls(f, jstr(l, "url"));
+                fputs("\">", f);
+                htmls(f, jstr(l, "title"));
+                fputs("</a></p>\n", f);
+        }
+        json_object *ev = jget(x, "evidence");
+        if (ev && json_object_array_length(ev)) {
+                fputs("<pre class=evidence>", f);
+                const char *last = "";
+                for (size_t i = 0; i < json_object_array_length(ev); i++) {
+                        json_object *e = json_object_array_get_idx(ev, i);
+                        const char *src = jstr(e, "source") ? jstr(e, "source") : "";
+                        if (strcmp(src, last) != 0) {
+                                fputs("<span class=src>", f);
+                                htmls(f, src);
+                                fputs(":</span>\n", f);
+                                last = src;
+                        }
+                        htmls(f, jstr(e, "line"));
+                        fputc('\n', f);
+                }
+                fputs("</pre>", f);
+        }
+        fprintf(f, "<p class=rule>Rule <code>");
+        htmls(f, jstr(x, "id"));
+        fputs("</code> in ", f);
+        htmls(f, jstr(x, "file"));
+        fputs("</p></div></details>\n", f);
+}
+
+/* The triage findings: the headline one open, with its evidence; then the rest. */
+static void html_findings(FILE *f, const struct headline *h, json_object *findings, json_object *triage) {
+        if (!findings)
+                return;
+        fprintf(f, "<h2 id=findings>Findings <small>(%zu, after the ", json_object_array_length(findings));
+        htmls(f, jstr(triage, "pass") ? jstr(triage, "pass") : "first look");
+        fputs(")</small></h2>\n", f);
+        if (!h->finding)
+                fputs("<p>No rule names the cause of this crash; the panic line and the kernel log below are what "
+                      "there is.</p>\n", f);
+        else
+                html_finding(f, h->finding, true);
+        for (size_t i = 0; i < json_object_array_length(findings); i++)
+                if (also_found(h, findings, i))
+                        html_finding(f, json_object_array_get_idx(findings, i), false);
+        json_object *errors = jget(triage, "errors");
+        if (errors && json_object_array_length(errors)) {
+                fputs("<section class=warn><b>Rules that did not load or run</b><ul>\n", f);
+                for (size_t i = 0; i < json_object_array_length(errors); i++) {
+                        fputs("<li>", f);
+                        htmls(f, json_object_get_string(json_object_array_get_idx(errors, i)));
+                        fputs("</li>\n", f);
+                }
+                fputs("</ul></section>\n", f);
+        }
+}
+
+static int write_html(struct job *j, const struct headline *h, char w[][512], size_t nw, const char *log,
+                      size_t log_len, char **ret, size_t *ret_len) {
+        json_object *rec = job_record(j), *crash = jget(rec, "crash");
+        FILE *f = open_memstream(ret, ret_len);
+        if (!f)
+                return -ENOMEM;
+        fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\n"
+              "<meta name=viewport content=\"width=device-width,initial-scale=1\">\n<title>", f);
+        fputs("Case ", f);
+        htmls(f, job_case(j));
+        fprintf(f, "/%u: ", job_number(j));
+        htmls(f, h->panic[0] ? h->panic : "crash dump report");
+        fprintf(f, "</title>\n<style>%s</style></head><body><main>\n", css);
+        fputs("<header class=top><div>hotkdump · case <b>", f);
+        htmls(f, job_case(j));
+        fprintf(f, "</b> · dump <b>%u</b></div><div>", job_number(j));
+        htmls(f, jstr(rec, "state") ? jstr(rec, "state") : "running");
+        fputs("</div></header>\n", f);
+
+        fputs("<section id=headline><h1>", f);
+        htmls(f, h->cause ? h->cause : h->unrecognised ? NOT_RECOGNISED : h->panic[0] ? h->panic : "No panic line was found");
+        fputs("</h1><dl>\n", f);
+        if ((h->cause || h->unrecognised) && h->panic[0]) {
+                fputs("<dt>Panic</dt><dd>", f);
+                htmls(f, h->panic);
+                fputs("</dd>\n", f);
+        }
+        fputs("<dt>Kernel</dt><dd><code>", f);
+        htmls(f, h->release ? h->release : "unknown");
+        fputs("</code> ", f);
+        htmls(f, h->version);
+        if (h->arch) {
+                fputs(" · ", f);
+                htmls(f, h->arch);
+        }
+        fputs("</dd>\n", f);
+        if (h->task[0]) {
+                fputs("<dt>Task</dt><dd>", f);
+                htmls(f, h->task);
+                fputs("</dd>\n", f);
+        }
+        if (h->function[0]) {
+                fputs("<dt>Crashed in</dt><dd><code>", f);
+                htmls(f, h->function);
+                fputs("()</code></dd>\n", f);
+        }
+        char when[64];
+        fmt_time(jstr(rec, "identity.crash_time"), when, sizeof when);
+        fprintf(f, "<dt>Crash time</dt><dd>%s</dd>\n", when);
+        if (log_len && panic_region(log, log_len) < log_len)
+                fputs("<dt>Kernel log</dt><dd><a href=\"#panic\">the panic in the log</a></dd>\n", f);
+        fputs("</dl></section>\n", f);
+
+        if (nw) {
+                fputs("<section class=warn><b>Read with care</b><ul>\n", f);
+                for (size_t i = 0; i < nw; i++) {
+                        fputs("<li>", f);
+                        htmls(f, w[i]);
+                        fputs("</li>\n", f);
+                }
+                fputs("</ul></section>\n", f);
+        }
+
+        html_findings(f, h, jget(rec, "findings"), jget(rec, "triage"));
+
+        fputs("<h2>The dump</h2><table>\n", f);
+        static const struct {
+                const char *label, *path;
+        } facts[] = {
+                { "File", "identity.file" },          { "Format", "identity.format" },
+                { "Compression", "identity.page_compression" }, { "Build-id", "identity.build_id" },
+                { "Host", "identity.hostname" },      { "CPUs", "identity.cpus" },
+                { "Debug symbols", "symbols.source" }, { "vmlinux", "symbols.vmlinux" },
+                { "crash", "crash.version" },         { "crash mode", "crash.mode" },
+        };
+        for (size_t i = 0; i < sizeof facts / sizeof facts[0]; i++) {
+                const char *v = jstr(rec, facts[i].path);
+                if (!v)
+                        continue;
+                fprintf(f, "<tr><th>%s</th><td><code>", facts[i].label);
+                htmls(f, v);
+                fputs("</code>", f);
+                if (!strcmp(facts[i].path, "crash.version")) {
+                        char older[160];
+                        too_old_note(crash, older, sizeof older);
+                        htmls(f, older);
+                }
+                fputs("</td></tr>\n", f);
+        }
+        fputs("</table>\n", f);
+
+        json_object *blocked = jget(crash, "blocked"), *top = jget(crash, "top_memory");
+        if (blocked && json_object_array_length(blocked)) {
+                fprintf(f, "<h2>Blocked tasks (state UN): %zu</h2>\n", json_object_array_length(blocked));
+                html_tasks(f, blocked, true);
+        }
+        if (top && json_object_array_length(top)) {
+                fputs("<h2>Largest memory users</h2>\n", f);
+                html_tasks(f, top, false);
+        }
+
+        json_object *cmds = jget(crash, "commands");
+        if (cmds && json_object_array_length(cmds)) {
+                char counts[128];
+                command_counts(cmds, counts, sizeof counts);
+                fprintf(f, "<h2>crash commands <small>(%s)</small></h2>\n", counts);
+                for (size_t i = 0; i < json_object_array_length(cmds); i++) {
+                        json_object *c = json_object_array_get_idx(cmds, i);
+                        const char *st = jstr(c, "status") ? jstr(c, "status") : "?", *file = jstr(c, "file");
+                        const char *name = jstr(c, "name") ? jstr(c, "name") : "";
+                        bool open = !strcmp(name, "sys") || !strcmp(name, "bt");
+                        fprintf(f, "<details id=\"cmd-");
+                        htmls(f, name);
+                        fprintf(f, "\"%s><summary><code>", open ? " open" : "");
+                        htmls(f, jstr(c, "command"));
+                        fprintf(f, "</code><span class=\"badge %s\">%s</span>", st, st);
+                        if (jstr(c, "reason")) {
+                                fputs("<span>", f);
+                                htmls(f, jstr(c, "reason"));
+                                fputs("</span>", f);
+                        }
+                        fprintf(f, "<span class=t>%.2f s", json_object_get_double(jget(c, "seconds")));
+                        if (file) {
+                                fputs(" · <a href=\"crash/", f);
+                                htmls(f, file);
+                                fputs("\">raw</a>", f);
+                        }
+                        fputs("</span></summary>\n", f);
+                        char *text = NULL;
+                        size_t len = 0;
+                        char path[PATH_MAX], rel[PATH_MAX];
+                        if (file) {
+                                snprintf(path, sizeof path, "%s/crash/%s", job_dir(j), file);
+                                snprintf(rel, sizeof rel, "crash/%s", file);
+                                size_t size = 0;
+                                if (read_part(path, HTML_OUTPUT_MAX, false, &text, &len, &size) == 0) {
+                                        if (len)
+                                                html_output(f, text, len, size, rel);
+                                        else
+                                                fputs("<pre>(no output)</pre>\n", f);
+                                }
+                                free(text);
+                        }
+                        fputs("</details>\n", f);
+                }
+        }
+
+        if (log_len) {
+                fputs("<h2>Kernel log</h2>\n", f);
+                html_log(f, log, log_len);
+        }
+
+        fputs("<h2>Files</h2><ul class=files>\n", f);
+        static const char *const files[] = { "first-look.txt", "dmesg.txt",    "hotkdump.out", "hotkdump.log",
+                                             "summary.json",   "job.json",     "comment.txt",  "vmcore" };
+        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+                char path[PATH_MAX];
+                snprintf(path, sizeof path, "%s/%s", job_dir(j), files[i]);
+                if (!access(path, F_OK) || !strcmp(files[i], "comment.txt") || !strcmp(files[i], "summary.json"))
+                        fprintf(f, "<li><a href=\"%s\">%s</a></li>\n", files[i], files[i]);
+        }
+        fputs("</ul>\n", f);
+        fputs("<footer>Open this dump in crash: <code>hotkdump crash ", f);
+        htmls(f, job_case(j));
+        fprintf(f, "/%u</code></footer>\n", job_number(j));
+        fputs("</main></body></html>\n", f);
+        return fclose(f) == 0 ? 0 : -ENOMEM;
+}
+
+/* ---- comment.txt --------------------------------------------------------------------------- */
+
+/* Lines appended while they fit under max characters (bytes: the text is ASCII but for what the
+ * kernel printed), keeping room for the tail. */
+struct text {
+        char *buf;
+        size_t len, max;
+        bool full;
+};
+
+static void text_line(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_line(struct text *t, const char *fmt, ...) {
+        char line[1024];
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(line, sizeof line, fmt, ap);
+        va_end(ap);
+        if (n < 0 || t->full)
+                return;
+        size_t l = strlen(line);
+        if (t->len + l + 1 > t->max) {
+                t->full = true;
+                return;
+        }
+        memcpy(t->buf + t->len, line, l);
+        t->len += l;
+        t->buf[t->len++] = '\n';
+        t->buf[t->len] = 0;
+}
+
+static int make_comment(struct job *j, const struct headline *h, char w[][512], size_t nw, char **ret,
+                        size_t *ret_len) {
+        const struct config *cfg = job_config(j);
+        json_object *rec = job_record(j), *crash = jget(rec, "crash");
+        size_t max = config_u64(cfg, CONF_REPORT_COMMENT_MAX);
+        char where[PATH_MAX + 256];
+        const char *base = config_string(cfg, CONF_REPORT_BASE_URL);
+        if (base && *base)
+                snprintf(where, sizeof where, "Full report: %s%s%s/%u/report.html", base,
+                         base[strlen(base) - 1] == '/' ? "" : "/", job_case(j), job_number(j));
+        else
+                snprintf(where, sizeof where, "Full report: %s/report.html", job_dir(j));
+        char open_line[128];
+        snprintf(open_line, sizeof open_line, "Open in crash: hotkdump crash %s/%u", job_case(j), job_number(j));
+        /* the tail is always there: room is kept for it */
+        size_t tail = strlen(where) + strlen(open_line) + 4;
+        struct text t = { .buf = malloc(max + 1), .max = max > tail ? max - tail : 0 };
+        if (!t.buf)
+                return -ENOMEM;
+        t.buf[0] = 0;
+
+        text_line(&t, "hotkdump analysis of case %s, dump %u%s", job_case(j), job_number(j),
+                  jstr(rec, "state") && !strcmp(jstr(rec, "state"), "incomplete") ? " (incomplete)" : "");
+        text_line(&t, "%s", "");
+        if (h->cause)
+                text_line(&t, "Cause:   %s", h->cause);
+        else if (h->unrecognised)
+                text_line(&t, "Cause:   not recognised (see the panic line)");
+        text_line(&t, "Panic:   %s", h->panic[0] ? h->panic : "no panic line found");
+        text_line(&t, "Kernel:  %s %s%s%s", h->release ? h->release : "unknown", h->version ? h->version : "",
+                  h->arch ? ", " : "", h->arch ? h->arch : "");
+        if (h->task[0])
+                text_line(&t, "Task:    %s", h->task);
+        if (h->function[0])
+                text_line(&t, "In:      %s()", h->function);
+        if (h->finding && jstr(h->finding, "recommendation")) {
+                text_line(&t, "%s", "");
+                text_line(&t, "Next:    %s", jstr(h->finding, "recommendation"));
+        }
+        json_object *links = h->finding ? jget(h->finding, "links") : NULL;
+        for (size_t i = 0; links && i < json_object_array_length(links); i++)
+                text_line(&t, "See:     %s <%s>", jstr(json_object_array_get_idx(links, i), "title"),
+                          jstr(json_object_array_get_idx(links, i), "url"));
+        json_object *findings = jget(rec, "findings");
+        size_t n_also = 0;
+        for (size_t i = 0; findings && i < json_object_array_length(findings); i++)
+                n_also += also_found(h, findings, i);
+        if (n_also) {
+                text_line(&t, "%s", "");
+                text_line(&t, "Also found:");
+                for (size_t i = 0; i < json_object_array_length(findings); i++)
+                        if (also_found(h, findings, i))
+                                text_line(&t, "  - %s", jstr(json_object_array_get_idx(findings, i), "summary"));
+        }
+        json_object *blocked = jget(crash, "blocked"), *top = jget(crash, "top_memory");
+        if (blocked && json_object_array_length(blocked)) {
+                json_object *b = json_object_array_get_idx(blocked, 0);
+                text_line(&t, "Blocked: %zu task(s) in state UN; longest: %s (PID %s), %.0f s", json_object_array_length(blocked),
+                          jstr(b, "comm"), jstr(b, "pid"), (double) json_object_get_int64(jget(b, "blocked_ms")) / 1000.0);
+        }
+        if (top && json_object_array_length(top)) {
+                json_object *m = json_object_array_get_idx(top, 0);
+                text_line(&t, "Memory:  largest user %s (PID %s), %.1f MiB resident", jstr(m, "comm"), jstr(m, "pid"),
+                          (double) json_object_get_int64(jget(m, "rss_kb")) / 1024.0);
+        }
+        if (h->bt) {
+                text_line(&t, "%s", "");
+                text_line(&t, "Backtrace of the crashing task:");
+                unsigned n = 0;
+                for (size_t off = 0; off < h->bt_len && n < 24;) {
+                        const char *nl = memchr(h->bt + off, '\n', h->bt_len - off);
+                        size_t ll = nl ? (size_t) (nl - (h->bt + off)) : h->bt_len - off;
+                        const char *l = h->bt + off;
+                        size_t sp = strspn(l, " ");
+                        /* the task line and the frames; the registers are in the report */
+                        bool frame = sp < ll && (l[sp] == '#' || !strncmp(l + sp, "PID: ", 5) ||
+                                                 !strncmp(l + sp, "[exception RIP", 14));
+                        if (frame && ll < 300)
+                                text_line(&t, "  %.*s", (int) ll, l), n++;
+                        off += ll + (nl ? 1 : 0);
+                }
+        }
+        if (nw) {
+                text_line(&t, "%s", "");
+                text_line(&t, "Read with care:");
+                for (size_t i = 0; i < nw; i++)
+                        text_line(&t, "  - %s", w[i]);
+        }
+        char counts[128];
+        command_counts(jget(crash, "commands"), counts, sizeof counts);
+        if (counts[0]) {
+                text_line(&t, "%s", "");
+                char older[160];
+                too_old_note(crash, older, sizeof older);
+                text_line(&t, "crash %s: %s commands%s", jstr(crash, "version") ? jstr(crash, "version") : "", counts, older);
+        }
+        t.max = max;
+        t.full = false;
+        text_line(&t, "%s", "");
+        text_line(&t, "%s", where);
+        text_line(&t, "%s", open_line);
+        *ret = t.buf;
+        *ret_len = t.len;
+        return 0;
+}
+
+/* ---- all three -------------------------------------------------------------------------------- */
+
+static char *read_log(struct job *j, size_t *ret_len) {
+        char path[PATH_MAX], *log = NULL;
+        snprintf(path, sizeof path, "%s/dmesg.txt", job_dir(j));
+        if (read_tail(path, LOG_MAX, &log, ret_len) == 0)
+                return log;
+        struct output o; /* crash's own `log`, for dumps makedumpfile cannot read */
+        if (crash_output(j, "log", &o) == 0) {
+                *ret_len = o.len;
+                return o.text;
+        }
+        *ret_len = 0;
+        return NULL;
+}
+
+int report_write(struct job *j, char *err, size_t err_size) {
+        struct headline h;
+        char w[16][512];
+        char *log = NULL, *page = NULL, *comment = NULL;
+        size_t log_len = 0, page_len = 0, comment_len = 0;
+        int r;
+
+        make_headline(j, &h);
+        size_t nw = warnings(j, w, sizeof w / sizeof w[0]);
+        log = read_log(j, &log_len);
+
+        json_object *s = make_summary(j, &h);
+        const char *js = json_object_to_json_string_ext(s, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+        r = js ? write_file_atomic(job_dir(j), "summary.json", js, strlen(js)) : -ENOMEM;
+        json_object_put(s);
+        if (r < 0) {
+                log_reason(err, err_size, r, "cannot write summary.json: %s", strerror(-r));
+                goto out;
+        }
+        r = make_comment(j, &h, w, nw, &comment, &comment_len);
+        if (r == 0)
+                r = write_file_atomic(job_dir(j), "comment.txt", comment, comment_len);
+        if (r < 0) {
+                log_reason(err, err_size, r, "cannot write comment.txt: %s", strerror(-r));
+                goto out;
+        }
+        r = write_html(j, &h, w, nw, log ? log : "", log_len, &page, &page_len);
+        if (r == 0)
+                r = write_file_atomic(job_dir(j), "report.html", page, page_len);
+        if (r < 0)
+                log_reason(err, err_size, r, "cannot write report.html: %s", strerror(-r));
+out:
+        free(h.bt);
+        free(log);
+        free(page);
+        free(comment);
+        return r;
+}
