@@ -104,7 +104,7 @@ static int allocate_number(const char *case_dir, unsigned *ret_n, char **ret_dir
                         max = (unsigned) n;
         }
         closedir(d);
-        /* the numbers of purged folders are not given again (pipeline/purge.c) */
+        /* the numbers of purged folders are not given again (retention/purge.c) */
         char last[PATH_MAX], *text = NULL;
         size_t len;
         snprintf(last, sizeof last, "%s/.last", case_dir);

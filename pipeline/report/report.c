@@ -234,7 +234,7 @@ static void make_headline(struct job *j, struct headline *h) {
         }
         if (!h->panic[0] && jstr(rec, "first_look.panic_line"))
                 snprintf(h->panic, sizeof h->panic, "%s", jstr(rec, "first_look.panic_line"));
-        /* the log's function first: see triage-job.c */
+        /* the log's function first: see pipeline/triage/stage.c */
         if (jstr(rec, "first_look.function"))
                 snprintf(h->function, sizeof h->function, "%s", jstr(rec, "first_look.function"));
         if (crash_output(j, "bt", &o) == 0) {
