@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "common/config.h"
 #include "common/log.h"
+#include "common/subprocess.h"
 #include "hooks/outbox.h"
 #include "pipeline/pipeline.h"
 
@@ -138,6 +139,8 @@ int cli_analyze(int argc, char **argv) {
         struct pipeline_result res;
         struct pipeline_request preq = { .case_id = case_id, .fetch = &req, .debug_file = debug_file,
                                          .stop_after = stop_after, .on_post = enqueue, .userdata = cfg };
+        /* interrupted (^C, TERM, a closed terminal): crash's process group goes too */
+        subprocess_kill_on_signal();
         r = pipeline_run(cfg, &preq, &res);
         /* the posts go now; what cannot go stays in the outbox, and is said */
         for (size_t i = 0; send && i < res.n_dirs && *config_string(cfg, CONF_POST_SINKS); i++) {

@@ -105,6 +105,44 @@ static void child(const struct subprocess_opts *o, char **envp, pid_t parent, in
         _exit(errno == ENOENT ? 127 : 126);
 }
 
+/* The process groups of the commands running now. The command itself dies with us
+ * (PR_SET_PDEATHSIG), but what it started does not: a process told to stop takes the groups
+ * with it (subprocess_kill_on_signal). Written only outside signal handlers, read in them. */
+#define LIVE_MAX 8
+static volatile sig_atomic_t live_groups[LIVE_MAX];
+
+static void live_add(pid_t pgid) {
+        for (size_t i = 0; i < LIVE_MAX; i++)
+                if (live_groups[i] == 0) {
+                        live_groups[i] = (sig_atomic_t) pgid;
+                        return;
+                }
+}
+
+static void live_del(pid_t pgid) {
+        for (size_t i = 0; i < LIVE_MAX; i++)
+                if (live_groups[i] == (sig_atomic_t) pgid)
+                        live_groups[i] = 0;
+}
+
+static void kill_live_and_reraise(int sig) {
+        int saved = errno;
+        for (size_t i = 0; i < LIVE_MAX; i++)
+                if (live_groups[i] > 0)
+                        kill(-(pid_t) live_groups[i], SIGKILL);
+        signal(sig, SIG_DFL);
+        raise(sig);
+        errno = saved;
+}
+
+void subprocess_kill_on_signal(void) {
+        static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+        struct sigaction sa = { .sa_handler = kill_live_and_reraise };
+        sigemptyset(&sa.sa_mask);
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+                (void) sigaction(sigs[i], &sa, NULL); /* cannot fail for these signals */
+}
+
 static void close_fd(int *fd) {
         if (*fd >= 0)
                 close(*fd);
@@ -144,6 +182,7 @@ int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *re
                 child(o, envp, parent, -1, out_p[1], err_p[1]);
         /* Also here, so that a signal sent before the child ran setpgid() finds the group. */
         setpgid(pid, pid);
+        live_add(pid);
         close_fd(&out_p[1]);
         close_fd(&err_p[1]);
         cap[0].fd = out_p[0];
@@ -216,6 +255,7 @@ reap:
         while (waitid(P_PID, (id_t) pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
                 ;
         kill(-pid, SIGKILL);
+        live_del(pid);
         int wstatus = 0;
         while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
                 ;
@@ -265,6 +305,7 @@ int subprocess_spawn(const struct subprocess_opts *o, struct subprocess *ret) {
                 child(o, envp, parent, in_p[0], out_p[1], out_p[1]);
         free(envp);
         setpgid(pid, pid);
+        live_add(pid);
         close(in_p[0]);
         close(out_p[1]);
         *ret = (struct subprocess) { .pid = pid, .pidfd = (int) syscall(SYS_pidfd_open, pid, 0), .in_fd = in_p[1],
@@ -312,6 +353,7 @@ int subprocess_finish(struct subprocess *p, uint64_t grace_ms) {
                         usleep(10000);
         }
         kill(-p->pid, SIGKILL); /* whatever it left behind in its group */
+        live_del(p->pid);
         pid_t w;
         while ((w = waitpid(p->pid, &wstatus, 0)) < 0 && errno == EINTR)
                 ;

@@ -51,5 +51,10 @@ int subprocess_signal(struct subprocess *p, int sig);
  * pipes. Returns the shell-style exit status, or -errno. */
 int subprocess_finish(struct subprocess *p, uint64_t grace_ms);
 
+/* On SIGTERM, SIGINT or SIGHUP, kills the process groups of the commands running now, then
+ * dies of the signal as it would have: for a process that others stop (a daemon's worker, a
+ * command line interrupted), so that nothing a command started outlives it. */
+void subprocess_kill_on_signal(void);
+
 /* Formats argv as one line a person could paste into a shell (quoted where needed). */
 int subprocess_format_argv(const char *const *argv, char *buf, size_t size);

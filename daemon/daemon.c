@@ -19,12 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/subprocess.h"
 #include "hooks/outbox.h"
 #include "pipeline/pipeline.h"
 #include "retention/purge.h"
-#include "common/clock.h"
 #include "daemon/daemon.h"
 #include "daemon/http.h"
 #include "daemon/hotkdumpd.h"
@@ -132,6 +133,8 @@ static void child_setup(struct daemon *d, const char *program, int fail_status, 
 
 static _Noreturn void worker_main(struct daemon *d, const struct queue_entry *e) {
         child_setup(d, "hotkdumpd-worker", PIPELINE_EINTERNAL, 3);
+        /* cancelled or stopped (SIGTERM to this group): crash's process group goes too */
+        subprocess_kill_on_signal();
 
         char run_id[128];
         queue_run_id(e, run_id, sizeof run_id);
