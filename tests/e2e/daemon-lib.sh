@@ -57,6 +57,18 @@ wait_job() {
 	echo "timeout($state)"
 }
 
+# job_of_case CASE [SECONDS]: the id of the case's first job once there is one (10 s at most;
+# empty when none came).
+job_of_case() {
+	local deadline=$((SECONDS + ${2:-10})) id
+	while [ $SECONDS -lt $deadline ]; do
+		id=$(curl -s --max-time 10 "$API/jobs?case=$1" | jq -r '.jobs[0].id // empty')
+		[ -n "$id" ] && { echo "$id"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait_stage ID STAGE [SECONDS]: until the job is running that stage.
 wait_stage() {
 	local deadline=$((SECONDS + ${3:-600}))

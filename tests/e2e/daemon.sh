@@ -57,11 +57,7 @@ cp "$sysrq" "$MIRROR/upload-00345679/.vmcore.kdump.Xa12Bc" # rsync's temporary, 
 mv "$MIRROR/upload-00345679/.vmcore.kdump.Xa12Bc" "$MIRROR/upload-00345679/vmcore.kdump"
 
 # the mirror's job appears once the file has settled
-for _ in $(seq 100); do
-	mirror_job=$(api GET '/jobs?case=00345678' | jq -r '.jobs[0].id // empty')
-	[ -n "$mirror_job" ] && break
-	sleep 0.2
-done
+mirror_job=$(job_of_case 00345678 20)
 [ -n "$mirror_job" ]
 ok $? "a dump dropped into a case folder of the mirror makes a job"
 

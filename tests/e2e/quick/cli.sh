@@ -1,0 +1,109 @@
+#!/bin/bash
+# The quick tier, no fixtures: the `hotkdump` command on synthetic dumps (tests/unit/synth.c,
+# written by tests/e2e/quick/mkdump) with a vmlinux that carries their build-id and the stand-in
+# crash. Identify, the whole analyze to a report, the symbol check, and bad input refused with
+# the right exit status and nothing left where a good file is expected. Seconds, where the
+# tests on real dumps need the QEMU fixtures and a crash build.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/quick-lib.sh"
+
+make_synth_dumps
+
+# --- identify: every container the synthetic dumps come in -------------------------------------
+for kind in kdump kdump-zlib elf flat gzip; do
+	out=$("$HOTKDUMP" info "$SYNTH/$kind" 2>&1)
+	ok $? "info on a synthetic $kind dump: exit 0"
+	case $out in *"release:      $SYNTH_RELEASE"*"build-id:     $SYNTH_BUILD_ID"*) ok 0 "info $kind: release and build-id" ;;
+	*) ok 1 "info $kind: release and build-id"; echo "$out" | sed 's/^/# /' ;; esac
+done
+is "$("$HOTKDUMP" info "$SYNTH/kdump-zlib" | sed -n 's/^  format: *//p')" "kdump-compressed (zlib)" "info names the format and its compression"
+is "$("$HOTKDUMP" info "$SYNTH/elf" | sed -n 's/^  format: *//p')" "elf" "info names an ELF vmcore"
+
+# --- analyze: a tarball, to a finished report ----------------------------------------------------
+tar -C "$SYNTH" -czf "$TMP/upload.tar.gz" kdump-zlib
+"$HOTKDUMP" analyze --root "$ROOT" "${QUICK_SETS[@]}" --case 00100001 "$TMP/upload.tar.gz" >"$TMP/a.out" 2>"$TMP/a.err"
+is "$?" 0 "analyze of a tarball with one dump: exit 0 (done)"
+J=$ROOT/cases/00100001/1
+is "$(jq -r .state "$J/job.json")" done "the job is done"
+is "$(jq -r .identity.release "$J/job.json")" "$SYNTH_RELEASE" "the job records the dump's kernel release"
+is "$(jq -r .identity.build_id "$J/summary.json")" "$SYNTH_BUILD_ID" "the summary has the build-id"
+ncmd=$(grep -cv '^\s*\(#\|$\)' "$TOP_SRCDIR/etc/crash-commands")
+nfiles=$(find "$J/crash" -name '*.txt' | wc -l)
+[ "$nfiles" -ge 10 ] && [ "$nfiles" -le "$ncmd" ]
+ok $? "one output file per crash command answered ($nfiles of $ncmd lines of the command set)"
+grep -q '^output of: sys$' "$J/crash/01-sys.txt"
+ok $? "crash's answer to sys is logged in the case folder"
+[ -s "$J/comment.txt" ] && [ -s "$J/report.html" ] && [ -s "$J/summary.json" ]
+ok $? "the report: comment.txt, report.html and summary.json"
+grep -q "crash 8.0.6-standin" "$J/comment.txt"
+ok $? "the comment names the crash that answered"
+grep -q "Open in crash: hotkdump crash 00100001/1" "$TMP/a.out"
+ok $? "the summary printed says how to open the dump in crash"
+[ -s "$J/hotkdump.log" ]
+ok $? "the job's log is in the case folder"
+
+# a second upload on the same case gets the next folder
+"$HOTKDUMP" analyze --root "$ROOT" "${QUICK_SETS[@]}" --case 00100001 "$SYNTH/elf" >/dev/null 2>&1
+is "$?" 0 "a second dump on the case: exit 0"
+is "$(jq -r .state "$ROOT/cases/00100001/2/job.json")" done "it is in 00100001/2, done"
+
+# --- stopped mid-crash: nothing crash started outlives the command -----------------------------
+printf 'sys sys\nhang [timeout=600] hang\n' >"$TMP/hang-commands"
+export HOTKDUMP_STANDIN_MARKER=quick-cli-$$
+"$HOTKDUMP" analyze --root "$ROOT" "${QUICK_SETS[@]}" --set "crash.commands=$TMP/hang-commands" \
+	--case 00100004 "$SYNTH/kdump" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 200); do pgrep -f "$HOTKDUMP_STANDIN_MARKER-sleeper" >/dev/null && break; sleep 0.1; done
+pgrep -f "$HOTKDUMP_STANDIN_MARKER-sleeper" >/dev/null
+ok $? "analyze is held in crash by a command that never answers"
+kill -TERM "$pid"
+wait "$pid"
+is "$?" 143 "TERM: analyze dies of it (128 + 15)"
+for _ in $(seq 50); do pgrep -f "$HOTKDUMP_STANDIN_MARKER-sleeper" >/dev/null || break; sleep 0.1; done
+is "$(pgrep -fc "$HOTKDUMP_STANDIN_MARKER-sleeper")" 0 "nothing crash started is left running"
+unset HOTKDUMP_STANDIN_MARKER
+
+# --- the symbols must be of the dump's build -------------------------------------------------------
+make_vmlinux "$TMP/other-vmlinux" 0123456789abcdef0123456789abcdef01234567
+"$HOTKDUMP" symbols --root "$TMP/r2" --debug-file "$TMP/other-vmlinux" "$SYNTH/kdump" >"$TMP/s.out" 2>&1
+is "$?" 4 "a vmlinux of another build is refused (exit 4)"
+grep -q "0123456789abcdef0123456789abcdef01234567" "$TMP/s.out"
+ok $? "the refusal names the build-id it found"
+[ ! -e "$TMP/r2/symbols/$SYNTH_BUILD_ID/vmlinux" ]
+ok $? "nothing is left in the cache under the dump's build-id"
+
+# --- bad input: named, the right status, nothing partial ---------------------------------------
+head -c 8000 "$SYNTH/kdump-zlib" >"$TMP/truncated.kdump"
+"$HOTKDUMP" info "$TMP/truncated.kdump" >"$TMP/t.out" 2>&1
+st=$?
+[ "$st" -ne 0 ]
+ok $? "info on a truncated dump: non-zero exit ($st)"
+grep -q "truncated.kdump" "$TMP/t.out"
+ok $? "the error names the file"
+
+head -c 4096 /dev/urandom >"$TMP/noise.bin"
+tar -C "$TMP" -czf "$TMP/nodump.tar.gz" noise.bin
+"$HOTKDUMP" analyze --root "$ROOT" "${QUICK_SETS[@]}" --case 00100002 "$TMP/nodump.tar.gz" >"$TMP/n.out" 2>&1
+is "$?" 3 "a tarball with no dump in it: exit 3 (refused)"
+grep -q "nodump.tar.gz: no kernel dump in the upload" "$TMP/n.out"
+ok $? "the error names the upload and says there is no dump in it"
+
+"$HOTKDUMP" analyze --root "$ROOT" "${QUICK_SETS[@]}" --case '../../etc' "$SYNTH/kdump" >"$TMP/c.out" 2>&1
+is "$?" 3 "an invalid case number: exit 3 (refused)"
+[ ! -e "$ROOT/etc" ] && [ ! -e "$ROOT/../etc" ]
+ok $? "nothing is made outside the case tree"
+
+python3 - "$TMP/evil.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    data = b"x" * 16
+    info = tarfile.TarInfo("../../escaped")
+    info.size = len(data)
+    t.addfile(info, io.BytesIO(data))
+PY
+"$HOTKDUMP" analyze --root "$ROOT" "${QUICK_SETS[@]}" --case 00100003 "$TMP/evil.tar" >"$TMP/e.out" 2>&1
+is "$?" 3 "an archive entry that climbs out of the folder: exit 3"
+[ -z "$(find "$ROOT" -name escaped)" ]
+ok $? "the entry is written nowhere"
+
+done_testing

@@ -1,0 +1,114 @@
+#!/bin/bash
+# The quick tier, no fixtures: hotkdumpd with both triggers on synthetic dumps and the stand-in
+# crash. A path and a URL posted to POST /analyze (the URL served by a real HTTP server on
+# loopback) and a dump dropped into the watched mirror each run the whole pipeline to a report
+# whose comment reaches the case on the Athena stand-in; bad requests get their 4xx while the
+# daemon keeps answering; a job is cancelled, and the daemon stops cleanly on TERM.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/../daemon-lib.sh"
+. "$(dirname "$0")/../athena-lib.sh"
+. "$(dirname "$0")/quick-lib.sh"
+
+WWW_PID=
+trap 'stop_daemon KILL; stop_standin; [ -n "$WWW_PID" ] && kill "$WWW_PID"; rm -rf "$TMP"' EXIT
+
+make_synth_dumps
+MIRROR=$TMP/mirror
+mkdir -p "$MIRROR" "$TMP/up" "$TMP/www" "$TMP/etc"
+cp "$SYNTH/kdump-zlib" "$TMP/up/vmcore"
+tar -C "$SYNTH" -czf "$TMP/www/upload.tar.gz" elf
+
+# a real HTTP server for the URL trigger
+WWW_PORT=$(free_port)
+python3 -m http.server --bind 127.0.0.1 --directory "$TMP/www" "$WWW_PORT" >"$TMP/www.log" 2>&1 &
+WWW_PID=$!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$WWW_PORT") 2>/dev/null && break; sleep 0.1; done
+
+PASSWORD="pw-$RANDOM-$RANDOM"
+put users.json '{"client_id": "hotkdump-app", "client_secret": "app-secret", "username": "hotkdump@example.com", "password": "'"$PASSWORD"'"}'
+put cases.json '{"00200001": "500Q0000001", "00200002": "500Q0000002", "00200003": "500Q0000003"}'
+echo app-secret >"$TMP/etc/client-secret"
+start_standin
+
+export HOTKDUMP_ATHENA_PASSWORD=$PASSWORD
+start_daemon "$ROOT" "${QUICK_SETS[@]}" --set "watch.dirs=$MIRROR" --set watch.settle_ms=200 \
+	--set "daemon.path_roots=$TMP/up" --set daemon.workers=2 \
+	--set post.sinks=athena --set "athena.login_url=$SF" --set athena.client_id=hotkdump-app \
+	--set "athena.client_secret_file=$TMP/etc/client-secret" --set athena.username=hotkdump@example.com \
+	--set post.retry_min=1 --set post.retry_max=2
+unset HOTKDUMP_ATHENA_PASSWORD
+
+# --- the triggers -------------------------------------------------------------------------------
+body=$(api POST /analyze '{"case": "00200001", "path": "'"$TMP/up/vmcore"'"}')
+is "$(status)" 202 "POST /analyze with a path under daemon.path_roots: 202"
+path_job=$(jq -r .id <<<"$body")
+body=$(api POST /analyze '{"case": "00200002", "url": "http://127.0.0.1:'"$WWW_PORT"'/upload.tar.gz"}')
+is "$(status)" 202 "POST /analyze with a URL: 202"
+url_job=$(jq -r .id <<<"$body")
+mkdir -p "$MIRROR/00200003"
+cp "$SYNTH/flat" "$MIRROR/00200003/.dump.part"
+mv "$MIRROR/00200003/.dump.part" "$MIRROR/00200003/dump.202612031200"
+mirror_job=$(job_of_case 00200003 10)
+[ -n "$mirror_job" ]
+ok $? "a dump dropped into the mirror's case folder makes a job"
+
+for j in "$path_job" "$url_job" "$mirror_job"; do
+	is "$(wait_job "$j" 120)" done "$j: done"
+	rec=$(api GET "/jobs/$j")
+	is "$(jq -r '[.stages[] | .state] | unique | join(",")' <<<"$rec")" done "$j: every stage done"
+done
+grep -q 'GET /upload.tar.gz' "$TMP/www.log"
+ok $? "the URL's upload was fetched from the HTTP server"
+is "$(jq -r .identity.release "$ROOT/cases/00200003/1/job.json")" "$SYNTH_RELEASE" \
+	"the mirror's flattened dump is identified"
+
+# --- the findings reach the cases -------------------------------------------------------------
+for c in 00200001:500Q0000001 00200002:500Q0000002 00200003:500Q0000003; do
+	wait_comments "${c#*:}" 1 30
+	ok $? "case ${c%%:*}: a comment on Athena"
+	# the early post (the first look) is sent only when the full one was not ready by then
+	comments_of "${c#*:}" | jq -e --arg c "${c%%:*}" '[.[] | select(endswith("[hotkdump:" + $c + "/1/full/1]"))] |
+		length == 1 and (.[0] | contains("hotkdump analysis of case " + $c))' >/dev/null
+	ok $? "case ${c%%:*}: one comment with the job's full report"
+done
+
+# --- bad requests, and the daemon answers meanwhile -------------------------------------------
+for t in '400|{"case": "../etc", "path": "/tmp/x"}|a bad case number' \
+	'400|{"case": "00200001", "url": "file:///etc/shadow"}|a file:// URL' \
+	'403|{"case": "00200001", "path": "/etc/passwd"}|a path outside the roots' \
+	'400|{"case": "00200001", "url": |malformed JSON'; do
+	IFS='|' read -r want b what <<<"$t"
+	api POST /analyze "$b" >"$TMP/bad.json"
+	is "$(status)" "$want" "$what: $want"
+	jq -e '.error | length > 0' "$TMP/bad.json" >/dev/null
+	ok $? "$what: the answer says why"
+done
+is "$(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")" 200 "the daemon still answers /healthz"
+
+# --- cancel: a job held at the crash stage by a command that never answers --------------------
+printf 'sys sys\nhang [timeout=600] hang\n' >"$TMP/hang-commands"
+body=$(api POST /analyze '{"case": "00200001", "path": "'"$TMP/up/vmcore"'"}')
+is "$(jq -r .duplicate <<<"$body")" true "the same path on the same case again: the job it made"
+cp "$SYNTH/kdump" "$TMP/up/vmcore2"
+stop_daemon
+is "$DAEMON_STATUS" 0 "TERM: the daemon exits 0"
+# the stand-in's never-answering command sleeps in a child named after this marker, deaf to SIGINT
+export HOTKDUMP_STANDIN_MARKER=quick-standin-$$
+start_daemon "$ROOT" "${QUICK_SETS[@]}" --set "crash.commands=$TMP/hang-commands" --set "daemon.path_roots=$TMP/up"
+body=$(api POST /analyze '{"case": "00200001", "path": "'"$TMP/up/vmcore2"'"}')
+hang_job=$(jq -r .id <<<"$body")
+for _ in $(seq 200); do pgrep -f "$HOTKDUMP_STANDIN_MARKER-sleeper" >/dev/null && break; sleep 0.1; done
+pgrep -f "$HOTKDUMP_STANDIN_MARKER-sleeper" >/dev/null
+ok $? "the job is held in crash by a command that never answers"
+api DELETE "/jobs/$hang_job" >/dev/null
+is "$(status)" 202 "DELETE of the running job: 202"
+is "$(wait_job "$hang_job" 60)" cancelled "the job is cancelled"
+for _ in $(seq 150); do pgrep -f "$HOTKDUMP_STANDIN_MARKER-sleeper" >/dev/null || break; sleep 0.1; done
+is "$(pgrep -fc "$HOTKDUMP_STANDIN_MARKER-sleeper")" 0 "nothing of the cancelled job's crash is left running"
+is "$(jq -r '.state + ": " + .error' "$ROOT/cases/00200001/2/job.json")" "failed: cancelled" \
+	"the cancelled job's folder says it ended, and why"
+is "$(jq -r .state "$ROOT/cases/00200001/1/job.json")" done "the earlier job of the case is untouched"
+stop_daemon
+is "$DAEMON_STATUS" 0 "the daemon stops cleanly"
+
+done_testing

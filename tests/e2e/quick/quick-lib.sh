@@ -1,0 +1,30 @@
+# shellcheck shell=bash
+# The quick tier's dumps and symbols: synthetic dumps of tests/unit/synth.c, a vmlinux with
+# their build-id, the stand-in crash. Sourced after lib.sh.
+
+SYNTH=$TMP/synth
+ROOT=$TMP/root
+SYNTH_RELEASE=6.1.0-99-synth-amd64
+SYNTH_BUILD_ID=4f1c0a77d2e9c5b8a3f60e1d9b7c2a4e5f6a7b8c
+QUICK_SETS=(--set symbols.sources=cache --set "crash.binary=$TOP_SRCDIR/tests/e2e/standin-crash"
+	--set "crash.commands=$TOP_SRCDIR/etc/crash-commands")
+
+# make_vmlinux OUT BUILD-ID: a small static ELF with debug info and that GNU build-id, which is
+# all the symbol check reads of a vmlinux.
+make_vmlinux() {
+	printf 'int hotkdump_quick_kernel = 1;\nvoid _start(void) {}\n' >"$TMP/vmlinux.c"
+	${CC:-cc} -g -nostdlib -static -Wl,--build-id=0x"$2" -o "$1" "$TMP/vmlinux.c" ||
+		bail "cannot link a vmlinux stand-in"
+}
+
+# make_synth_dumps: $SYNTH/{kdump,kdump-zlib,elf,flat,gzip}, and their symbols in ROOT's cache.
+make_synth_dumps() {
+	local kind
+	mkdir -p "$SYNTH"
+	for kind in kdump kdump-zlib elf flat gzip; do
+		"$TOP_BUILDDIR/tests/e2e/quick/mkdump" "$kind" "$SYNTH/$kind" || bail "mkdump $kind failed"
+	done
+	make_vmlinux "$TMP/vmlinux" "$SYNTH_BUILD_ID"
+	"$HOTKDUMP" symbols --root "$ROOT" --debug-file "$TMP/vmlinux" "$SYNTH/kdump" >"$TMP/seed.out" 2>&1 ||
+		{ sed 's/^/# /' "$TMP/seed.out"; bail "the symbol cache cannot be seeded"; }
+}
