@@ -14,18 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/fileio.h"
 #include "casefolder/job.h"
-
-static const char *const stage_names[_STAGE_MAX] = {
-        [STAGE_FETCH] = "fetch",
-        [STAGE_UNPACK] = "unpack",
-        [STAGE_IDENTIFY] = "identify",
-        [STAGE_FIRSTLOOK] = "first-look",
-        [STAGE_SYMBOLS] = "symbols",
-        [STAGE_CRASH] = "crash",
-        [STAGE_REPORT] = "report",
-};
+#include "common/fileio.h"
+#include "common/json.h"
 
 struct job {
         const struct config *cfg;
@@ -36,17 +27,6 @@ struct job {
         FILE *log;
         struct timespec stage_start[_STAGE_MAX];
 };
-
-const char *job_stage_to_string(enum job_stage s) {
-        return s < _STAGE_MAX ? stage_names[s] : "unknown";
-}
-
-int job_stage_from_string(const char *s) {
-        for (int i = 0; i < _STAGE_MAX; i++)
-                if (strcmp(s, stage_names[i]) == 0)
-                        return i;
-        return -EINVAL;
-}
 
 static void iso_now(char *buf, size_t size) {
         struct timespec ts;
@@ -84,11 +64,11 @@ int job_case_valid(const struct config *cfg, const char *case_id, char *err, siz
 static int save(struct job *j) {
         char now[40];
         iso_now(now, sizeof now);
-        json_object_object_add(j->record, "updated", json_object_new_string(now));
+        json_object_object_add(j->record, job_field_name(JOB_UPDATED), json_object_new_string(now));
         const char *text = json_object_to_json_string_ext(j->record, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!text)
                 return -ENOMEM;
-        return write_file_atomic(j->dir, "job.json", text, strlen(text));
+        return write_file_atomic(j->dir, JOB_RECORD_FILE, text, strlen(text));
 }
 
 /* mkdir of N = highest existing + 1; EEXIST means another job took it: try the next. */
@@ -133,7 +113,7 @@ static int allocate_number(const char *case_dir, unsigned *ret_n, char **ret_dir
 
 static int open_log(struct job *j, char *err, size_t err_size) {
         char logpath[PATH_MAX];
-        snprintf(logpath, sizeof logpath, "%s/hotkdump.log", j->dir);
+        snprintf(logpath, sizeof logpath, "%s/%s", j->dir, JOB_LOG_FILE);
         j->log = fopen(logpath, "ae");
         if (!j->log) {
                 int r = -errno;
@@ -184,18 +164,18 @@ static int job_create(const struct config *cfg, const char *case_id, const char 
         iso_now(now, sizeof now);
         snprintf(id, sizeof id, "%s/%u", case_id, j->number);
         j->record = json_object_new_object();
-        json_object_object_add(j->record, "id", json_object_new_string(id));
-        json_object_object_add(j->record, "case", json_object_new_string(case_id));
-        json_object_object_add(j->record, "number", json_object_new_int((int) j->number));
-        json_object_object_add(j->record, "source", json_object_new_string(source));
+        json_object_object_add(j->record, job_field_name(JOB_ID), json_object_new_string(id));
+        json_object_object_add(j->record, job_field_name(JOB_CASE), json_object_new_string(case_id));
+        json_object_object_add(j->record, job_field_name(JOB_NUMBER), json_object_new_int((int) j->number));
+        json_object_object_add(j->record, job_field_name(JOB_SOURCE), json_object_new_string(source));
         if (queue_id)
-                json_object_object_add(j->record, "queue_id", json_object_new_string(queue_id));
-        json_object_object_add(j->record, "state", json_object_new_string("running"));
-        json_object_object_add(j->record, "created", json_object_new_string(now));
-        json_object_object_add(j->record, "stages", json_object_new_object());
+                json_object_object_add(j->record, job_field_name(JOB_QUEUE_ID), json_object_new_string(queue_id));
+        json_object_object_add(j->record, job_field_name(JOB_STATE), json_object_new_string(job_state_to_string(JOB_RUNNING)));
+        json_object_object_add(j->record, job_field_name(JOB_CREATED), json_object_new_string(now));
+        json_object_object_add(j->record, job_field_name(JOB_STAGES), json_object_new_object());
         r = save(j);
         if (r < 0) {
-                snprintf(err, err_size, "cannot write job.json in '%s': %s", j->dir, strerror(-r));
+                snprintf(err, err_size, "cannot write %s in '%s': %s", JOB_RECORD_FILE, j->dir, strerror(-r));
                 job_free(j);
                 return r;
         }
@@ -218,37 +198,25 @@ int job_new_sibling(struct job *parent, const char *source, const char *queue_id
 }
 
 int job_open(const struct config *cfg, const char *dir, struct job **ret, char *err, size_t err_size) {
-        char path[PATH_MAX];
-        char *text = NULL;
-        size_t len;
-        json_object *v;
-        int r;
-
-        snprintf(path, sizeof path, "%s/job.json", dir);
-        r = read_file_max(path, 64u << 20, &text, &len);
+        json_object *rec = NULL;
+        int r = job_record_read(dir, &rec);
         if (r < 0) {
-                snprintf(err, err_size, "cannot read '%s': %s", path, strerror(-r));
+                if (r == -EBADMSG)
+                        snprintf(err, err_size, "'%s/%s' is not a job record", dir, JOB_RECORD_FILE);
+                else
+                        snprintf(err, err_size, "cannot read '%s/%s': %s", dir, JOB_RECORD_FILE, strerror(-r));
                 return r;
         }
         struct job *j = calloc(1, sizeof *j);
         if (!j) {
-                free(text);
+                json_object_put(rec);
                 return -ENOMEM;
         }
         j->cfg = cfg;
-        j->record = json_tokener_parse(text);
-        free(text);
-        if (!j->record || !json_object_is_type(j->record, json_type_object) ||
-            !json_object_object_get_ex(j->record, "case", &v) || !json_object_is_type(v, json_type_string) ||
-            !json_object_object_get_ex(j->record, "stages", NULL)) {
-                snprintf(err, err_size, "'%s' is not a job record", path);
-                job_free(j);
-                return -EBADMSG;
-        }
-        j->case_id = strdup(json_object_get_string(v));
+        j->record = rec;
+        j->case_id = strdup(job_record_string(rec, JOB_CASE));
         j->dir = strdup(dir);
-        if (json_object_object_get_ex(j->record, "number", &v))
-                j->number = (unsigned) json_object_get_int(v);
+        j->number = (unsigned) job_record_int(rec, JOB_NUMBER, 0);
         if (!j->case_id || !j->dir) {
                 job_free(j);
                 return -ENOMEM;
@@ -272,22 +240,16 @@ int job_find(const struct config *cfg, const char *case_id, const char *queue_id
         if (!d)
                 return errno == ENOENT ? -ENOENT : -errno;
         for (struct dirent *e; r == -ENOENT && (e = readdir(d));) {
-                char path[PATH_MAX], *text = NULL;
-                size_t len;
+                char path[PATH_MAX];
+                json_object *rec = NULL;
                 if (e->d_name[0] < '1' || e->d_name[0] > '9' || strspn(e->d_name, "0123456789") != strlen(e->d_name))
                         continue;
-                snprintf(path, sizeof path, "%s/%s/job.json", case_dir, e->d_name);
-                if (read_file_max(path, 64u << 20, &text, &len) < 0)
+                if (job_path(case_dir, e->d_name, path, sizeof path) < 0 || job_record_read(path, &rec) < 0)
                         continue;
-                json_object *rec = json_tokener_parse(text), *id;
-                free(text);
-                if (rec && json_object_object_get_ex(rec, "queue_id", &id) &&
-                    !strcmp(json_object_get_string(id), queue_id)) {
-                        json_object *state;
+                const char *id = job_record_string(rec, JOB_QUEUE_ID);
+                if (id && !strcmp(id, queue_id)) {
                         if (ret_finished)
-                                *ret_finished = json_object_object_get_ex(rec, "state", &state) &&
-                                                strcmp(json_object_get_string(state), "running") != 0;
-                        snprintf(path, sizeof path, "%s/%s", case_dir, e->d_name);
+                                *ret_finished = job_record_state(rec) != JOB_RUNNING;
                         *ret_dir = strdup(path);
                         r = *ret_dir ? 0 : -ENOMEM;
                 }
@@ -297,16 +259,14 @@ int job_find(const struct config *cfg, const char *case_id, const char *queue_id
         return r;
 }
 
-const char *job_state(struct job *j) {
-        json_object *v;
-        return json_object_object_get_ex(j->record, "state", &v) ? json_object_get_string(v) : "unknown";
+enum job_state job_state(struct job *j) {
+        int s = job_record_state(j->record);
+        /* a record that names no state was never finished */
+        return s < 0 ? JOB_RUNNING : (enum job_state) s;
 }
 
 bool job_stage_done(struct job *j, enum job_stage s) {
-        json_object *stages, *st, *state;
-        return json_object_object_get_ex(j->record, "stages", &stages) &&
-               json_object_object_get_ex(stages, stage_names[s], &st) &&
-               json_object_object_get_ex(st, "state", &state) && !strcmp(json_object_get_string(state), "done");
+        return job_record_stage_done(j->record, s);
 }
 
 struct job *job_free(struct job *j) {
@@ -360,7 +320,7 @@ void job_log_dir(const char *dir, const char *fmt, ...) {
                 return;
         n = strlen(line);
         line[n++] = '\n';
-        snprintf(path, sizeof path, "%s/hotkdump.log", dir);
+        snprintf(path, sizeof path, "%s/%s", dir, JOB_LOG_FILE);
         int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return;
@@ -382,11 +342,10 @@ void job_say(struct job *j, const char *fmt, ...) {
 }
 
 static json_object *stage_obj(struct job *j, enum job_stage s) {
-        json_object *stages, *st;
-        json_object_object_get_ex(j->record, "stages", &stages);
-        if (!json_object_object_get_ex(stages, stage_names[s], &st)) {
+        json_object *stages = job_record_get(j->record, JOB_STAGES), *st;
+        if (!json_object_object_get_ex(stages, job_stage_to_string(s), &st)) {
                 st = json_object_new_object();
-                json_object_object_add(stages, stage_names[s], st);
+                json_object_object_add(stages, job_stage_to_string(s), st);
         }
         return st;
 }
@@ -396,10 +355,10 @@ int job_stage_begin(struct job *j, enum job_stage s) {
         iso_now(now, sizeof now);
         clock_gettime(CLOCK_MONOTONIC, &j->stage_start[s]);
         json_object *st = stage_obj(j, s);
-        json_object_object_add(st, "state", json_object_new_string("running"));
+        json_object_object_add(st, "state", json_object_new_string(job_state_to_string(JOB_RUNNING)));
         json_object_object_add(st, "start", json_object_new_string(now));
-        json_object_object_add(j->record, "stage", json_object_new_string(stage_names[s]));
-        job_log(j, "stage %s: start", stage_names[s]);
+        json_object_object_add(j->record, job_field_name(JOB_STAGE), json_object_new_string(job_stage_to_string(s)));
+        job_log(j, "stage %s: start", job_stage_to_string(s));
         return save(j);
 }
 
@@ -411,24 +370,24 @@ int job_stage_end(struct job *j, enum job_stage s, int r, const char *error) {
         double secs = (double) (t.tv_sec - j->stage_start[s].tv_sec) +
                       (double) (t.tv_nsec - j->stage_start[s].tv_nsec) / 1e9;
         json_object *st = stage_obj(j, s);
-        json_object_object_add(st, "state", json_object_new_string(r < 0 ? "failed" : "done"));
+        json_object_object_add(st, "state", json_object_new_string(job_state_to_string(r < 0 ? JOB_FAILED : JOB_DONE)));
         json_object_object_add(st, "end", json_object_new_string(now));
         char secs_text[32];
         snprintf(secs_text, sizeof secs_text, "%.3f", secs);
         json_object_object_add(st, "seconds", json_object_new_double_s(secs, secs_text));
         if (r < 0)
                 json_object_object_add(st, "error", json_object_new_string(error && *error ? error : strerror(-r)));
-        job_log(j, "stage %s: %s in %.3f s%s%s", stage_names[s], r < 0 ? "failed" : "done", secs, r < 0 ? ": " : "",
+        job_log(j, "stage %s: %s in %.3f s%s%s", job_stage_to_string(s), job_state_to_string(r < 0 ? JOB_FAILED : JOB_DONE), secs, r < 0 ? ": " : "",
                 r < 0 ? (error && *error ? error : strerror(-r)) : "");
         return save(j);
 }
 
 int job_finish(struct job *j, int r, const char *error) {
-        const char *state = r < 0 ? "failed" : r > 0 ? "incomplete" : "done";
-        json_object_object_add(j->record, "state", json_object_new_string(state));
-        json_object_object_del(j->record, "stage");
+        const char *state = job_state_to_string(r < 0 ? JOB_FAILED : r > 0 ? JOB_INCOMPLETE : JOB_DONE);
+        json_object_object_add(j->record, job_field_name(JOB_STATE), json_object_new_string(state));
+        json_object_object_del(j->record, job_field_name(JOB_STAGE));
         if (r != 0)
-                json_object_object_add(j->record, "error",
+                json_object_object_add(j->record, job_field_name(JOB_ERROR),
                                        json_object_new_string(error && *error ? error : strerror(r < 0 ? -r : r)));
         job_log(j, "job %s%s%s", state, r > 0 && error ? ": " : "", r > 0 && error ? error : "");
         return save(j);
@@ -438,8 +397,8 @@ json_object *job_record(struct job *j) {
         return j->record;
 }
 
-int job_set(struct job *j, const char *key, json_object *value) {
-        json_object_object_add(j->record, key, value);
+int job_set(struct job *j, enum job_field f, json_object *value) {
+        json_object_object_add(j->record, job_field_name(f), value);
         return save(j);
 }
 

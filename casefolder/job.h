@@ -5,22 +5,9 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 
+#include "casefolder/record.h"
 #include "common/config.h"
 #include "common/subprocess.h"
-
-enum job_stage {
-        STAGE_FETCH,
-        STAGE_UNPACK,
-        STAGE_IDENTIFY,
-        STAGE_FIRSTLOOK,
-        STAGE_SYMBOLS,
-        STAGE_CRASH,
-        STAGE_REPORT,
-        _STAGE_MAX,
-};
-
-const char *job_stage_to_string(enum job_stage s);
-int job_stage_from_string(const char *s);
 
 struct job;
 
@@ -41,8 +28,7 @@ int job_open(const struct config *cfg, const char *dir, struct job **ret, char *
  * or -ENOENT: a job whose folder was made just before a crash is not given a second one.
  * *ret_finished (if not NULL): whether that folder's job has ended. */
 int job_find(const struct config *cfg, const char *case_id, const char *queue_id, char **ret_dir, bool *ret_finished);
-/* "running", "done", "incomplete" or "failed". */
-const char *job_state(struct job *j);
+enum job_state job_state(struct job *j);
 bool job_stage_done(struct job *j, enum job_stage s);
 struct job *job_free(struct job *j);
 
@@ -70,7 +56,7 @@ int job_finish(struct job *j, int r, const char *error);
 json_object *job_record(struct job *j);
 
 /* Adds or replaces a top-level field of job.json (takes the reference) and saves it. */
-int job_set(struct job *j, const char *key, json_object *value);
+int job_set(struct job *j, enum job_field f, json_object *value);
 
 /* Runs a command with its line and output logged; see subprocess_run(). */
 int job_run_command(struct job *j, const struct subprocess_opts *opts, struct subprocess_result *ret);

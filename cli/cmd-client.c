@@ -17,7 +17,7 @@
 #include "common/capbuf.h"
 #include "common/config.h"
 #include "common/fileio.h"
-#include "common/jsonpath.h"
+#include "common/json.h"
 #include "common/log.h"
 
 /* the daemon lists at most 10000 jobs of about a kilobyte each */
@@ -548,8 +548,8 @@ static void print_job(const struct client *cl, json_object *j) {
         json_object *posted = json_path(j, "posted");
         if (json_object_is_type(posted, json_type_object)) {
                 sep = "posted     ";
-                json_object_object_foreach(posted, key, rec) {
-                        const char *kind = strrchr(key, '/'), *ids = json_object_get_string(json_path(rec, "ids"));
+                json_object_object_foreach(posted, key, delivery) {
+                        const char *kind = strrchr(key, '/'), *ids = json_object_get_string(json_path(delivery, "ids"));
                         printf("%s%s%s%s", sep, kind ? kind + 1 : key, ids && strcmp(ids, "[ ]") ? " " : "",
                                ids && strcmp(ids, "[ ]") ? ids : "");
                         sep = "           ";

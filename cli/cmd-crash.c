@@ -13,10 +13,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "casefolder/job.h"
 #include "common/fileio.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "pipeline/crash/crash.h"
-#include "casefolder/job.h"
 #include "pipeline/symbols/symbols.h"
 
 static void usage(FILE *out) {
@@ -52,16 +53,16 @@ static int newest_job(const char *case_dir, unsigned *ret) {
         return 0;
 }
 
-/* What the job recorded of its crash run: crash.KEY of job.json, "" when it has none. */
+/* What the job recorded of its crash run: KEY of the crash stage's record, "" when none. */
 static void recorded(const char *dir, const char *key, char *buf, size_t size) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/job.json", dir);
-        json_object *j = json_object_from_file(path), *c, *m;
+        json_object *rec = NULL;
         buf[0] = 0;
-        if (j && json_object_object_get_ex(j, "crash", &c) && json_object_object_get_ex(c, key, &m) &&
-            json_object_get_string(m))
-                snprintf(buf, size, "%s", json_object_get_string(m));
-        json_object_put(j);
+        if (job_record_read(dir, &rec) < 0)
+                return;
+        const char *v = json_path_text(job_record_get(rec, JOB_CRASH), key);
+        if (v)
+                snprintf(buf, size, "%s", v);
+        json_object_put(rec);
 }
 
 int cli_crash(int argc, char **argv) {

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "hooks/outbox.h"
 
@@ -43,17 +44,6 @@ static void when(int64_t t, char *buf, size_t size) {
         strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static const char *str(json_object *o, const char *key) {
-        json_object *v;
-        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-                                                                                                  : "";
-}
-
-static int64_t num(json_object *o, const char *key) {
-        json_object *v;
-        return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
-}
-
 static void print_list(json_object *a) {
         size_t n = json_object_array_length(a);
         if (!n) {
@@ -63,18 +53,18 @@ static void print_list(json_object *a) {
         for (size_t i = 0; i < n; i++) {
                 json_object *e = json_object_array_get_idx(a, i);
                 char next[32], created[32];
-                when(num(e, "next_at"), next, sizeof next);
-                when(num(e, "created"), created, sizeof created);
-                printf("%s  %s/%" PRId64 "  %s to %s  %s\n", str(e, "id"), str(e, "case"), num(e, "number"), str(e, "kind"),
-                       str(e, "sink"), str(e, "state"));
-                printf("    queued %s, %" PRId64 " tr%s", created, num(e, "attempts"), num(e, "attempts") == 1 ? "y" : "ies");
-                if (num(e, "parts") > 1)
-                        printf(", %" PRId64 " of %" PRId64 " parts sent", num(e, "parts_sent"), num(e, "parts"));
-                if (!strcmp(str(e, "state"), "waiting"))
-                        printf(", next try %s", num(e, "next_at") ? next : "now");
+                when(json_int(e, "next_at", 0), next, sizeof next);
+                when(json_int(e, "created", 0), created, sizeof created);
+                printf("%s  %s/%" PRId64 "  %s to %s  %s\n", json_str_or(e, "id", ""), json_str_or(e, "case", ""), json_int(e, "number", 0), json_str_or(e, "kind", ""),
+                       json_str_or(e, "sink", ""), json_str_or(e, "state", ""));
+                printf("    queued %s, %" PRId64 " tr%s", created, json_int(e, "attempts", 0), json_int(e, "attempts", 0) == 1 ? "y" : "ies");
+                if (json_int(e, "parts", 0) > 1)
+                        printf(", %" PRId64 " of %" PRId64 " parts sent", json_int(e, "parts_sent", 0), json_int(e, "parts", 0));
+                if (!strcmp(json_str_or(e, "state", ""), "waiting"))
+                        printf(", next try %s", json_int(e, "next_at", 0) ? next : "now");
                 putchar('\n');
-                if (*str(e, "last_error"))
-                        printf("    last error: %s\n", str(e, "last_error"));
+                if (*json_str_or(e, "last_error", ""))
+                        printf("    last error: %s\n", json_str_or(e, "last_error", ""));
         }
 }
 

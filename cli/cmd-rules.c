@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/json.h"
 #include "common/fileio.h"
 #include "common/log.h"
 #include "pipeline/triage/triage.h"
@@ -36,11 +37,6 @@ static void usage(FILE *out) {
                 "2 usage.\n");
 }
 
-static const char *str(json_object *o, const char *key) {
-        json_object *v;
-        return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
-}
-
 /* --test LOG: the findings on one kernel log */
 static int test_log(const struct rules *rs, const char *path, const char *release, json_object *errors) {
         char *log = NULL;
@@ -57,14 +53,14 @@ static int test_log(const struct rules *rs, const char *path, const char *releas
         size_t n = json_object_array_length(found);
         for (size_t i = 0; i < n; i++) {
                 json_object *f = json_object_array_get_idx(found, i), *ev;
-                printf("%s%s [%s, %s] %s\n", i ? "" : "headline: ", str(f, "id"), str(f, "kind"), str(f, "severity"),
-                       str(f, "summary"));
+                printf("%s%s [%s, %s] %s\n", i ? "" : "headline: ", json_str_or(f, "id", ""), json_str_or(f, "kind", ""), json_str_or(f, "severity", ""),
+                       json_str_or(f, "summary", ""));
                 if (json_object_object_get_ex(f, "evidence", &ev))
                         for (size_t k = 0; k < json_object_array_length(ev); k++)
-                                printf("    %s: %s\n", str(json_object_array_get_idx(ev, k), "source"),
-                                       str(json_object_array_get_idx(ev, k), "line"));
+                                printf("    %s: %s\n", json_str_or(json_object_array_get_idx(ev, k), "source", ""),
+                                       json_str_or(json_object_array_get_idx(ev, k), "line", ""));
         }
-        if (!n || !strcmp(str(json_object_array_get_idx(found, 0), "kind"), "note"))
+        if (!n || !strcmp(json_str_or(json_object_array_get_idx(found, 0), "kind", ""), "note"))
                 printf("Cause not recognised\n");
         json_object_put(found);
         for (size_t i = 0; i < json_object_array_length(errors); i++)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "common/log.h"
 
 static enum log_level max_level = LOG_INFO;
 static const char *program = "hotkdump";

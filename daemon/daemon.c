@@ -21,6 +21,7 @@
 
 #include "common/clock.h"
 #include "common/fileio.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/subprocess.h"
 #include "hooks/outbox.h"
@@ -262,34 +263,25 @@ static void schedule(struct daemon *d) {
 
 /* What the job's case folder recorded: its error, and the figures /metrics adds up. */
 static void read_outcome(struct daemon *d, const char *dir, char *error, size_t error_size) {
-        char path[PATH_MAX], *text = NULL;
-        size_t len;
-        snprintf(path, sizeof path, "%s/job.json", dir);
-        if (read_file_max(path, 64u << 20, &text, &len) < 0)
+        json_object *rec = NULL;
+        if (job_record_read(dir, &rec) < 0)
                 return;
-        json_object *rec = json_tokener_parse(text), *v, *stages;
-        free(text);
-        if (!rec)
-                return;
-        if (json_object_object_get_ex(rec, "error", &v))
-                snprintf(error, error_size, "%s", json_object_get_string(v));
-        if (json_object_object_get_ex(rec, "stages", &stages))
-                for (int s = 0; s < _STAGE_MAX; s++) {
-                        json_object *st, *secs;
-                        if (json_object_object_get_ex(stages, job_stage_to_string((enum job_stage) s), &st) &&
-                            json_object_object_get_ex(st, "seconds", &secs)) {
-                                d->stages[s].seconds += json_object_get_double(secs);
-                                d->stages[s].count++;
-                        }
+        if (job_record_string(rec, JOB_ERROR))
+                snprintf(error, error_size, "%s", job_record_string(rec, JOB_ERROR));
+        for (int s = 0; s < _STAGE_MAX; s++) {
+                double secs = job_record_stage_seconds(rec, (enum job_stage) s);
+                if (secs >= 0) {
+                        d->stages[s].seconds += secs;
+                        d->stages[s].count++;
                 }
-        if (json_object_object_get_ex(rec, "input_bytes", &v))
-                d->bytes_fetched += (uint64_t) json_object_get_int64(v);
-        if (json_object_object_get_ex(rec, "symbols", &v) && json_object_object_get_ex(v, "source", &v)) {
-                if (!strncmp(json_object_get_string(v), "cache", 5))
-                        d->symbol_cache_hits++;
-                else
-                        d->symbol_fetches++;
         }
+        d->bytes_fetched += (uint64_t) job_record_int(rec, JOB_INPUT_BYTES, 0);
+        /* the symbols stage's record: where the vmlinux came from */
+        const char *source = json_str(job_record_get(rec, JOB_SYMBOLS), "source");
+        if (source && !strncmp(source, "cache", 5))
+                d->symbol_cache_hits++;
+        else if (source)
+                d->symbol_fetches++;
         json_object_put(rec);
 }
 
@@ -310,7 +302,7 @@ static void close_folder(struct daemon *d, const char *dir, const char *error) {
         struct job *j = NULL;
         char err[256];
         if (dir && job_open(d->cfg, dir, &j, err, sizeof err) == 0) {
-                if (!strcmp(job_state(j), "running"))
+                if (job_state(j) == JOB_RUNNING)
                         job_finish(j, -ECANCELED, error);
                 job_free(j);
         }
@@ -461,16 +453,11 @@ static void add_time(json_object *o, const char *key, int64_t us) {
 }
 
 /* Stages done of those the job runs, and while it downloads, the bytes it has. */
-static json_object *progress_json(struct daemon *d, const struct queue_entry *e, json_object *stages) {
+static json_object *progress_json(struct daemon *d, const struct queue_entry *e, json_object *rec) {
         json_object *p = json_object_new_object();
-        int n = 0, total = (int) stop_after(d->cfg) + 1;
+        int n = (int) job_record_stages_done(rec), total = (int) stop_after(d->cfg) + 1;
         if (!p)
                 return NULL;
-        json_object_object_foreach(stages, name, st) {
-                json_object *state;
-                (void) name;
-                n += json_object_object_get_ex(st, "state", &state) && !strcmp(json_object_get_string(state), "done");
-        }
         json_object_object_add(p, "stages_done", json_object_new_int(n));
         json_object_object_add(p, "stages", json_object_new_int(total));
         if (e->state != QUEUE_RUNNING)
@@ -525,42 +512,34 @@ json_object *daemon_job_json(struct daemon *d, const struct queue_entry *e) {
                         break;
         json_object_object_add(o, "folder", json_object_new_string(folder));
         json_object_object_add(o, "dir", json_object_new_string(e->dir));
-        char path[PATH_MAX], *text = NULL;
-        size_t len;
-        snprintf(path, sizeof path, "%s/job.json", e->dir);
-        json_object *rec = read_file_max(path, 64u << 20, &text, &len) == 0 ? json_tokener_parse(text) : NULL, *v;
-        free(text);
-        if (rec) {
-                if (json_object_object_get_ex(rec, "stage", &v))
+        char path[PATH_MAX];
+        json_object *rec = NULL, *v;
+        if (job_record_read(e->dir, &rec) == 0) {
+                if ((v = job_record_get(rec, JOB_STAGE)))
                         json_object_object_add(o, "stage", json_object_get(v));
-                if (json_object_object_get_ex(rec, "stages", &v)) {
+                if ((v = job_record_get(rec, JOB_STAGES))) {
                         json_object_object_add(o, "stages", json_object_get(v));
-                        json_object_object_add(o, "progress", progress_json(d, e, v));
+                        json_object_object_add(o, "progress", progress_json(d, e, rec));
                 }
                 /* the headline cause, as the report has it: the first finding of kind cause */
-                if (json_object_object_get_ex(rec, "findings", &v) && json_object_is_type(v, json_type_array))
-                        for (size_t i = 0; i < json_object_array_length(v); i++) {
-                                json_object *f = json_object_array_get_idx(v, i), *kind;
-                                if (json_object_object_get_ex(f, "kind", &kind) &&
-                                    !strcmp(json_object_get_string(kind), "cause")) {
-                                        json_object_object_add(o, "cause", json_object_get(f));
-                                        break;
-                                }
+                v = job_record_get(rec, JOB_FINDINGS);
+                for (size_t i = 0; v && json_object_is_type(v, json_type_array) && i < json_object_array_length(v); i++) {
+                        json_object *f = json_object_array_get_idx(v, i);
+                        const char *kind = json_str(f, "kind");
+                        if (kind && !strcmp(kind, "cause")) {
+                                json_object_object_add(o, "cause", json_object_get(f));
+                                break;
                         }
+                }
                 json_object_put(rec);
         }
         /* what went out to the case, the webhook and the hooks (hooks/outbox.c writes it) */
-        snprintf(path, sizeof path, "%s/posted.json", e->dir);
-        text = NULL;
-        json_object *posted = read_file_max(path, 1u << 20, &text, &len) == 0 ? json_tokener_parse(text) : NULL;
-        free(text);
-        if (posted && json_object_is_type(posted, json_type_object))
+        json_object *posted = NULL;
+        if (job_path(e->dir, JOB_POSTED_FILE, path, sizeof path) == 0 && json_read_object(path, 1u << 20, &posted) == 0)
                 json_object_object_add(o, "posted", posted);
-        else
-                json_object_put(posted);
         static const char *const files[][2] = {
                 { "report", "report.html" },   { "summary", "summary.json" }, { "comment", "comment.txt" },
-                { "first_look", "first-look.txt" }, { "log", "hotkdump.log" },
+                { "first_look", "first-look.txt" }, { "log", JOB_LOG_FILE },
         };
         for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
                 snprintf(path, sizeof path, "%s/%s", e->dir, files[i][1]);
@@ -607,9 +586,9 @@ void daemon_metrics(struct daemon *d, FILE *out) {
                      "# TYPE hotkdump_http_responses_total counter\n");
         for (int c = 2; c <= 5; c++)
                 fprintf(out, "hotkdump_http_responses_total{code=\"%dxx\"} %llu\n", c,
-                        (unsigned long long) d->counters.http_requests[c]);
+                        (unsigned long long) d->counters.http.requests[c]);
         fprintf(out, "# TYPE hotkdump_http_auth_rejected_total counter\nhotkdump_http_auth_rejected_total %llu\n",
-                (unsigned long long) d->counters.http_rejected_auth);
+                (unsigned long long) d->counters.http.rejected_auth);
         fprintf(out, "# TYPE hotkdump_watch_events_total counter\nhotkdump_watch_events_total %llu\n",
                 (unsigned long long) d->counters.watch.events);
         fprintf(out, "# TYPE hotkdump_watch_overflows_total counter\nhotkdump_watch_overflows_total %llu\n",
@@ -900,6 +879,49 @@ static void begin_drain(struct daemon *d) {
                 kill(-d->purge_pid, SIGTERM);
 }
 
+/* ---- the API's view of the daemon ---------------------------------------------------------- */
+
+static const struct config *api_config(void *ctx) {
+        return daemon_config(ctx);
+}
+static struct queue *api_queue(void *ctx) {
+        return daemon_queue(ctx);
+}
+static const char *api_refusing(void *ctx) {
+        return daemon_refusing(ctx);
+}
+static bool api_draining(void *ctx) {
+        return daemon_draining(ctx);
+}
+static int api_submit(void *ctx, const struct queue_request *req, const struct queue_entry **ret, bool *ret_dup) {
+        return daemon_submit(ctx, req, ret, ret_dup);
+}
+static int api_cancel(void *ctx, const char *id) {
+        return daemon_cancel(ctx, id);
+}
+static int api_retry(void *ctx, const char *id) {
+        return daemon_retry(ctx, id);
+}
+static json_object *api_job_json(void *ctx, const struct queue_entry *e) {
+        return daemon_job_json(ctx, e);
+}
+static void api_metrics(void *ctx, FILE *out) {
+        daemon_metrics(ctx, out);
+}
+static int api_path_allowed(void *ctx, const char *path, char *resolved) {
+        return daemon_path_allowed(ctx, path, resolved);
+}
+
+static int start_http(struct daemon *d, struct http **ret, char *err, size_t err_size) {
+        static const struct http_ops ops = {
+                .config = api_config,     .queue = api_queue,   .refusing = api_refusing, .draining = api_draining,
+                .submit = api_submit,     .cancel = api_cancel, .retry = api_retry,       .job_json = api_job_json,
+                .metrics = api_metrics,   .path_allowed = api_path_allowed,
+        };
+        const struct http_env env = { .loop = d->loop, .ops = &ops, .ctx = d, .counters = &d->counters.http };
+        return http_start(&env, ret, err, err_size);
+}
+
 /* ---- the watcher's view of the daemon ------------------------------------------------------ */
 
 static const struct config *watch_config(void *ctx) {
@@ -1043,7 +1065,7 @@ int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
         queue_entries(d.queue, &n_jobs);
         log_info("job queue %s: %zu job(s), %zu waiting", qdir, n_jobs, queue_count(d.queue, QUEUE_QUEUED));
 
-        r = http_start(&d, &d.http, err, sizeof err);
+        r = start_http(&d, &d.http, err, sizeof err);
         if (r < 0) {
                 log_error("cannot start the HTTP API: %s", err);
                 goto out;

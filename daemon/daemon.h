@@ -11,6 +11,7 @@
 #include "common/config.h"
 #include "common/loop.h"
 #include "casefolder/job.h"
+#include "daemon/http.h"
 #include "daemon/queue.h"
 #include "watcher/watch.h"
 
@@ -43,8 +44,7 @@ int daemon_path_allowed(const struct daemon *d, const char *path, char *resolved
 
 /* Counters the HTTP and watch modules keep for /metrics. */
 struct daemon_counters {
-        uint64_t http_requests[6]; /* by status class: [2] 2xx, [4] 4xx, [5] 5xx */
-        uint64_t http_rejected_auth;
+        struct http_counters http;
         struct watch_counters watch;
 };
 struct daemon_counters *daemon_counters(struct daemon *d);

@@ -21,14 +21,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "casefolder/job.h"
 #include "common/fileio.h"
 #include "common/log.h"
-#include "daemon/daemon.h"
 #include "daemon/http.h"
 #include "daemon/request.h"
 
 struct http {
-        struct daemon *d;
+        struct http_env env;
         struct MHD_Daemon *mhd;
         struct ev_source io, timer;
         unsigned port;
@@ -47,6 +47,21 @@ struct request {
 
 #define JSON_TYPE "application/json"
 
+/* The supervisor, through the calls the daemon gave us. */
+static const struct config *cfg_of(const struct http *h) {
+        return h->env.ops->config(h->env.ctx);
+}
+static struct queue *queue_of(const struct http *h) {
+        return h->env.ops->queue(h->env.ctx);
+}
+static const char *refusing(const struct http *h) {
+        return h->env.ops->refusing(h->env.ctx);
+}
+static json_object *job_json(const struct http *h, const struct queue_entry *e) {
+        return h->env.ops->job_json(h->env.ctx, e);
+}
+
+
 /* ---- responses ----------------------------------------------------------------------------- */
 
 static enum MHD_Result send_response(struct http *h, struct MHD_Connection *c, unsigned status,
@@ -61,7 +76,7 @@ static enum MHD_Result send_response(struct http *h, struct MHD_Connection *c, u
         enum MHD_Result r = MHD_queue_response(c, status, resp);
         MHD_destroy_response(resp);
         if (status / 100 < 6)
-                daemon_counters(h->d)->http_requests[status / 100]++;
+                h->env.counters->requests[status / 100]++;
         return r;
 }
 
@@ -160,7 +175,7 @@ static bool content_type_json(struct MHD_Connection *c) {
 }
 
 static enum MHD_Result analyze(struct http *h, struct MHD_Connection *c, struct request *rq) {
-        const struct config *cfg = daemon_config(h->d);
+        const struct config *cfg = cfg_of(h);
         struct queue_request req = { .trigger = "http" };
         struct analyze_request ar;
         char why[512], resolved[PATH_MAX];
@@ -190,7 +205,7 @@ static enum MHD_Result analyze(struct http *h, struct MHD_Connection *c, struct 
         }
         if (ar.path) {
                 struct stat st;
-                r = daemon_path_allowed(h->d, ar.path, resolved);
+                r = h->env.ops->path_allowed(h->env.ctx, ar.path, resolved);
                 if (r == -EACCES) {
                         ret = send_error(h, c, MHD_HTTP_FORBIDDEN,
                                          "'%.1024s' is outside the folders jobs may read (watch.dirs, daemon.path_roots)",
@@ -206,17 +221,17 @@ static enum MHD_Result analyze(struct http *h, struct MHD_Connection *c, struct 
                 }
                 req.source = resolved;
         }
-        if (daemon_refusing(h->d)) {
-                ret = send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", daemon_refusing(h->d));
+        if (refusing(h)) {
+                ret = send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", refusing(h));
                 goto out;
         }
-        r = daemon_submit(h->d, &req, &e, &dup);
+        r = h->env.ops->submit(h->env.ctx, &req, &e, &dup);
         if (r < 0) {
                 log_error_errno(r, "cannot queue a job for case %s: %m", req.case_id);
                 ret = send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot queue the job: %s", strerror(-r));
                 goto out;
         }
-        json_object *j = daemon_job_json(h->d, e);
+        json_object *j = job_json(h, e);
         if (j) {
                 json_object_object_add(j, "duplicate", json_object_new_boolean(dup));
                 if (dup && (e->state == QUEUE_FAILED || e->state == QUEUE_CANCELLED)) {
@@ -248,7 +263,7 @@ static enum MHD_Result list_jobs(struct http *h, struct MHD_Connection *c) {
                         return send_error(h, c, MHD_HTTP_BAD_REQUEST, "'limit' must be 1 to 10000");
         }
         size_t n;
-        const struct queue_entry *const *v = queue_entries(daemon_queue(h->d), &n);
+        const struct queue_entry *const *v = queue_entries(queue_of(h), &n);
         json_object *o = json_object_new_object(), *arr = json_object_new_array();
         if (!o || !arr) {
                 json_object_put(o);
@@ -262,7 +277,7 @@ static enum MHD_Result list_jobs(struct http *h, struct MHD_Connection *c) {
                 if (want_state && strcmp(queue_state_to_string(v[i]->state), want_state))
                         continue;
                 if (total++ < limit)
-                        json_object_array_add(arr, daemon_job_json(h->d, v[i]));
+                        json_object_array_add(arr, job_json(h, v[i]));
         }
         json_object_object_add(o, "jobs", arr);
         json_object_object_add(o, "total", json_object_new_int64((int64_t) total));
@@ -289,7 +304,7 @@ static enum MHD_Result status_page(struct http *h, struct MHD_Connection *c) {
         FILE *f = open_memstream(&buf, &len);
         if (!f)
                 return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
-        struct queue *q = daemon_queue(h->d);
+        struct queue *q = queue_of(h);
         const struct queue_entry *const *v = queue_entries(q, &n);
         fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" "
               "content=\"10\">\n<title>hotkdump</title>\n<style>body{font-family:sans-serif;margin:2em}"
@@ -300,16 +315,16 @@ static enum MHD_Result status_page(struct http *h, struct MHD_Connection *c) {
         for (int s = 0; s < _QUEUE_STATE_MAX; s++)
                 fprintf(f, "%s%s: <span id=\"n-%s\">%zu</span>", s ? ", " : "", queue_state_to_string((enum queue_state) s),
                         queue_state_to_string((enum queue_state) s), queue_count(q, (enum queue_state) s));
-        if (daemon_refusing(h->d)) {
+        if (refusing(h)) {
                 fputs("</p>\n<p><strong>", f);
-                html_escape(f, daemon_refusing(h->d));
+                html_escape(f, refusing(h));
                 fputs("</strong>", f);
         }
         fputs("</p>\n<table id=\"jobs\">\n<thead><tr><th>job</th><th>case</th><th>upload</th><th>state</th><th>stage"
               "</th><th>queued</th><th>cause</th><th>results</th></tr></thead>\n<tbody>\n",
               f);
         for (size_t i = n, shown = 0; i-- > 0 && shown < 200; shown++) {
-                json_object *j = daemon_job_json(h->d, v[i]), *x, *links;
+                json_object *j = job_json(h, v[i]), *x, *links;
                 if (!j)
                         continue;
                 fputs("<tr><td><a href=\"/jobs/", f);
@@ -361,7 +376,7 @@ static enum MHD_Result metrics(struct http *h, struct MHD_Connection *c) {
         FILE *f = open_memstream(&buf, &len);
         if (!f)
                 return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
-        daemon_metrics(h->d, f);
+        h->env.ops->metrics(h->env.ctx, f);
         if (fclose(f) != 0) {
                 free(buf);
                 return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
@@ -373,8 +388,8 @@ static enum MHD_Result metrics(struct http *h, struct MHD_Connection *c) {
 static const char *served_type(const char *name) {
         static const char *const files[][2] = {
                 { "report.html", "text/html; charset=utf-8" }, { "summary.json", JSON_TYPE },
-                { "job.json", JSON_TYPE },                     { "comment.txt", "text/plain; charset=utf-8" },
-                { "first-look.txt", "text/plain; charset=utf-8" }, { "hotkdump.log", "text/plain; charset=utf-8" },
+                { JOB_RECORD_FILE, JSON_TYPE },                     { "comment.txt", "text/plain; charset=utf-8" },
+                { "first-look.txt", "text/plain; charset=utf-8" }, { JOB_LOG_FILE, "text/plain; charset=utf-8" },
                 { "hotkdump.out", "text/plain; charset=utf-8" }, { "dmesg.txt", "text/plain; charset=utf-8" },
         };
         for (size_t i = 0; i < sizeof files / sizeof *files; i++)
@@ -391,7 +406,7 @@ static const char *served_type(const char *name) {
 }
 
 static enum MHD_Result case_file(struct http *h, struct MHD_Connection *c, const char *rest) {
-        const struct config *cfg = daemon_config(h->d);
+        const struct config *cfg = cfg_of(h);
         char case_id[80], num[16], why[256], path[PATH_MAX];
         const char *slash = strchr(rest, '/'), *slash2 = slash ? strchr(slash + 1, '/') : NULL;
         if (!slash || !slash2 || (size_t) (slash - rest) >= sizeof case_id || (size_t) (slash2 - slash - 1) >= sizeof num)
@@ -452,7 +467,7 @@ static enum MHD_Result job_route(struct http *h, struct MHD_Connection *c, const
         if (n == 0 || n >= sizeof id)
                 return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such job");
         snprintf(id, sizeof id, "%.*s", (int) n, rest);
-        const struct queue_entry *e = queue_get(daemon_queue(h->d), id);
+        const struct queue_entry *e = queue_get(queue_of(h), id);
         if (slash && strcmp(slash, "/retry") != 0)
                 return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such resource");
         if (!e)
@@ -460,23 +475,23 @@ static enum MHD_Result job_route(struct http *h, struct MHD_Connection *c, const
         if (slash) {
                 if (strcmp(method, "POST") != 0)
                         return method_not_allowed(h, c, "POST");
-                int r = daemon_refusing(h->d) ? -ESHUTDOWN : daemon_retry(h->d, id);
+                int r = refusing(h) ? -ESHUTDOWN : h->env.ops->retry(h->env.ctx, id);
                 if (r == -EBUSY)
                         return send_error(h, c, MHD_HTTP_CONFLICT, "job '%s' has not finished", id);
                 if (r < 0)
                         return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot retry job '%s': %s", id,
-                                          r == -ESHUTDOWN ? daemon_refusing(h->d) : strerror(-r));
-                return send_json(h, c, MHD_HTTP_ACCEPTED, daemon_job_json(h->d, queue_get(daemon_queue(h->d), id)));
+                                          r == -ESHUTDOWN ? refusing(h) : strerror(-r));
+                return send_json(h, c, MHD_HTTP_ACCEPTED, job_json(h, queue_get(queue_of(h), id)));
         }
         if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
-                return send_json(h, c, MHD_HTTP_OK, daemon_job_json(h->d, e));
+                return send_json(h, c, MHD_HTTP_OK, job_json(h, e));
         if (!strcmp(method, "DELETE")) {
-                int r = daemon_cancel(h->d, id);
+                int r = h->env.ops->cancel(h->env.ctx, id);
                 if (r == -EALREADY)
                         return send_error(h, c, MHD_HTTP_CONFLICT, "job '%s' has finished", id);
                 if (r < 0)
                         return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot cancel job '%s': %s", id, strerror(-r));
-                return send_json(h, c, MHD_HTTP_ACCEPTED, daemon_job_json(h->d, queue_get(daemon_queue(h->d), id)));
+                return send_json(h, c, MHD_HTTP_ACCEPTED, job_json(h, queue_get(queue_of(h), id)));
         }
         return method_not_allowed(h, c, "GET, DELETE");
 }
@@ -493,21 +508,21 @@ static enum MHD_Result dispatch(struct http *h, struct MHD_Connection *c, const 
                         return method_not_allowed(h, c, "GET");
                 json_object *o = json_object_new_object();
                 if (o) {
-                        const char *why = daemon_refusing(h->d);
+                        const char *why = refusing(h);
                         json_object_object_add(o, "status", json_object_new_string(!why ? "ok"
-                                                                                   : daemon_draining(h->d) ? "stopping"
+                                                                                   : h->env.ops->draining(h->env.ctx) ? "stopping"
                                                                                                            : "refusing"));
                         json_object_object_add(o, "reason", why ? json_object_new_string(why) : NULL);
-                        json_object_object_add(o, "queued", json_object_new_int64((int64_t) queue_count(daemon_queue(h->d), QUEUE_QUEUED)));
-                        json_object_object_add(o, "running", json_object_new_int64((int64_t) queue_count(daemon_queue(h->d), QUEUE_RUNNING)));
+                        json_object_object_add(o, "queued", json_object_new_int64((int64_t) queue_count(queue_of(h), QUEUE_QUEUED)));
+                        json_object_object_add(o, "running", json_object_new_int64((int64_t) queue_count(queue_of(h), QUEUE_RUNNING)));
                 }
                 return send_json(h, c, MHD_HTTP_OK, o);
         }
         /* everything else may need the token */
-        if ((!get || config_bool(daemon_config(h->d), CONF_HTTP_PROTECT_READS)) && !rq->authorised && !writes_open(h) &&
+        if ((!get || config_bool(cfg_of(h), CONF_HTTP_PROTECT_READS)) && !rq->authorised && !writes_open(h) &&
             /* a signature covers a body only: it may queue that upload, and nothing else */
             !(strcmp(method, "POST") == 0 && strcmp(url, "/analyze") == 0 && !rq->too_big && signature_ok(h, c, rq))) {
-                daemon_counters(h->d)->http_rejected_auth++;
+                h->env.counters->rejected_auth++;
                 return send_error(h, c, MHD_HTTP_UNAUTHORIZED,
                                   "a bearer token (Authorization: Bearer …) or a signature (X-Hotkdump-Signature: "
                                   "sha256=…) is needed, and the one given is not right");
@@ -543,19 +558,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                         return dispatch(h, c, url, method, rq);
                 /* refused before a byte of the body is read */
                 const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-                uint64_t max = config_u64(daemon_config(h->d), CONF_HTTP_MAX_BODY);
+                uint64_t max = config_u64(cfg_of(h), CONF_HTTP_MAX_BODY);
                 if (len && strtoull(len, NULL, 10) > max)
                         return send_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE,
                                           "the body is larger than %llu bytes (http.max_body)", (unsigned long long) max);
                 if (!rq->authorised && !writes_open(h) && !MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Hotkdump-Signature")) {
-                        daemon_counters(h->d)->http_rejected_auth++;
+                        h->env.counters->rejected_auth++;
                         return send_error(h, c, MHD_HTTP_UNAUTHORIZED, "a bearer token (Authorization: Bearer …) or a "
                                           "signature (X-Hotkdump-Signature: sha256=…) is needed");
                 }
                 return MHD_YES;
         }
         if (*upload_size) {
-                uint64_t max = config_u64(daemon_config(h->d), CONF_HTTP_MAX_BODY);
+                uint64_t max = config_u64(cfg_of(h), CONF_HTTP_MAX_BODY);
                 if (!rq->too_big && rq->len + *upload_size <= max) {
                         char *b = realloc(rq->body, rq->len + *upload_size + 1);
                         if (!b)
@@ -651,7 +666,7 @@ static void forget_secrets(struct http *h) {
 }
 
 int http_reload(struct http *h, char *err, size_t err_size) {
-        const struct config *cfg = daemon_config(h->d);
+        const struct config *cfg = cfg_of(h);
         char *token = NULL, *secret = NULL;
         size_t tlen, slen;
         int r = read_secret(config_string(cfg, CONF_HTTP_TOKEN_FILE), &token, &tlen, err, err_size);
@@ -688,8 +703,8 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t
         return 0;
 }
 
-int http_start(struct daemon *d, struct http **ret, char *err, size_t err_size) {
-        const struct config *cfg = daemon_config(d);
+int http_start(const struct http_env *env, struct http **ret, char *err, size_t err_size) {
+        const struct config *cfg = env->ops->config(env->ctx);
         struct sockaddr_storage ss;
         socklen_t sslen;
         size_t n;
@@ -698,7 +713,7 @@ int http_start(struct daemon *d, struct http **ret, char *err, size_t err_size) 
         struct http *h = calloc(1, sizeof *h);
         if (!h)
                 return -ENOMEM;
-        h->d = d;
+        h->env = *env;
         h->io.fd = h->timer.fd = -1;
         h->io.handler = on_io;
         h->timer.handler = on_timer;
@@ -758,7 +773,7 @@ int http_start(struct daemon *d, struct http **ret, char *err, size_t err_size) 
                                                     : ((struct sockaddr_in *) &bound)->sin_port);
         h->io.fd = info->epoll_fd;
         h->timer.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-        if (h->timer.fd < 0 || loop_add(daemon_loop(d), &h->io, EPOLLIN) < 0 || loop_add(daemon_loop(d), &h->timer, EPOLLIN) < 0) {
+        if (h->timer.fd < 0 || loop_add(env->loop, &h->io, EPOLLIN) < 0 || loop_add(env->loop, &h->timer, EPOLLIN) < 0) {
                 r = -errno;
                 snprintf(err, err_size, "cannot watch the HTTP server: %s", strerror(errno));
                 goto fail;
@@ -793,11 +808,11 @@ struct http *http_free(struct http *h) {
         if (!h)
                 return NULL;
         if (h->mhd) {
-                loop_del(daemon_loop(h->d), &h->io);
+                loop_del(h->env.loop, &h->io);
                 MHD_stop_daemon(h->mhd);
         }
         if (h->timer.fd >= 0) {
-                loop_del(daemon_loop(h->d), &h->timer);
+                loop_del(h->env.loop, &h->timer);
                 close(h->timer.fd);
         }
         forget_secrets(h);

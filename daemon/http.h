@@ -1,11 +1,54 @@
-/* The HTTP API: libmicrohttpd in external epoll mode inside the daemon's loop. */
+/* The HTTP API: libmicrohttpd in external epoll mode inside the daemon's loop. It knows the
+ * loop, the queue's records and the calls below, nothing else of the daemon. */
 #pragma once
 
+#include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
-struct daemon;
+#include "common/config.h"
+#include "common/loop.h"
+#include "daemon/queue.h"
+
+/* Counters kept for /metrics (owned by the caller, so they outlive a restart of the API). */
+struct http_counters {
+        uint64_t requests[6]; /* by status class: [2] 2xx, [4] 4xx, [5] 5xx */
+        uint64_t rejected_auth;
+};
+
+/* What the API acts on: the job supervisor. Each call gets the env's ctx. */
+struct http_ops {
+        /* the settings now (they change on a reload) */
+        const struct config *(*config)(void *ctx);
+        struct queue *(*queue)(void *ctx);
+        /* why new work is refused now (draining, the disk nearly full), or NULL */
+        const char *(*refusing)(void *ctx);
+        bool (*draining)(void *ctx);
+        /* queues a request (durable on return); *ret_dup: the upload was known already */
+        int (*submit)(void *ctx, const struct queue_request *req, const struct queue_entry **ret, bool *ret_dup);
+        /* -ENOENT, -EALREADY (final) */
+        int (*cancel)(void *ctx, const char *id);
+        /* -ENOENT, -EBUSY (not final) */
+        int (*retry)(void *ctx, const char *id);
+        /* a job as the API shows it */
+        json_object *(*job_json)(void *ctx, const struct queue_entry *e);
+        /* the Prometheus text */
+        void (*metrics)(void *ctx, FILE *out);
+        /* whether a local path lies under the allowed roots; resolved (PATH_MAX): its real path */
+        int (*path_allowed)(void *ctx, const char *path, char *resolved);
+};
+
+struct http_env {
+        struct loop *loop;
+        const struct http_ops *ops;
+        void *ctx;
+        struct http_counters *counters;
+};
+
 struct http;
-int http_start(struct daemon *d, struct http **ret, char *err, size_t err_size);
+int http_start(const struct http_env *env, struct http **ret, char *err, size_t err_size);
 /* Stops accepting connections; those open are answered. */
 void http_quiesce(struct http *h);
 struct http *http_free(struct http *h);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/json.h"
 #include "common/fileio.h"
 #include "daemon/queue.h"
 
@@ -163,17 +164,6 @@ static int save(struct queue *q, const struct queue_entry *e) {
         return save_as(q, e, false);
 }
 
-static const char *jstr(json_object *o, const char *key) {
-        json_object *v;
-        return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-                                                                                                 : NULL;
-}
-
-static int64_t jint(json_object *o, const char *key) {
-        json_object *v;
-        return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
-}
-
 static int dup_or_null(const char *s, char **ret) {
         *ret = NULL;
         if (!s)
@@ -183,24 +173,24 @@ static int dup_or_null(const char *s, char **ret) {
 }
 
 static int entry_from_json(json_object *o, struct queue_entry *e) {
-        const char *id = jstr(o, "id"), *state = jstr(o, "state");
+        const char *id = json_str(o, "id"), *state = json_str(o, "state");
         int s = state ? queue_state_from_string(state) : -EINVAL;
         memset(e, 0, sizeof *e);
-        if (!id || strlen(id) >= sizeof e->id || s < 0 || !jstr(o, "case") || !jstr(o, "source") || !jstr(o, "filename"))
+        if (!id || strlen(id) >= sizeof e->id || s < 0 || !json_str(o, "case") || !json_str(o, "source") || !json_str(o, "filename"))
                 return -EBADMSG;
         snprintf(e->id, sizeof e->id, "%s", id);
         e->state = (enum queue_state) s;
-        e->size = (uint64_t) jint(o, "size");
-        e->error_class = (int) jint(o, "error_class");
-        e->created_us = jint(o, "created_us");
-        e->started_us = jint(o, "started_us");
-        e->finished_us = jint(o, "finished_us");
-        e->attempts = (unsigned) jint(o, "attempts");
-        e->run = (unsigned) jint(o, "run");
-        if (dup_or_null(jstr(o, "case"), &e->case_id) < 0 || dup_or_null(jstr(o, "source"), &e->source) < 0 ||
-            dup_or_null(jstr(o, "filename"), &e->filename) < 0 || dup_or_null(jstr(o, "sha256"), &e->sha256) < 0 ||
-            dup_or_null(jstr(o, "trigger") ? jstr(o, "trigger") : "unknown", &e->trigger) < 0 ||
-            dup_or_null(jstr(o, "dir"), &e->dir) < 0 || dup_or_null(jstr(o, "error"), &e->error) < 0) {
+        e->size = (uint64_t) json_int(o, "size", 0);
+        e->error_class = (int) json_int(o, "error_class", 0);
+        e->created_us = json_int(o, "created_us", 0);
+        e->started_us = json_int(o, "started_us", 0);
+        e->finished_us = json_int(o, "finished_us", 0);
+        e->attempts = (unsigned) json_int(o, "attempts", 0);
+        e->run = (unsigned) json_int(o, "run", 0);
+        if (dup_or_null(json_str(o, "case"), &e->case_id) < 0 || dup_or_null(json_str(o, "source"), &e->source) < 0 ||
+            dup_or_null(json_str(o, "filename"), &e->filename) < 0 || dup_or_null(json_str(o, "sha256"), &e->sha256) < 0 ||
+            dup_or_null(json_str(o, "trigger") ? json_str(o, "trigger") : "unknown", &e->trigger) < 0 ||
+            dup_or_null(json_str(o, "dir"), &e->dir) < 0 || dup_or_null(json_str(o, "error"), &e->error) < 0) {
                 entry_clear(e);
                 return -ENOMEM;
         }

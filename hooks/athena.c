@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "hooks/athena.h"
 #include "hooks/httpcall.h"
 
@@ -92,22 +93,14 @@ struct athena *athena_free(struct athena *a) {
         return NULL;
 }
 
-static const char *jstr(json_object *o, const char *key) {
-        json_object *v;
-        return o && json_object_is_type(o, json_type_object) && json_object_object_get_ex(o, key, &v) &&
-                               json_object_is_type(v, json_type_string)
-                       ? json_object_get_string(v)
-                       : NULL;
-}
-
 /* What Salesforce said in a refusal: [{"message","errorCode"}] or {"error","error_description"}. */
 static void refusal(const struct httpcall_answer *an, char *buf, size_t size) {
         json_object *o = an->body ? json_tokener_parse(an->body) : NULL;
         json_object *e = o && json_object_is_type(o, json_type_array) && json_object_array_length(o)
                                  ? json_object_array_get_idx(o, 0)
                                  : o;
-        const char *code = jstr(e, "errorCode") ? jstr(e, "errorCode") : jstr(e, "error");
-        const char *msg = jstr(e, "message") ? jstr(e, "message") : jstr(e, "error_description");
+        const char *code = json_str(e, "errorCode") ? json_str(e, "errorCode") : json_str(e, "error");
+        const char *msg = json_str(e, "message") ? json_str(e, "message") : json_str(e, "error_description");
         if (code || msg)
                 snprintf(buf, size, "HTTP %ld: %s%s%.300s", an->status, code ? code : "", code && msg ? ": " : "",
                          msg ? msg : "");
@@ -188,7 +181,7 @@ static enum sink_outcome login(struct athena *a, struct sink_result *res) {
                 return oc;
         }
         json_object *o = json_tokener_parse(an.body);
-        const char *tok = jstr(o, "access_token"), *inst = jstr(o, "instance_url");
+        const char *tok = json_str(o, "access_token"), *inst = json_str(o, "instance_url");
         if (!tok || !inst || strlen(tok) > 4000) {
                 size_t got = an.len;
                 json_object_put(o);
@@ -286,7 +279,7 @@ enum sink_outcome athena_case_id(struct athena *a, const char *number, char id[6
         if (query(a, "case lookup", soql, &o, res) != SINK_SENT)
                 return res->outcome;
         json_object_object_get_ex(o, "records", &recs);
-        const char *found = json_object_array_length(recs) ? jstr(json_object_array_get_idx(recs, 0), "Id") : NULL;
+        const char *found = json_object_array_length(recs) ? json_str(json_object_array_get_idx(recs, 0), "Id") : NULL;
         if (!found || strlen(found) >= 64) {
                 json_object_put(o);
                 return fail(res, SINK_REJECTED, false, "athena: no case with CaseNumber '%s'", number);
@@ -317,7 +310,7 @@ enum sink_outcome athena_find_comment(struct athena *a, const char *parent, cons
         json_object_object_get_ex(o, "records", &recs);
         for (size_t i = 0; i < json_object_array_length(recs); i++) {
                 json_object *c = json_object_array_get_idx(recs, i);
-                const char *body = jstr(c, "CommentBody"), *cid = jstr(c, "Id");
+                const char *body = json_str(c, "CommentBody"), *cid = json_str(c, "Id");
                 if (body && cid && strstr(body, mark)) {
                         snprintf(id, 64, "%s", cid);
                         *found = 1;
@@ -344,7 +337,7 @@ enum sink_outcome athena_comment(struct athena *a, const char *parent, const cha
         if (oc != SINK_SENT)
                 return oc;
         json_object *ans = json_tokener_parse(an.body), *ok;
-        const char *cid = jstr(ans, "id");
+        const char *cid = json_str(ans, "id");
         bool success = json_object_object_get_ex(ans, "success", &ok) && json_object_get_boolean(ok);
         if (!cid || !success || strlen(cid) >= 64) {
                 /* taken or not, nobody can say: the next try looks for it first */

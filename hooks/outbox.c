@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/json.h"
 #include "common/fileio.h"
 #include "hooks/athena.h"
 #include "hooks/outbox.h"
@@ -93,35 +94,10 @@ static void unlock_file(int fd) {
                 close(fd);
 }
 
-static const char *jstr(json_object *o, const char *key) {
-        json_object *v;
-        return o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
-                       ? json_object_get_string(v)
-                       : NULL;
-}
-
-static int64_t jint(json_object *o, const char *key) {
-        json_object *v;
-        return o && json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
-}
-
+/* An outbox entry or a case folder's record: NULL when missing or not a JSON object. */
 static json_object *read_json(const char *path) {
-        char *text = NULL;
-        size_t len;
-        if (read_file_max(path, ENTRY_MAX, &text, &len) < 0)
-                return NULL;
-        json_object *o = json_tokener_parse(text);
-        free(text);
-        if (o && !json_object_is_type(o, json_type_object)) {
-                json_object_put(o);
-                o = NULL;
-        }
-        return o;
-}
-
-static int write_json(const char *dir, const char *name, json_object *o) {
-        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-        return text ? write_file_atomic(dir, name, text, strlen(text)) : -ENOMEM;
+        json_object *o = NULL;
+        return json_read_object(path, ENTRY_MAX, &o) == 0 ? o : NULL;
 }
 
 static bool is_entry(const char *dir, const char *name, void *userdata) {
@@ -166,8 +142,8 @@ static char *comment_text(const struct config *cfg, const char *dir, json_object
         char path[PATH_MAX], link[PATH_MAX + 256];
         char *comment = NULL, *text = NULL;
         size_t len = 0;
-        const char *case_id = jstr(rec, "case");
-        int64_t number = jint(rec, "number");
+        const char *case_id = job_record_string(rec, JOB_CASE);
+        int64_t number = job_record_int(rec, JOB_NUMBER, 0);
         snprintf(path, sizeof path, "%s/comment.txt", dir);
         if (read_file_max(path, 1u << 20, &comment, &len) < 0)
                 comment = NULL;
@@ -177,8 +153,8 @@ static char *comment_text(const struct config *cfg, const char *dir, json_object
                 if (asprintf(&text, "First look, from the kernel log alone; the full analysis follows.\n\n%s", comment) < 0)
                         text = NULL;
         } else if (!strcmp(kind, "failed")) {
-                const char *error = jstr(rec, "error");
-                link_to(cfg, dir, case_id, number, "hotkdump.log", link, sizeof link);
+                const char *error = job_record_string(rec, JOB_ERROR);
+                link_to(cfg, dir, case_id, number, JOB_LOG_FILE, link, sizeof link);
                 if (asprintf(&text,
                              "hotkdump could not analyse case %s, dump %" PRId64 ".\n\nWhy:     %s\nLog:     %s\n%s%s",
                              case_id, number, error ? error : "unknown", link,
@@ -213,7 +189,7 @@ static void add_str(json_object *o, const char *key, const char *v) {
 static int split_parts(const struct config *cfg, json_object *e, const char *text) {
         char **parts = NULL;
         size_t n = 0, max = config_u64(cfg, CONF_ATHENA_COMMENT_MAX);
-        int r = athena_split(text, max, jstr(e, "key"), &parts, &n);
+        int r = athena_split(text, max, json_str(e, "key"), &parts, &n);
         if (r < 0)
                 return r;
         json_object *a = json_object_new_array();
@@ -241,17 +217,17 @@ static json_object *make_entry(const struct config *cfg, const char *dir, json_o
         add_str(e, "key", key);
         add_str(e, "sink", sink);
         add_str(e, "kind", kind);
-        add_str(e, "case", jstr(rec, "case"));
-        json_object_object_add(e, "number", json_object_new_int64(jint(rec, "number")));
+        add_str(e, "case", job_record_string(rec, JOB_CASE));
+        json_object_object_add(e, "number", json_object_new_int64(job_record_int(rec, JOB_NUMBER, 0)));
         add_str(e, "dir", dir);
-        add_str(e, "job_id", jstr(rec, "queue_id"));
-        add_str(e, "job_state", jstr(rec, "state"));
-        add_str(e, "job_error", jstr(rec, "error"));
+        add_str(e, "job_id", job_record_string(rec, JOB_QUEUE_ID));
+        add_str(e, "job_state", job_record_string(rec, JOB_STATE));
+        add_str(e, "job_error", job_record_string(rec, JOB_ERROR));
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/summary.json", dir);
         json_object *sum = read_json(path);
         if (sum && json_object_object_get_ex(sum, "headline", &summary))
-                add_str(e, "cause", jstr(summary, "cause"));
+                add_str(e, "cause", json_str(summary, "cause"));
         json_object_put(sum);
         add_str(e, "state", "waiting");
         json_object_object_add(e, "created", json_object_new_int64((int64_t) time(NULL)));
@@ -293,13 +269,13 @@ static bool delivered(json_object *posted, const char *key, const char *sink) {
 /* Whether an entry has started to be sent: a part taken, or one whose fate is unknown. */
 static bool started(json_object *e) {
         json_object *parts;
-        if (jint(e, "attempts") > 0 && strcmp(jstr(e, "sink") ? jstr(e, "sink") : "", "athena") != 0)
+        if (json_int(e, "attempts", 0) > 0 && strcmp(json_str(e, "sink") ? json_str(e, "sink") : "", "athena") != 0)
                 return true;
         if (!json_object_object_get_ex(e, "parts", &parts))
                 return false;
         for (size_t i = 0; i < json_object_array_length(parts); i++) {
                 json_object *p = json_object_array_get_idx(parts, i), *v;
-                if (jstr(p, "sent") || (json_object_object_get_ex(p, "sending", &v) && json_object_get_boolean(v)))
+                if (json_str(p, "sent") || (json_object_object_get_ex(p, "sending", &v) && json_object_get_boolean(v)))
                         return true;
         }
         return false;
@@ -314,14 +290,13 @@ int outbox_enqueue(const struct config *cfg, const char *dir, const char *kind, 
 
         if (!*config_string(cfg, CONF_POST_SINKS) || (!strcmp(kind, "early") && !config_bool(cfg, CONF_POST_EARLY)))
                 return 0;
-        snprintf(path, sizeof path, "%s/job.json", dir);
-        rec = read_json(path);
-        if (!rec || !jstr(rec, "case")) {
-                snprintf(err, err_size, "cannot read '%s'", path);
-                r = -EBADMSG;
+        if ((r = job_record_read(dir, &rec)) < 0) {
+                snprintf(err, err_size, "cannot read '%s/%s': %s", dir, JOB_RECORD_FILE,
+                         r == -EBADMSG ? "not a job record" : strerror(-r));
                 goto out;
         }
-        snprintf(key, sizeof key, "%s/%" PRId64 "/%s", jstr(rec, "case"), jint(rec, "number"), kind);
+        snprintf(key, sizeof key, "%s/%" PRId64 "/%s", job_record_string(rec, JOB_CASE),
+                 job_record_int(rec, JOB_NUMBER, 0), kind);
         if (sink_on(cfg, "exec") && (r = scripts_list(config_string(cfg, CONF_HOOKS_DIR), &scripts, &n_scripts)) < 0) {
                 snprintf(err, err_size, "cannot list the hook scripts in '%s': %s", config_string(cfg, CONF_HOOKS_DIR),
                          strerror(-r));
@@ -333,8 +308,7 @@ int outbox_enqueue(const struct config *cfg, const char *dir, const char *kind, 
                 snprintf(err, err_size, "cannot lock the outbox: %s", strerror(-r));
                 goto out;
         }
-        snprintf(path, sizeof path, "%s/posted.json", dir);
-        posted = read_json(path);
+        posted = job_path(dir, JOB_POSTED_FILE, path, sizeof path) == 0 ? read_json(path) : NULL;
         r = list_names(cfg, &names, &n_names);
         if (r < 0) {
                 snprintf(err, err_size, "cannot list the outbox: %s", strerror(-r));
@@ -351,11 +325,11 @@ int outbox_enqueue(const struct config *cfg, const char *dir, const char *kind, 
         }
         for (size_t i = 0; i < n_names; i++) {
                 json_object *e = load_entry(cfg, names[i]);
-                if (!e || !jstr(e, "dir") || strcmp(jstr(e, "dir"), dir) != 0) {
+                if (!e || !json_str(e, "dir") || strcmp(json_str(e, "dir"), dir) != 0) {
                         json_object_put(e);
                         continue;
                 }
-                const char *ek = jstr(e, "kind") ? jstr(e, "kind") : "";
+                const char *ek = json_str(e, "kind") ? json_str(e, "kind") : "";
                 if (strcmp(ek, "early") != 0)
                         later_exists = true;
                 if (strcmp(kind, "early") != 0 && !strcmp(ek, "early") && !started(e)) {
@@ -364,11 +338,11 @@ int outbox_enqueue(const struct config *cfg, const char *dir, const char *kind, 
                         snprintf(name, sizeof name, "%s.json", names[i]);
                         outbox_path(cfg, name, p, sizeof p);
                         if (unlink(p) == 0)
-                                job_log_dir(dir, "post: the early post to %s is dropped: the %s one is ready", jstr(e, "sink"),
+                                job_log_dir(dir, "post: the early post to %s is dropped: the %s one is ready", json_str(e, "sink"),
                                             kind);
                 } else {
                         char k[1024];
-                        snprintf(k, sizeof k, "%s %s", jstr(e, "key"), jstr(e, "sink"));
+                        snprintf(k, sizeof k, "%s %s", json_str(e, "key"), json_str(e, "sink"));
                         json_object_object_add(held, k, json_object_new_boolean(1));
                 }
                 json_object_put(e);
@@ -409,7 +383,7 @@ int outbox_enqueue(const struct config *cfg, const char *dir, const char *kind, 
                         /* named by time, so that a listing is the order of posting */
                         snprintf(name, sizeof name, "%010lld%09ld-%d-%02u.json", (long long) ts.tv_sec, ts.tv_nsec,
                                  (int) getpid(), seq++);
-                        r = write_json(outdir, name, e);
+                        r = json_write_atomic(outdir, name, e);
                         json_object_put(e);
                         if (r < 0)
                                 snprintf(err, err_size, "cannot write the outbox: %s", strerror(-r));
@@ -479,7 +453,7 @@ static int save_entry(const struct config *cfg, const char *id, json_object *e) 
         outbox_path(cfg, NULL, outdir, sizeof outdir);
         snprintf(name, sizeof name, "%s.json", id);
         outbox_path(cfg, name, path, sizeof path);
-        int r = access(path, F_OK) < 0 ? -ENOENT : write_json(outdir, name, e);
+        int r = access(path, F_OK) < 0 ? -ENOENT : json_write_atomic(outdir, name, e);
         unlock_file(lock);
         return r;
 }
@@ -487,27 +461,26 @@ static int save_entry(const struct config *cfg, const char *id, json_object *e) 
 /* Delivered: recorded in the case folder, then out of the outbox. */
 static int finish_entry(struct sender *s, const char *id, json_object *e, json_object *ids) {
         char outdir[PATH_MAX], name[NAME_MAX + 1], path[PATH_MAX], k[1024];
-        const char *dir = jstr(e, "dir");
+        const char *dir = json_str(e, "dir");
         int lock = lock_file(s->cfg, ".lock");
         if (lock < 0)
                 return lock;
-        snprintf(path, sizeof path, "%s/posted.json", dir);
-        json_object *posted = read_json(path);
+        json_object *posted = job_path(dir, JOB_POSTED_FILE, path, sizeof path) == 0 ? read_json(path) : NULL;
         if (!posted)
                 posted = json_object_new_object();
-        json_object *rec = json_object_new_object();
-        if (posted && rec) {
-                json_object_object_add(rec, "at", json_object_new_int64((int64_t) time(NULL)));
-                json_object_object_add(rec, "ids", json_object_get(ids));
-                snprintf(k, sizeof k, "%s %s", jstr(e, "key"), jstr(e, "sink"));
-                json_object_object_add(posted, k, rec);
-                rec = NULL;
+        json_object *delivery = json_object_new_object();
+        if (posted && delivery) {
+                json_object_object_add(delivery, "at", json_object_new_int64((int64_t) time(NULL)));
+                json_object_object_add(delivery, "ids", json_object_get(ids));
+                snprintf(k, sizeof k, "%s %s", json_str(e, "key"), json_str(e, "sink"));
+                json_object_object_add(posted, k, delivery);
+                delivery = NULL;
         }
         /* Without the record a job run again would post again: the entry stays, delivered, until
          * the record is written. A case folder gone (purged, moved) needs none. */
         struct stat st;
-        int w = posted && !rec ? write_json(dir, "posted.json", posted) : -ENOMEM;
-        json_object_put(rec);
+        int w = posted && !delivery ? json_write_atomic(dir, JOB_POSTED_FILE, posted) : -ENOMEM;
+        json_object_put(delivery);
         json_object_put(posted);
         if (w < 0 && stat(dir, &st) == 0) {
                 unlock_file(lock);
@@ -536,8 +509,8 @@ static enum sink_outcome send_athena(struct sender *s, const char *id, json_obje
         json_object *parts;
         /* athena.comment_max changed since (a comment refused as too long, and the limit
          * lowered): split again, unless a part went out already */
-        if (jint(e, "max") != (int64_t) config_u64(s->cfg, CONF_ATHENA_COMMENT_MAX) && !started(e) && jstr(e, "text")) {
-                char *text = strdup(jstr(e, "text"));
+        if (json_int(e, "max", 0) != (int64_t) config_u64(s->cfg, CONF_ATHENA_COMMENT_MAX) && !started(e) && json_str(e, "text")) {
+                char *text = strdup(json_str(e, "text"));
                 int r = text ? split_parts(s->cfg, e, text) : -ENOMEM;
                 free(text);
                 if (r < 0) {
@@ -545,17 +518,17 @@ static enum sink_outcome send_athena(struct sender *s, const char *id, json_obje
                         return res->outcome = SINK_REJECTED;
                 }
         }
-        if (athena_case_id(s->athena, jstr(e, "case"), parent, res) != SINK_SENT)
+        if (athena_case_id(s->athena, json_str(e, "case"), parent, res) != SINK_SENT)
                 return res->outcome;
         json_object_object_get_ex(e, "parts", &parts);
         size_t n = json_object_array_length(parts);
         for (size_t i = 0; i < n; i++) {
                 json_object *p = json_object_array_get_idx(parts, i), *v;
-                if (jstr(p, "sent")) {
-                        json_object_array_add(ids, json_object_new_string(jstr(p, "sent")));
+                if (json_str(p, "sent")) {
+                        json_object_array_add(ids, json_object_new_string(json_str(p, "sent")));
                         continue;
                 }
-                athena_mark(jstr(e, "key"), i + 1, mark, sizeof mark);
+                athena_mark(json_str(e, "key"), i + 1, mark, sizeof mark);
                 if (json_object_object_get_ex(p, "sending", &v) && json_object_get_boolean(v)) {
                         /* the last try may have made it: a second comment is worse than a look */
                         int found = 0;
@@ -580,7 +553,7 @@ static enum sink_outcome send_athena(struct sender *s, const char *id, json_obje
                         snprintf(res->error, sizeof res->error, "cannot update the outbox: %s", strerror(-r));
                         return res->outcome = SINK_RETRY;
                 }
-                if (athena_comment(s->athena, parent, jstr(p, "text"), cid, res) != SINK_SENT) {
+                if (athena_comment(s->athena, parent, json_str(p, "text"), cid, res) != SINK_SENT) {
                         if (!res->unclear)
                                 json_object_object_add(p, "sending", NULL);
                         return res->outcome;
@@ -607,28 +580,28 @@ static size_t set_env(char env[][PATH_MAX + 64], const char **envp, size_t n, co
 static enum sink_outcome send_script(struct sender *s, json_object *e, struct sink_result *res) {
         char env[12][PATH_MAX + 64];
         const char *envp[13];
-        const char *dir = jstr(e, "dir");
+        const char *dir = json_str(e, "dir");
         size_t n = 0;
         char number[32], attempt[32], summary[PATH_MAX], comment[PATH_MAX];
-        snprintf(number, sizeof number, "%" PRId64, jint(e, "number"));
-        snprintf(attempt, sizeof attempt, "%" PRId64, jint(e, "attempts") + 1);
+        snprintf(number, sizeof number, "%" PRId64, json_int(e, "number", 0));
+        snprintf(attempt, sizeof attempt, "%" PRId64, json_int(e, "attempts", 0) + 1);
         snprintf(summary, sizeof summary, "%s/summary.json", dir);
         snprintf(comment, sizeof comment, "%s/comment.txt", dir);
-        n = set_env(env, envp, n, "EVENT", jstr(e, "kind"));
-        n = set_env(env, envp, n, "JOB_ID", jstr(e, "job_id") ? jstr(e, "job_id") : jstr(e, "key"));
-        n = set_env(env, envp, n, "CASE", jstr(e, "case"));
+        n = set_env(env, envp, n, "EVENT", json_str(e, "kind"));
+        n = set_env(env, envp, n, "JOB_ID", json_str(e, "job_id") ? json_str(e, "job_id") : json_str(e, "key"));
+        n = set_env(env, envp, n, "CASE", json_str(e, "case"));
         n = set_env(env, envp, n, "DUMP", number);
-        n = set_env(env, envp, n, "STATE", jstr(e, "job_state"));
-        n = set_env(env, envp, n, "ERROR", jstr(e, "job_error"));
-        n = set_env(env, envp, n, "CAUSE", jstr(e, "cause"));
+        n = set_env(env, envp, n, "STATE", json_str(e, "job_state"));
+        n = set_env(env, envp, n, "ERROR", json_str(e, "job_error"));
+        n = set_env(env, envp, n, "CAUSE", json_str(e, "cause"));
         n = set_env(env, envp, n, "DIR", dir);
         n = set_env(env, envp, n, "SUMMARY", summary);
         n = set_env(env, envp, n, "COMMENT", comment);
-        n = set_env(env, envp, n, "POST_ID", jstr(e, "key"));
+        n = set_env(env, envp, n, "POST_ID", json_str(e, "key"));
         n = set_env(env, envp, n, "ATTEMPT", attempt);
         envp[n] = NULL;
         struct stat st;
-        return scripts_run(s->cfg, jstr(e, "sink") + 5, envp, stat(dir, &st) == 0 ? dir : NULL, res);
+        return scripts_run(s->cfg, json_str(e, "sink") + 5, envp, stat(dir, &st) == 0 ? dir : NULL, res);
 }
 
 static int64_t backoff(const struct config *cfg, int64_t attempts, unsigned retry_after) {
@@ -652,26 +625,26 @@ static const char *or_unknown(const char *s) {
 }
 
 static void describe(json_object *e, char *buf, size_t size) {
-        snprintf(buf, size, "%s post to %s for case %s, dump %" PRId64, or_unknown(jstr(e, "kind")),
-                 or_unknown(jstr(e, "sink")), or_unknown(jstr(e, "case")), jint(e, "number"));
+        snprintf(buf, size, "%s post to %s for case %s, dump %" PRId64, or_unknown(json_str(e, "kind")),
+                 or_unknown(json_str(e, "sink")), or_unknown(json_str(e, "case")), json_int(e, "number", 0));
 }
 
 static bool matches(const char *only, const char *id, json_object *e) {
         if (!only)
                 return true;
         char job[512];
-        snprintf(job, sizeof job, "%s/%" PRId64, jstr(e, "case"), jint(e, "number"));
+        snprintf(job, sizeof job, "%s/%" PRId64, json_str(e, "case"), json_int(e, "number", 0));
         return !strcmp(only, id) || !strcmp(only, job);
 }
 
 static void deliver_one(struct sender *s, const char *id, json_object *e) {
         const struct config *cfg = s->cfg;
-        const char *sink = jstr(e, "sink"), *case_id = jstr(e, "case"), *dir = jstr(e, "dir"), *state = jstr(e, "state");
+        const char *sink = json_str(e, "sink"), *case_id = json_str(e, "case"), *dir = json_str(e, "dir"), *state = json_str(e, "state");
         int64_t now = (int64_t) time(NULL);
         char what[1024];
         describe(e, what, sizeof what);
 
-        if (!sink || !case_id || !dir || !state || !jstr(e, "key")) {
+        if (!sink || !case_id || !dir || !state || !json_str(e, "key")) {
                 say(s, "%s: not an outbox entry; left alone", id);
                 return;
         }
@@ -693,18 +666,18 @@ static void deliver_one(struct sender *s, const char *id, json_object *e) {
                 s->run->failed++;
                 return;
         }
-        if (!s->run->force && jint(e, "next_at") > now) {
+        if (!s->run->force && json_int(e, "next_at", 0) > now) {
                 s->run->waiting++;
                 hold(s, sink, case_id);
                 return;
         }
         /* given up only after it was tried: not for a daemon that was down, nor for a post held
          * behind another */
-        int64_t first = jint(e, "first_try");
-        if (!s->run->force && jint(e, "attempts") > 0 && first && now - first > (int64_t) config_u64(cfg, CONF_POST_GIVE_UP)) {
+        int64_t first = json_int(e, "first_try", 0);
+        if (!s->run->force && json_int(e, "attempts", 0) > 0 && first && now - first > (int64_t) config_u64(cfg, CONF_POST_GIVE_UP)) {
                 char why[1024];
                 snprintf(why, sizeof why, "given up after %" PRId64 " tries over %" PRId64 " s (post.give_up): %s",
-                         jint(e, "attempts"), now - first, jstr(e, "last_error") ? jstr(e, "last_error") : "no error recorded");
+                         json_int(e, "attempts", 0), now - first, json_str(e, "last_error") ? json_str(e, "last_error") : "no error recorded");
                 add_str(e, "state", "failed");
                 add_str(e, "last_error", why);
                 save_entry(cfg, id, e);
@@ -721,16 +694,16 @@ static void deliver_one(struct sender *s, const char *id, json_object *e) {
         if (!strcmp(sink, "athena"))
                 send_athena(s, id, e, ids, &res);
         else if (!strcmp(sink, "webhook")) {
-                const char *body = jstr(e, "body");
-                webhook_post(cfg, jstr(e, "kind"), jstr(e, "key"), body ? body : "", body ? strlen(body) : 0, &res);
+                const char *body = json_str(e, "body");
+                webhook_post(cfg, json_str(e, "kind"), json_str(e, "key"), body ? body : "", body ? strlen(body) : 0, &res);
         } else if (!strncmp(sink, "exec:", 5))
                 send_script(s, e, &res);
         else {
                 snprintf(res.error, sizeof res.error, "unknown sink '%s'", sink);
                 res.outcome = SINK_REJECTED;
         }
-        int64_t attempts = jint(e, "attempts") + 1;
-        if (!jint(e, "first_try"))
+        int64_t attempts = json_int(e, "attempts", 0) + 1;
+        if (!json_int(e, "first_try", 0))
                 json_object_object_add(e, "first_try", json_object_new_int64(now));
         json_object_object_add(e, "attempts", json_object_new_int64(attempts));
         json_object_object_add(e, "last_try", json_object_new_int64(now));
@@ -837,7 +810,7 @@ int outbox_list(const struct config *cfg, json_object **ret) {
                 if (json_object_object_get_ex(e, "parts", &parts)) {
                         size_t sent = 0, total = json_object_array_length(parts);
                         for (size_t p = 0; p < total; p++)
-                                sent += jstr(json_object_array_get_idx(parts, p), "sent") != NULL;
+                                sent += json_str(json_object_array_get_idx(parts, p), "sent") != NULL;
                         json_object_object_add(o, "parts", json_object_new_int64((int64_t) total));
                         json_object_object_add(o, "parts_sent", json_object_new_int64((int64_t) sent));
                 }
@@ -862,10 +835,10 @@ int outbox_due(const struct config *cfg, int64_t *ret_next, unsigned *ret_count)
         struct sender heads = { .cfg = cfg };
         for (size_t i = 0; i < n; i++) {
                 json_object *e = load_entry(cfg, names[i]);
-                const char *state = jstr(e, "state"), *sink = jstr(e, "sink"), *case_id = jstr(e, "case");
+                const char *state = json_str(e, "state"), *sink = json_str(e, "sink"), *case_id = json_str(e, "case");
                 if (state && sink && case_id && strcmp(state, "failed") != 0 && !is_held(&heads, sink, case_id)) {
                         hold(&heads, sink, case_id);
-                        int64_t at = jint(e, "next_at");
+                        int64_t at = json_int(e, "next_at", 0);
                         if (at < 1)
                                 at = 1;
                         if (!next || at < next)

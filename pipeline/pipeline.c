@@ -252,7 +252,7 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
         json_object_object_add(fl, "log_file", log ? json_object_new_string(log_file) : NULL);
         json_object_object_add(fl, "release", info->release[0] ? json_object_new_string(info->release) : NULL);
         json_object_object_add(fl, "crash_time", info->has_crash_time ? json_object_new_int64(info->crash_time) : NULL);
-        r = job_set(j, "first_look", fl);
+        r = job_set(j, JOB_FIRST_LOOK, fl);
         if (r == 0)
                 r = triage_job(j, rules, rule_errors, log, log_len, info->vmcoreinfo, info->vmcoreinfo_len, "first look");
         free(log);
@@ -293,7 +293,7 @@ static int find_symbols(struct job *j, const struct found *dump, const char *deb
         json_object_object_add(o, "vmlinux", json_object_new_string(sym->vmlinux));
         json_object_object_add(o, "modules", sym->modules_found ? json_object_new_string(sym->modules) : NULL);
         json_object_object_add(o, "source", json_object_new_string(sym->source));
-        return job_set(j, "symbols", o);
+        return job_set(j, JOB_SYMBOLS, o);
 }
 
 struct modules_ctx {
@@ -355,7 +355,7 @@ static int run_crash(struct job *j, const struct symbols_query *q, struct symbol
         crash_cmdset_clear(&set);
         crash_binaries_free(builds);
         if (rec) {
-                int w = job_set(j, "crash", rec);
+                int w = job_set(j, JOB_CRASH, rec);
                 if (r == 0)
                         r = w;
         }
@@ -427,7 +427,7 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
                 job_stage_end(j, STAGE_IDENTIFY, r, err);
                 return r;
         }
-        r = job_set(j, "identity", dump_info_to_json(dump->path, dump->info));
+        r = job_set(j, JOB_IDENTITY, dump_info_to_json(dump->path, dump->info));
         job_stage_end(j, STAGE_IDENTIFY, r, NULL);
         if (r < 0 || stop_after < STAGE_FIRSTLOOK)
                 return r;
@@ -469,8 +469,7 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
         if (sym.lock_fd >= 0)
                 close(sym.lock_fd);
         /* crash's answers (backtraces, memory, tasks) make the second triage richer */
-        json_object *crash_rec = NULL;
-        if (json_object_object_get_ex(job_record(j), "crash", &crash_rec) && rc != -ENOMEM) {
+        if (job_record_get(job_record(j), JOB_CRASH) && rc != -ENOMEM) {
                 int rt = triage_job(j, rules, rule_errors, NULL, 0, dump->info->vmcoreinfo, dump->info->vmcoreinfo_len,
                                     "crash");
                 if (rt < 0 && rc >= 0) {
@@ -486,7 +485,7 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
         if (stop_after < STAGE_REPORT || rc == -ENOMEM)
                 return rc < 0 ? rc : 0;
         job_stage_begin(j, STAGE_REPORT);
-        r = job_set(j, "state", json_object_new_string(rc < 0 ? "incomplete" : "done"));
+        r = job_set(j, JOB_STATE, json_object_new_string(job_state_to_string(rc < 0 ? JOB_INCOMPLETE : JOB_DONE)));
         if (r == 0)
                 r = report_write(j, why, sizeof why);
         job_stage_end(j, STAGE_REPORT, r, why);
@@ -499,18 +498,17 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
 
 /* A job found finished when the daemon restarts: what it recorded, nothing run again. */
 static int recorded_result(struct job *j, struct pipeline_result *res) {
-        const char *state = job_state(j);
-        json_object *v;
-        if (!strcmp(state, "done"))
+        enum job_state state = job_state(j);
+        json_object *rec = job_record(j);
+        if (state == JOB_DONE)
                 return 0;
-        if (json_object_object_get_ex(job_record(j), "error", &v))
-                snprintf(res->error, sizeof res->error, "%s", json_object_get_string(v));
-        if (!strcmp(state, "incomplete")) {
+        if (job_record_string(rec, JOB_ERROR))
+                snprintf(res->error, sizeof res->error, "%s", job_record_string(rec, JOB_ERROR));
+        if (state == JOB_INCOMPLETE) {
                 res->error_class = PIPELINE_EINCOMPLETE;
                 return 1;
         }
-        res->error_class = json_object_object_get_ex(job_record(j), "error_class", &v) ? json_object_get_int(v)
-                                                                                      : PIPELINE_EINTERNAL;
+        res->error_class = (int) job_record_int(rec, JOB_ERROR_CLASS, PIPELINE_EINTERNAL);
         return -EIO;
 }
 
@@ -521,8 +519,8 @@ static void sibling_id(const char *queue_id, const char *path, char *buf, size_t
 
 /* Whether a further dump of the upload has no folder yet or one not finished. */
 static bool siblings_pending(struct job *j, const char *queue_id) {
-        json_object *dumps;
-        if (!queue_id || !json_object_object_get_ex(job_record(j), "dumps", &dumps))
+        json_object *dumps = job_record_get(job_record(j), JOB_DUMPS);
+        if (!queue_id || !dumps || !json_object_is_type(dumps, json_type_array))
                 return false;
         for (size_t i = 1; i < json_object_array_length(dumps); i++) {
                 char id[PATH_MAX + 64], *dir = NULL;
@@ -548,7 +546,7 @@ static int stage_fetch(struct job *j, const struct fetch_request *req, char **re
                 *ret_input = NULL;
                 return 0;
         }
-        if (job_stage_done(j, STAGE_FETCH) && json_object_object_get_ex(job_record(j), "input", &in)) {
+        if (job_stage_done(j, STAGE_FETCH) && (in = job_record_get(job_record(j), JOB_INPUT))) {
                 char path[PATH_MAX];
                 snprintf(path, sizeof path, "%s/%s", job_dir(j), json_object_get_string(in));
                 if (access(path, F_OK) == 0) {
@@ -564,8 +562,9 @@ static int stage_fetch(struct job *j, const struct fetch_request *req, char **re
                 const char *rel = *ret_input + strlen(job_dir(j)) + 1;
                 struct stat st;
                 if (stat(*ret_input, &st) == 0)
-                        json_object_object_add(job_record(j), "input_bytes", json_object_new_int64((int64_t) st.st_size));
-                r = job_set(j, "input", json_object_new_string(rel));
+                        json_object_object_add(job_record(j), job_field_name(JOB_INPUT_BYTES),
+                                               json_object_new_int64((int64_t) st.st_size));
+                r = job_set(j, JOB_INPUT, json_object_new_string(rel));
                 if (r < 0)
                         snprintf(err, err_size, "cannot record the fetched file: %s", strerror(-r));
         }
@@ -640,12 +639,12 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
                 goto done;
         /* the upload's first dump finished before a restart: nothing to do, unless a further
          * dump of it was still waiting or being analysed */
-        first_done = strcmp(job_state(j), "running") != 0;
+        first_done = job_state(j) != JOB_RUNNING;
         if (first_done)
                 recorded = recorded_result(j, res);
         if (first_done && !siblings_pending(j, preq->queue_id)) {
                 /* again, in case the last run ended before its post was in the outbox */
-                post(preq, j, strcmp(job_state(j), "failed") ? "full" : "failed");
+                post(preq, j, job_state(j) != JOB_FAILED ? "full" : "failed");
                 job_free(j);
                 return recorded;
         }
@@ -670,7 +669,7 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
         json_object *list = json_object_new_array();
         for (size_t i = 0; i < s.n_dumps; i++)
                 json_object_array_add(list, json_object_new_string(s.dumps[i].path));
-        job_set(j, "dumps", list);
+        job_set(j, JOB_DUMPS, list);
 
         if (first_done)
                 r = recorded < 0 ? -EIO : 0; /* its error stays in res */
@@ -695,7 +694,7 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
                 if (q == 0) {
                         job_log(j, "dump '%s' goes to job %s/%u", s.dumps[i].path, job_case(j), job_number(sib));
                         add_dir(res, job_dir(sib));
-                        if (!strcmp(job_state(sib), "running")) {
+                        if (job_state(sib) == JOB_RUNNING) {
                                 q = analyze_dump(sib, &s.dumps[i], &s, from, preq, serr, sizeof serr);
                                 finish(preq, sib, q, serr);
                         }
@@ -720,7 +719,7 @@ done:
                 snprintf(res->error, sizeof res->error, "the analysis is incomplete: %s", err);
         }
         if (r < 0)
-                job_set(j, "error_class", json_object_new_int(res->error_class));
+                job_set(j, JOB_ERROR_CLASS, json_object_new_int(res->error_class));
         finish(preq, j, r, res->error);
         job_free(j);
         scan_free(&s);

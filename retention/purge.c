@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "casefolder/record.h"
 #include "common/fileio.h"
 #include "retention/purge.h"
 #include "pipeline/symbols/symbols.h"
@@ -91,24 +92,21 @@ static void when(time_t t, char *buf, size_t size) {
         strftime(buf, size, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
-/* The job's state, "" when job.json cannot be read (a folder made just before a crash). */
-static void job_state_of(const char *dir, char *buf, size_t size, time_t *ret_ended) {
-        char path[PATH_MAX], *text = NULL;
-        size_t len;
+/* The job's state, -1 when its record cannot be read (a folder made just before a crash);
+ * *ret_ended: when it ended, which is the job's last write of job.json. */
+static int job_state_of(const char *dir, time_t *ret_ended) {
+        char path[PATH_MAX];
         struct stat st;
-        buf[0] = 0;
-        snprintf(path, sizeof path, "%s/job.json", dir);
-        /* the job's last write of job.json is its end */
-        *ret_ended = lstat(path, &st) == 0 && S_ISREG(st.st_mode) ? st.st_mtime
-                     : lstat(dir, &st) == 0                        ? st.st_mtime
-                                                                   : 0;
-        if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || read_file_max(path, 64u << 20, &text, &len) < 0)
-                return;
-        json_object *o = json_tokener_parse(text), *v;
-        free(text);
-        if (o && json_object_object_get_ex(o, "state", &v) && json_object_is_type(v, json_type_string))
-                snprintf(buf, size, "%s", json_object_get_string(v));
-        json_object_put(o);
+        json_object *rec = NULL;
+        *ret_ended = job_path(dir, JOB_RECORD_FILE, path, sizeof path) == 0 && lstat(path, &st) == 0 && S_ISREG(st.st_mode)
+                             ? st.st_mtime
+                     : lstat(dir, &st) == 0 ? st.st_mtime
+                                            : 0;
+        if (job_record_read(dir, &rec) < 0)
+                return -1;
+        int s = job_record_state(rec);
+        json_object_put(rec);
+        return s < 0 ? -1 : s;
 }
 
 static int add_folder(struct run *p, const char *dir, const char *case_dir, unsigned number, time_t ended) {
@@ -164,7 +162,7 @@ static int collect(struct run *p) {
                 if (!cd)
                         continue;
                 for (struct dirent *f; r >= 0 && (f = readdir(cd));) {
-                        char dir[PATH_MAX], state[32];
+                        char dir[PATH_MAX];
                         unsigned number;
                         time_t ended;
                         if (!is_number(f->d_name, &number))
@@ -185,14 +183,14 @@ static int collect(struct run *p) {
                                 p->res->kept++;
                                 continue;
                         }
-                        job_state_of(dir, state, sizeof state, &ended);
-                        if (!strcmp(state, "running")) {
+                        int state = job_state_of(dir, &ended);
+                        if (state == JOB_RUNNING) {
                                 say(p, "kept: %s (its job is running)", rel(p, dir));
                                 p->res->kept++;
                                 continue;
                         }
                         /* a folder whose job.json is not written yet is being made */
-                        if (!state[0] && time(NULL) - ended < NEW_FOLDER_GRACE) {
+                        if (state < 0 && time(NULL) - ended < NEW_FOLDER_GRACE) {
                                 say(p, "kept: %s (a job is starting in it)", rel(p, dir));
                                 p->res->kept++;
                                 continue;
@@ -262,10 +260,8 @@ static int remove_folder(struct run *p, const struct folder *f, const char *tras
                 return 0;
         }
         /* a job may have started in it since the scan (a resumed one, a retry) */
-        char state[32];
         time_t ended_now;
-        job_state_of(f->dir, state, sizeof state, &ended_now);
-        if (!strcmp(state, "running") || ended_now != f->ended) {
+        if (job_state_of(f->dir, &ended_now) == JOB_RUNNING || ended_now != f->ended) {
                 say(p, "kept: %s (its job started again)", rel(p, f->dir));
                 p->res->kept++;
                 return -EBUSY;

@@ -648,7 +648,7 @@ static enum status run_input(struct runner *rn, const char *cmd, uint64_t deadli
 /* %blocked N: tasks in state UN from `ps -m`, longest blocked first, and the backtraces of
  * the first N. */
 static enum status run_blocked(struct runner *rn, const struct crash_cmd *c, uint64_t deadline, struct capbuf *a,
-                               json_object *rec, char *why, size_t why_size) {
+                               json_object *crec, char *why, size_t why_size) {
         struct capbuf ps = { .max = a->max };
         enum status st = run_input(rn, "ps -m", deadline, a, &ps, why, why_size);
         if (st != ST_OK)
@@ -679,7 +679,7 @@ static enum status run_blocked(struct runner *rn, const struct crash_cmd *c, uin
                 json_object_object_add(o, "blocked_ms", json_object_new_int64((int64_t) t[i].since_ms));
                 json_object_array_add(list, o);
         }
-        json_object_object_add(rec, "blocked", list);
+        json_object_object_add(crec, "blocked", list);
         for (size_t i = 0; i < un && i < c->count && st == ST_OK; i++) {
                 char cmd[64];
                 snprintf(cmd, sizeof cmd, "bt %ld", t[i].pid);
@@ -697,7 +697,7 @@ static enum status run_blocked(struct runner *rn, const struct crash_cmd *c, uin
 
 /* %top-memory N: the N largest resident sets in `ps`. */
 static enum status run_top_memory(struct runner *rn, const struct crash_cmd *c, uint64_t deadline, struct capbuf *a,
-                                  json_object *rec, char *why, size_t why_size) {
+                                  json_object *crec, char *why, size_t why_size) {
         struct capbuf ps = { .max = a->max };
         enum status st = ST_OK;
         if (!rn->last_ps && (st = run_input(rn, "ps", deadline, a, &ps, why, why_size)) != ST_OK)
@@ -737,7 +737,7 @@ static enum status run_top_memory(struct runner *rn, const struct crash_cmd *c, 
         }
         if (!users)
                 printf_answer(a, "  (no task has resident memory)\n");
-        json_object_object_add(rec, "top_memory", list);
+        json_object_object_add(crec, "top_memory", list);
         free(t);
         return ST_OK;
 }
@@ -962,7 +962,7 @@ static bool dir_has_files(const char *path) {
 int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmdset *set, json_object **ret,
               char *err, size_t err_size) {
         struct runner rn = { .s = { .o = o, .job = j }, .set = set };
-        json_object *rec = json_object_new_object(), *attempts = json_object_new_array(),
+        json_object *crec = json_object_new_object(), *attempts = json_object_new_array(),
                     *commands = json_object_new_array();
         char version[64] = "", crash_dir[PATH_MAX], part[PATH_MAX];
         struct sigaction ign = { .sa_handler = SIG_IGN }, old_pipe;
@@ -989,11 +989,11 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                 job_log(j, "%s", bad + bl);
         }
         if (!nb) {
-                json_object_object_add(rec, "binary", json_object_new_string(all[0] ? all[0] : ""));
+                json_object_object_add(crec, "binary", json_object_new_string(all[0] ? all[0] : ""));
                 json_object_put(attempts);
                 json_object_put(commands);
                 json_object_put(rn.mismatch);
-                *ret = rec;
+                *ret = crec;
                 return log_reason(err, err_size, -ENOENT, "%s", bad[0] ? bad : "no crash configured (crash.binary)");
         }
         rn.s.binary = builds[0];
@@ -1006,7 +1006,7 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                         json_object_object_add(b, "version", json_object_new_string(versions[i]));
                         json_object_array_add(avail, b);
                 }
-                json_object_object_add(rec, "builds", avail);
+                json_object_object_add(crec, "builds", avail);
         }
         job_log(j, "crash %s (%s)%s", version, builds[0], nb > 1 ? ", and older builds if it is too old for the kernel" : "");
 
@@ -1020,7 +1020,7 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                 json_object_put(attempts);
                 json_object_put(commands);
                 json_object_put(rn.mismatch);
-                *ret = rec;
+                *ret = crec;
                 return log_reason(err, err_size, r, "cannot write in '%s': %s", o->dir, strerror(-r));
         }
         sigaction(SIGPIPE, &ign, &old_pipe); /* crash may go away while we write to it */
@@ -1093,13 +1093,13 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                 m++;
         }
         snprintf(version, sizeof version, "%s", versions[opened ? b : 0]);
-        json_object_object_add(rec, "binary", json_object_new_string(builds[opened ? b : 0]));
-        json_object_object_add(rec, "version", json_object_new_string(version));
+        json_object_object_add(crec, "binary", json_object_new_string(builds[opened ? b : 0]));
+        json_object_object_add(crec, "version", json_object_new_string(version));
         if (too_old_builds)
-                json_object_object_add(rec, "too_old_builds", too_old_builds);
+                json_object_object_add(crec, "too_old_builds", too_old_builds);
         if (opened && b > 0)
                 job_log(j, "crash %s opened the dump", version);
-        json_object_object_add(rec, "attempts", attempts);
+        json_object_object_add(crec, "attempts", attempts);
         if (!opened) {
                 fclose(rn.out);
                 unlink(part);
@@ -1107,7 +1107,7 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                                first_failure);
                 goto done;
         }
-        json_object_object_add(rec, "mode", json_object_new_string(mode_name[rn.s.mode]));
+        json_object_object_add(crec, "mode", json_object_new_string(mode_name[rn.s.mode]));
         if (rn.s.mode != MODE_NORMAL)
                 job_log(j, "crash opened the dump only in %s mode", mode_name[rn.s.mode]);
 
@@ -1138,8 +1138,8 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                 struct crash_cmd mc = { .name = "mod-S" };
                 snprintf(mc.command, sizeof mc.command, "mod -S %s", o->modules_dir);
                 json_object *mods = json_object_new_array();
-                r = run_command(&rn, 0, &mc, NULL, mods, rec, &(bool) { false });
-                json_object_object_add(rec, "modules", json_object_array_get_idx(mods, 0) ?
+                r = run_command(&rn, 0, &mc, NULL, mods, crec, &(bool) { false });
+                json_object_object_add(crec, "modules", json_object_array_get_idx(mods, 0) ?
                                                        json_object_get(json_object_array_get_idx(mods, 0)) : NULL);
                 json_object_put(mods);
                 snprintf(rn.setup[0], sizeof rn.setup[0], "%s", mc.command);
@@ -1151,23 +1151,23 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                 json_object *ext = json_object_new_array();
                 bool ok = false;
                 if (r == 0)
-                        r = run_command(&rn, 0, &ec, NULL, ext, rec, &ok);
+                        r = run_command(&rn, 0, &ec, NULL, ext, crec, &ok);
                 json_object *e = json_object_array_get_idx(ext, 0), *st;
                 if (!e || !json_object_object_get_ex(e, "status", &st) || strcmp(json_object_get_string(st), "ok") != 0)
                         pyk_skip = "pykdump could not be loaded (see crash/00-extend.txt)";
                 else
                         snprintf(rn.setup[1], sizeof rn.setup[1], "%s", ec.command);
-                json_object_object_add(rec, "pykdump", e ? json_object_get(e) : NULL);
+                json_object_object_add(crec, "pykdump", e ? json_object_get(e) : NULL);
                 json_object_put(ext);
         }
 
         for (size_t i = 0; r == 0 && i < set->n; i++) {
-                r = run_command(&rn, i + 1, &set->v[i], set->v[i].needs_pykdump ? pyk_skip : NULL, commands, rec, &useful);
+                r = run_command(&rn, i + 1, &set->v[i], set->v[i].needs_pykdump ? pyk_skip : NULL, commands, crec, &useful);
                 if (r < 0)
                         break;
         }
-        json_object_object_add(rec, "commands", json_object_get(commands));
-        json_object_object_add(rec, "restarts", json_object_new_int((int) rn.restarts));
+        json_object_object_add(crec, "commands", json_object_get(commands));
+        json_object_object_add(crec, "restarts", json_object_new_int((int) rn.restarts));
         session_stop(&rn.s, 5000);
 
         if (r == 0 && (fflush(rn.out) != 0 || ferror(rn.out) || fsync(fileno(rn.out)) < 0))
@@ -1189,13 +1189,13 @@ done:
                 json_object *mm = json_object_new_object();
                 json_object_object_add(mm, "version", json_object_new_string(version));
                 json_object_object_add(mm, "lines", rn.mismatch);
-                json_object_object_add(rec, "too_old", mm);
+                json_object_object_add(crec, "too_old", mm);
         } else
                 json_object_put(rn.mismatch);
         json_object_put(commands);
         session_stop(&rn.s, 0);
         sigaction(SIGPIPE, &old_pipe, NULL);
         free(rn.last_ps);
-        *ret = rec;
+        *ret = crec;
         return r;
 }

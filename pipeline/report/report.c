@@ -16,7 +16,7 @@
 
 #include "common/config.h"
 #include "common/fileio.h"
-#include "common/jsonpath.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "pipeline/firstlook.h"
 #include "casefolder/job.h"
@@ -142,17 +142,6 @@ int report_bt_task(const char *bt, size_t len, long *pid, int *cpu, char comm[64
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
-static const char *jstr(json_object *o, const char *path) {
-        o = json_path(o, path);
-        return o && json_object_get_type(o) != json_type_object && json_object_get_type(o) != json_type_array
-                       ? json_object_get_string(o) : NULL;
-}
-
-static json_object *jget(json_object *o, const char *key) {
-        json_object *v = NULL;
-        return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
 static void html(FILE *f, const char *s, size_t len) {
         for (size_t i = 0; i < len; i++) {
                 unsigned char c = (unsigned char) s[i];
@@ -185,16 +174,16 @@ struct output {
 };
 
 static int crash_output(struct job *j, const char *command, struct output *ret) {
-        json_object *cmds = jget(jget(job_record(j), "crash"), "commands");
+        json_object *cmds = json_get(job_record_get(job_record(j), JOB_CRASH), "commands");
         memset(ret, 0, sizeof *ret);
         for (size_t i = 0; cmds && i < json_object_array_length(cmds); i++) {
                 json_object *c = json_object_array_get_idx(cmds, i);
-                const char *cmd = jstr(c, "command"), *file = jstr(c, "file");
+                const char *cmd = json_path_text(c, "command"), *file = json_path_text(c, "file");
                 if (!cmd || strcmp(cmd, command) != 0)
                         continue;
                 ret->file = file;
-                ret->status = jstr(c, "status");
-                ret->name = jstr(c, "name");
+                ret->status = json_path_text(c, "status");
+                ret->name = json_path_text(c, "name");
                 if (file) {
                         char path[PATH_MAX];
                         snprintf(path, sizeof path, "%s/crash/%s", job_dir(j), file);
@@ -224,19 +213,19 @@ static void make_headline(struct job *j, struct headline *h) {
         json_object *rec = job_record(j);
         struct output o;
         memset(h, 0, sizeof *h);
-        h->release = jstr(rec, "identity.release");
-        h->version = jstr(rec, "identity.version");
-        h->arch = jstr(rec, "identity.arch");
+        h->release = json_path_text(job_record_get(rec, JOB_IDENTITY), "release");
+        h->version = json_path_text(job_record_get(rec, JOB_IDENTITY), "version");
+        h->arch = json_path_text(job_record_get(rec, JOB_IDENTITY), "arch");
         if (crash_output(j, "sys", &o) == 0) {
                 report_sys_panic(o.text, o.len, h->panic, sizeof h->panic);
                 h->have_crash = true;
                 free(o.text);
         }
-        if (!h->panic[0] && jstr(rec, "first_look.panic_line"))
-                snprintf(h->panic, sizeof h->panic, "%s", jstr(rec, "first_look.panic_line"));
+        if (!h->panic[0] && json_path_text(job_record_get(rec, JOB_FIRST_LOOK), "panic_line"))
+                snprintf(h->panic, sizeof h->panic, "%s", json_path_text(job_record_get(rec, JOB_FIRST_LOOK), "panic_line"));
         /* the log's function first: see pipeline/triage/stage.c */
-        if (jstr(rec, "first_look.function"))
-                snprintf(h->function, sizeof h->function, "%s", jstr(rec, "first_look.function"));
+        if (json_path_text(job_record_get(rec, JOB_FIRST_LOOK), "function"))
+                snprintf(h->function, sizeof h->function, "%s", json_path_text(job_record_get(rec, JOB_FIRST_LOOK), "function"));
         if (crash_output(j, "bt", &o) == 0) {
                 if (!h->function[0])
                         report_crashing_function(o.text, o.len, h->function, sizeof h->function);
@@ -248,15 +237,15 @@ static void make_headline(struct job *j, struct headline *h) {
                 h->bt = o.text;
                 h->bt_len = o.len;
         }
-        if (!h->task[0] && jstr(rec, "first_look.task"))
-                snprintf(h->task, sizeof h->task, "%s (PID %s) on CPU %s", jstr(rec, "first_look.task"),
-                         jstr(rec, "first_look.pid") ? jstr(rec, "first_look.pid") : "?",
-                         jstr(rec, "first_look.cpu") ? jstr(rec, "first_look.cpu") : "?");
-        json_object *findings = jget(rec, "findings");
+        if (!h->task[0] && json_path_text(job_record_get(rec, JOB_FIRST_LOOK), "task"))
+                snprintf(h->task, sizeof h->task, "%s (PID %s) on CPU %s", json_path_text(job_record_get(rec, JOB_FIRST_LOOK), "task"),
+                         json_path_text(job_record_get(rec, JOB_FIRST_LOOK), "pid") ? json_path_text(job_record_get(rec, JOB_FIRST_LOOK), "pid") : "?",
+                         json_path_text(job_record_get(rec, JOB_FIRST_LOOK), "cpu") ? json_path_text(job_record_get(rec, JOB_FIRST_LOOK), "cpu") : "?");
+        json_object *findings = job_record_get(rec, JOB_FINDINGS);
         json_object *first = findings && json_object_array_length(findings) ? json_object_array_get_idx(findings, 0) : NULL;
-        if (first && jstr(first, "kind") && !strcmp(jstr(first, "kind"), "cause")) {
+        if (first && json_path_text(first, "kind") && !strcmp(json_path_text(first, "kind"), "cause")) {
                 h->finding = first;
-                h->cause = jstr(first, "summary");
+                h->cause = json_path_text(first, "summary");
         }
         h->unrecognised = findings && !h->finding;
 }
@@ -276,7 +265,7 @@ static void command_counts(json_object *cmds, char *buf, size_t size) {
         for (size_t s = 0; s < sizeof st / sizeof st[0]; s++) {
                 unsigned n = 0;
                 for (size_t i = 0; cmds && i < json_object_array_length(cmds); i++) {
-                        const char *x = jstr(json_object_array_get_idx(cmds, i), "status");
+                        const char *x = json_path_text(json_object_array_get_idx(cmds, i), "status");
                         n += x && !strcmp(x, st[s]);
                 }
                 if (n && o < size)
@@ -286,48 +275,48 @@ static void command_counts(json_object *cmds, char *buf, size_t size) {
 
 /* The reasons the analysis is weaker than it should be, for the top of the page and the comment. */
 static size_t warnings(struct job *j, char w[][512], size_t max) {
-        json_object *rec = job_record(j), *crash = jget(rec, "crash");
+        json_object *rec = job_record(j), *crash = job_record_get(rec, JOB_CRASH);
         size_t n = 0;
-        if (n < max && jstr(rec, "identity.complete") && !strcmp(jstr(rec, "identity.complete"), "no"))
+        if (n < max && json_path_text(job_record_get(rec, JOB_IDENTITY), "complete") && !strcmp(json_path_text(job_record_get(rec, JOB_IDENTITY), "complete"), "no"))
                 snprintf(w[n++], 512, "The dump is incomplete: %s.",
-                         jstr(rec, "identity.complete_reason") ? jstr(rec, "identity.complete_reason") : "it was cut short");
-        json_object *stages = jget(rec, "stages");
+                         json_path_text(job_record_get(rec, JOB_IDENTITY), "complete_reason") ? json_path_text(job_record_get(rec, JOB_IDENTITY), "complete_reason") : "it was cut short");
+        json_object *stages = job_record_get(rec, JOB_STAGES);
         static const char *const names[] = { "symbols", "crash" };
         for (size_t i = 0; i < 2 && n < max; i++) {
-                const char *e = jstr(jget(stages, names[i]), "error");
+                const char *e = json_path_text(json_get(stages, names[i]), "error");
                 if (e)
                         snprintf(w[n++], 512, "%s: %s", names[i], e);
         }
-        json_object *old = jget(crash, "too_old");
+        json_object *old = json_get(crash, "too_old");
         if (old && n < max) {
-                json_object *lines = jget(old, "lines");
+                json_object *lines = json_get(old, "lines");
                 const char *first = lines && json_object_array_length(lines)
                                             ? json_object_get_string(json_object_array_get_idx(lines, 0)) : "";
                 snprintf(w[n++], 512,
                          "crash %s does not fully understand kernel %s: it reported \"%s\". Task lists, backtraces "
                          "and blocked tasks may be wrong or missing; analyse this dump with a newer crash.",
-                         jstr(old, "version") ? jstr(old, "version") : "?",
-                         jstr(rec, "identity.release") ? jstr(rec, "identity.release") : "?", first);
+                         json_path_text(old, "version") ? json_path_text(old, "version") : "?",
+                         json_path_text(job_record_get(rec, JOB_IDENTITY), "release") ? json_path_text(job_record_get(rec, JOB_IDENTITY), "release") : "?", first);
         }
-        const char *mode = jstr(crash, "mode");
+        const char *mode = json_path_text(crash, "mode");
         if (mode && strcmp(mode, "normal") != 0 && n < max)
                 snprintf(w[n++], 512, "crash could open the dump only with --%s%s.", mode,
                          !strcmp(mode, "minimal") ? " (only log, dis, rd and sym work)" : " (excluded pages read as zeros)");
-        json_object *cmds = jget(crash, "commands");
+        json_object *cmds = json_get(crash, "commands");
         for (size_t i = 0; cmds && i < json_object_array_length(cmds) && n < max; i++) {
                 json_object *c = json_object_array_get_idx(cmds, i);
-                const char *st = jstr(c, "status");
+                const char *st = json_path_text(c, "status");
                 if (st && (!strcmp(st, "timeout") || !strcmp(st, "died") || !strcmp(st, "error")))
-                        snprintf(w[n++], 512, "crash command '%s' %s: %s", jstr(c, "command"),
+                        snprintf(w[n++], 512, "crash command '%s' %s: %s", json_path_text(c, "command"),
                                  !strcmp(st, "timeout") ? "timed out" : !strcmp(st, "died") ? "ended crash" : "failed",
-                                 jstr(c, "reason") ? jstr(c, "reason") : st);
+                                 json_path_text(c, "reason") ? json_path_text(c, "reason") : st);
         }
         return n;
 }
 
 /* " (crash 8.0.6 was too old for this kernel)": the builds the runner passed over, or "". */
 static void too_old_note(json_object *crash, char *buf, size_t size) {
-        json_object *older = jget(crash, "too_old_builds");
+        json_object *older = json_get(crash, "too_old_builds");
         size_t n = older ? json_object_array_length(older) : 0, o = 0;
         buf[0] = 0;
         for (size_t i = 0; i < n && o < size; i++)
@@ -381,23 +370,24 @@ static json_object *make_summary(struct job *j, const struct headline *h) {
         json_object *rec = job_record(j), *s = json_object_new_object(), *hl = json_object_new_object();
         json_object_object_add(s, "case", json_object_new_string(job_case(j)));
         json_object_object_add(s, "job", json_object_new_int((int) job_number(j)));
-        json_object_object_add(s, "state", jstr(rec, "state") ? json_object_new_string(jstr(rec, "state")) : NULL);
+        json_object_object_add(s, "state", job_record_string(rec, JOB_STATE) ? json_object_new_string(job_record_string(rec, JOB_STATE)) : NULL);
 #define HL(k, v) json_object_object_add(hl, k, (v) && *(v) ? json_object_new_string(v) : NULL)
         HL("release", h->release);
         HL("panic", h->panic);
         HL("task", h->task);
         HL("function", h->function);
         HL("cause", h->unrecognised ? NOT_RECOGNISED : h->cause);
-        HL("cause_id", h->finding ? jstr(h->finding, "id") : NULL);
+        HL("cause_id", h->finding ? json_path_text(h->finding, "id") : NULL);
 #undef HL
         json_object_object_add(s, "headline", hl);
-        static const char *const copy[] = { "identity", "first_look", "symbols", "findings", "triage", "stages", "error" };
+        static const enum job_field copy[] = { JOB_IDENTITY, JOB_FIRST_LOOK, JOB_SYMBOLS, JOB_FINDINGS,
+                                               JOB_TRIAGE,   JOB_STAGES,     JOB_ERROR };
         for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++) {
-                json_object *v = jget(rec, copy[i]);
+                json_object *v = job_record_get(rec, copy[i]);
                 if (v)
-                        json_object_object_add(s, copy[i], json_object_get(v));
+                        json_object_object_add(s, job_field_name(copy[i]), json_object_get(v));
         }
-        json_object *crash = jget(rec, "crash");
+        json_object *crash = job_record_get(rec, JOB_CRASH);
         if (crash) {
                 json_object *c = json_object_new_object();
                 json_object_object_foreach(crash, k, v) json_object_object_add(c, k, json_object_get(v));
@@ -456,14 +446,14 @@ static void html_tasks(FILE *f, json_object *list, bool blocked) {
         for (size_t i = 0; i < json_object_array_length(list) && i < 50; i++) {
                 json_object *t = json_object_array_get_idx(list, i);
                 if (blocked) {
-                        int64_t ms = json_object_get_int64(jget(t, "blocked_ms"));
+                        int64_t ms = json_object_get_int64(json_get(t, "blocked_ms"));
                         fprintf(f, "<tr><td class=num>%.1f s</td><td class=num>%s</td><td><code>", (double) ms / 1000.0,
-                                jstr(t, "pid"));
+                                json_path_text(t, "pid"));
                 } else
                         fprintf(f, "<tr><td class=num>%s</td><td class=num>%.1f MiB</td><td class=num>%.1f</td><td><code>",
-                                jstr(t, "pid"), (double) json_object_get_int64(jget(t, "rss_kb")) / 1024.0,
-                                json_object_get_double(jget(t, "mem_pct")));
-                htmls(f, jstr(t, "comm"));
+                                json_path_text(t, "pid"), (double) json_object_get_int64(json_get(t, "rss_kb")) / 1024.0,
+                                json_object_get_double(json_get(t, "mem_pct")));
+                htmls(f, json_path_text(t, "comm"));
                 fputs("</code></td></tr>\n", f);
         }
         fputs("</table>\n", f);
@@ -504,50 +494,50 @@ static void fmt_time(const char *epoch, char *buf, size_t size) {
 
 static void html_finding(FILE *f, json_object *x, bool open) {
         fprintf(f, "<details class=finding%s><summary><span class=\"badge ", open ? " open" : "");
-        htmls(f, jstr(x, "severity"));
+        htmls(f, json_path_text(x, "severity"));
         fputs("\">", f);
-        htmls(f, jstr(x, "severity"));
+        htmls(f, json_path_text(x, "severity"));
         fputs("</span><b>", f);
-        htmls(f, jstr(x, "summary"));
+        htmls(f, json_path_text(x, "summary"));
         fputs("</b><span class=t>", f);
-        htmls(f, jstr(x, "id"));
+        htmls(f, json_path_text(x, "id"));
         fputs("</span></summary><div class=body>\n", f);
-        if (jstr(x, "recommendation")) {
+        if (json_path_text(x, "recommendation")) {
                 fputs("<p>", f);
-                htmls(f, jstr(x, "recommendation"));
+                htmls(f, json_path_text(x, "recommendation"));
                 fputs("</p>\n", f);
         }
-        json_object *links = jget(x, "links");
+        json_object *links = json_get(x, "links");
         for (size_t i = 0; links && i < json_object_array_length(links); i++) {
                 json_object *l = json_object_array_get_idx(links, i);
                 fputs("<p>See <a href=\"", f);
-                htmls(f, jstr(l, "url"));
+                htmls(f, json_path_text(l, "url"));
                 fputs("\">", f);
-                htmls(f, jstr(l, "title"));
+                htmls(f, json_path_text(l, "title"));
                 fputs("</a></p>\n", f);
         }
-        json_object *ev = jget(x, "evidence");
+        json_object *ev = json_get(x, "evidence");
         if (ev && json_object_array_length(ev)) {
                 fputs("<pre class=evidence>", f);
                 const char *last = "";
                 for (size_t i = 0; i < json_object_array_length(ev); i++) {
                         json_object *e = json_object_array_get_idx(ev, i);
-                        const char *src = jstr(e, "source") ? jstr(e, "source") : "";
+                        const char *src = json_path_text(e, "source") ? json_path_text(e, "source") : "";
                         if (strcmp(src, last) != 0) {
                                 fputs("<span class=src>", f);
                                 htmls(f, src);
                                 fputs(":</span>\n", f);
                                 last = src;
                         }
-                        htmls(f, jstr(e, "line"));
+                        htmls(f, json_path_text(e, "line"));
                         fputc('\n', f);
                 }
                 fputs("</pre>", f);
         }
         fprintf(f, "<p class=rule>Rule <code>");
-        htmls(f, jstr(x, "id"));
+        htmls(f, json_path_text(x, "id"));
         fputs("</code> in ", f);
-        htmls(f, jstr(x, "file"));
+        htmls(f, json_path_text(x, "file"));
         fputs("</p></div></details>\n", f);
 }
 
@@ -556,7 +546,7 @@ static void html_findings(FILE *f, const struct headline *h, json_object *findin
         if (!findings)
                 return;
         fprintf(f, "<h2 id=findings>Findings <small>(%zu, after the ", json_object_array_length(findings));
-        htmls(f, jstr(triage, "pass") ? jstr(triage, "pass") : "first look");
+        htmls(f, json_path_text(triage, "pass") ? json_path_text(triage, "pass") : "first look");
         fputs(")</small></h2>\n", f);
         if (!h->finding)
                 fputs("<p>No rule names the cause of this crash; the panic line and the kernel log below are what "
@@ -566,7 +556,7 @@ static void html_findings(FILE *f, const struct headline *h, json_object *findin
         for (size_t i = 0; i < json_object_array_length(findings); i++)
                 if (also_found(h, findings, i))
                         html_finding(f, json_object_array_get_idx(findings, i), false);
-        json_object *errors = jget(triage, "errors");
+        json_object *errors = json_get(triage, "errors");
         if (errors && json_object_array_length(errors)) {
                 fputs("<section class=warn><b>Rules that did not load or run</b><ul>\n", f);
                 for (size_t i = 0; i < json_object_array_length(errors); i++) {
@@ -580,7 +570,7 @@ static void html_findings(FILE *f, const struct headline *h, json_object *findin
 
 static int write_html(struct job *j, const struct headline *h, char w[][512], size_t nw, const char *log,
                       size_t log_len, char **ret, size_t *ret_len) {
-        json_object *rec = job_record(j), *crash = jget(rec, "crash");
+        json_object *rec = job_record(j), *crash = job_record_get(rec, JOB_CRASH);
         FILE *f = open_memstream(ret, ret_len);
         if (!f)
                 return -ENOMEM;
@@ -594,7 +584,7 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
         fputs("<header class=top><div>hotkdump · case <b>", f);
         htmls(f, job_case(j));
         fprintf(f, "</b> · dump <b>%u</b></div><div>", job_number(j));
-        htmls(f, jstr(rec, "state") ? jstr(rec, "state") : "running");
+        htmls(f, job_state_to_string(job_state(j)));
         fputs("</div></header>\n", f);
 
         fputs("<section id=headline><h1>", f);
@@ -625,7 +615,7 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
                 fputs("()</code></dd>\n", f);
         }
         char when[64];
-        fmt_time(jstr(rec, "identity.crash_time"), when, sizeof when);
+        fmt_time(json_path_text(job_record_get(rec, JOB_IDENTITY), "crash_time"), when, sizeof when);
         fprintf(f, "<dt>Crash time</dt><dd>%s</dd>\n", when);
         if (log_len && panic_region(log, log_len) < log_len)
                 fputs("<dt>Kernel log</dt><dd><a href=\"#panic\">the panic in the log</a></dd>\n", f);
@@ -641,26 +631,28 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
                 fputs("</ul></section>\n", f);
         }
 
-        html_findings(f, h, jget(rec, "findings"), jget(rec, "triage"));
+        html_findings(f, h, job_record_get(rec, JOB_FINDINGS), job_record_get(rec, JOB_TRIAGE));
 
         fputs("<h2>The dump</h2><table>\n", f);
         static const struct {
-                const char *label, *path;
+                const char *label;
+                enum job_field field;
+                const char *path;
         } facts[] = {
-                { "File", "identity.file" },          { "Format", "identity.format" },
-                { "Compression", "identity.page_compression" }, { "Build-id", "identity.build_id" },
-                { "Host", "identity.hostname" },      { "CPUs", "identity.cpus" },
-                { "Debug symbols", "symbols.source" }, { "vmlinux", "symbols.vmlinux" },
-                { "crash", "crash.version" },         { "crash mode", "crash.mode" },
+                { "File", JOB_IDENTITY, "file" },          { "Format", JOB_IDENTITY, "format" },
+                { "Compression", JOB_IDENTITY, "page_compression" }, { "Build-id", JOB_IDENTITY, "build_id" },
+                { "Host", JOB_IDENTITY, "hostname" },      { "CPUs", JOB_IDENTITY, "cpus" },
+                { "Debug symbols", JOB_SYMBOLS, "source" }, { "vmlinux", JOB_SYMBOLS, "vmlinux" },
+                { "crash", JOB_CRASH, "version" },         { "crash mode", JOB_CRASH, "mode" },
         };
         for (size_t i = 0; i < sizeof facts / sizeof facts[0]; i++) {
-                const char *v = jstr(rec, facts[i].path);
+                const char *v = json_path_text(job_record_get(rec, facts[i].field), facts[i].path);
                 if (!v)
                         continue;
                 fprintf(f, "<tr><th>%s</th><td><code>", facts[i].label);
                 htmls(f, v);
                 fputs("</code>", f);
-                if (!strcmp(facts[i].path, "crash.version")) {
+                if (facts[i].field == JOB_CRASH && !strcmp(facts[i].path, "version")) {
                         char older[160];
                         too_old_note(crash, older, sizeof older);
                         htmls(f, older);
@@ -669,7 +661,7 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
         }
         fputs("</table>\n", f);
 
-        json_object *blocked = jget(crash, "blocked"), *top = jget(crash, "top_memory");
+        json_object *blocked = json_get(crash, "blocked"), *top = json_get(crash, "top_memory");
         if (blocked && json_object_array_length(blocked)) {
                 fprintf(f, "<h2>Blocked tasks (state UN): %zu</h2>\n", json_object_array_length(blocked));
                 html_tasks(f, blocked, true);
@@ -679,27 +671,27 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
                 html_tasks(f, top, false);
         }
 
-        json_object *cmds = jget(crash, "commands");
+        json_object *cmds = json_get(crash, "commands");
         if (cmds && json_object_array_length(cmds)) {
                 char counts[128];
                 command_counts(cmds, counts, sizeof counts);
                 fprintf(f, "<h2>crash commands <small>(%s)</small></h2>\n", counts);
                 for (size_t i = 0; i < json_object_array_length(cmds); i++) {
                         json_object *c = json_object_array_get_idx(cmds, i);
-                        const char *st = jstr(c, "status") ? jstr(c, "status") : "?", *file = jstr(c, "file");
-                        const char *name = jstr(c, "name") ? jstr(c, "name") : "";
+                        const char *st = json_path_text(c, "status") ? json_path_text(c, "status") : "?", *file = json_path_text(c, "file");
+                        const char *name = json_path_text(c, "name") ? json_path_text(c, "name") : "";
                         bool open = !strcmp(name, "sys") || !strcmp(name, "bt");
                         fprintf(f, "<details id=\"cmd-");
                         htmls(f, name);
                         fprintf(f, "\"%s><summary><code>", open ? " open" : "");
-                        htmls(f, jstr(c, "command"));
+                        htmls(f, json_path_text(c, "command"));
                         fprintf(f, "</code><span class=\"badge %s\">%s</span>", st, st);
-                        if (jstr(c, "reason")) {
+                        if (json_path_text(c, "reason")) {
                                 fputs("<span>", f);
-                                htmls(f, jstr(c, "reason"));
+                                htmls(f, json_path_text(c, "reason"));
                                 fputs("</span>", f);
                         }
-                        fprintf(f, "<span class=t>%.2f s", json_object_get_double(jget(c, "seconds")));
+                        fprintf(f, "<span class=t>%.2f s", json_object_get_double(json_get(c, "seconds")));
                         if (file) {
                                 fputs(" · <a href=\"crash/", f);
                                 htmls(f, file);
@@ -731,8 +723,8 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
         }
 
         fputs("<h2>Files</h2><ul class=files>\n", f);
-        static const char *const files[] = { "first-look.txt", "dmesg.txt",    "hotkdump.out", "hotkdump.log",
-                                             "summary.json",   "job.json",     "comment.txt",  "vmcore" };
+        static const char *const files[] = { "first-look.txt", "dmesg.txt",    "hotkdump.out", JOB_LOG_FILE,
+                                             "summary.json",   JOB_RECORD_FILE,     "comment.txt",  "vmcore" };
         for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
                 char path[PATH_MAX];
                 snprintf(path, sizeof path, "%s/%s", job_dir(j), files[i]);
@@ -780,7 +772,7 @@ static void text_line(struct text *t, const char *fmt, ...) {
 static int make_comment(struct job *j, const struct headline *h, char w[][512], size_t nw, char **ret,
                         size_t *ret_len) {
         const struct config *cfg = job_config(j);
-        json_object *rec = job_record(j), *crash = jget(rec, "crash");
+        json_object *rec = job_record(j), *crash = job_record_get(rec, JOB_CRASH);
         size_t max = config_u64(cfg, CONF_REPORT_COMMENT_MAX);
         char where[PATH_MAX + 256];
         const char *base = config_string(cfg, CONF_REPORT_BASE_URL);
@@ -799,7 +791,7 @@ static int make_comment(struct job *j, const struct headline *h, char w[][512], 
         t.buf[0] = 0;
 
         text_line(&t, "hotkdump analysis of case %s, dump %u%s", job_case(j), job_number(j),
-                  jstr(rec, "state") && !strcmp(jstr(rec, "state"), "incomplete") ? " (incomplete)" : "");
+                  job_state(j) == JOB_INCOMPLETE ? " (incomplete)" : "");
         text_line(&t, "%s", "");
         if (h->cause)
                 text_line(&t, "Cause:   %s", h->cause);
@@ -812,15 +804,15 @@ static int make_comment(struct job *j, const struct headline *h, char w[][512], 
                 text_line(&t, "Task:    %s", h->task);
         if (h->function[0])
                 text_line(&t, "In:      %s()", h->function);
-        if (h->finding && jstr(h->finding, "recommendation")) {
+        if (h->finding && json_path_text(h->finding, "recommendation")) {
                 text_line(&t, "%s", "");
-                text_line(&t, "Next:    %s", jstr(h->finding, "recommendation"));
+                text_line(&t, "Next:    %s", json_path_text(h->finding, "recommendation"));
         }
-        json_object *links = h->finding ? jget(h->finding, "links") : NULL;
+        json_object *links = h->finding ? json_get(h->finding, "links") : NULL;
         for (size_t i = 0; links && i < json_object_array_length(links); i++)
-                text_line(&t, "See:     %s <%s>", jstr(json_object_array_get_idx(links, i), "title"),
-                          jstr(json_object_array_get_idx(links, i), "url"));
-        json_object *findings = jget(rec, "findings");
+                text_line(&t, "See:     %s <%s>", json_path_text(json_object_array_get_idx(links, i), "title"),
+                          json_path_text(json_object_array_get_idx(links, i), "url"));
+        json_object *findings = job_record_get(rec, JOB_FINDINGS);
         size_t n_also = 0;
         for (size_t i = 0; findings && i < json_object_array_length(findings); i++)
                 n_also += also_found(h, findings, i);
@@ -829,18 +821,18 @@ static int make_comment(struct job *j, const struct headline *h, char w[][512], 
                 text_line(&t, "Also found:");
                 for (size_t i = 0; i < json_object_array_length(findings); i++)
                         if (also_found(h, findings, i))
-                                text_line(&t, "  - %s", jstr(json_object_array_get_idx(findings, i), "summary"));
+                                text_line(&t, "  - %s", json_path_text(json_object_array_get_idx(findings, i), "summary"));
         }
-        json_object *blocked = jget(crash, "blocked"), *top = jget(crash, "top_memory");
+        json_object *blocked = json_get(crash, "blocked"), *top = json_get(crash, "top_memory");
         if (blocked && json_object_array_length(blocked)) {
                 json_object *b = json_object_array_get_idx(blocked, 0);
                 text_line(&t, "Blocked: %zu task(s) in state UN; longest: %s (PID %s), %.0f s", json_object_array_length(blocked),
-                          jstr(b, "comm"), jstr(b, "pid"), (double) json_object_get_int64(jget(b, "blocked_ms")) / 1000.0);
+                          json_path_text(b, "comm"), json_path_text(b, "pid"), (double) json_object_get_int64(json_get(b, "blocked_ms")) / 1000.0);
         }
         if (top && json_object_array_length(top)) {
                 json_object *m = json_object_array_get_idx(top, 0);
-                text_line(&t, "Memory:  largest user %s (PID %s), %.1f MiB resident", jstr(m, "comm"), jstr(m, "pid"),
-                          (double) json_object_get_int64(jget(m, "rss_kb")) / 1024.0);
+                text_line(&t, "Memory:  largest user %s (PID %s), %.1f MiB resident", json_path_text(m, "comm"), json_path_text(m, "pid"),
+                          (double) json_object_get_int64(json_get(m, "rss_kb")) / 1024.0);
         }
         if (h->bt) {
                 text_line(&t, "%s", "");
@@ -866,12 +858,12 @@ static int make_comment(struct job *j, const struct headline *h, char w[][512], 
                         text_line(&t, "  - %s", w[i]);
         }
         char counts[128];
-        command_counts(jget(crash, "commands"), counts, sizeof counts);
+        command_counts(json_get(crash, "commands"), counts, sizeof counts);
         if (counts[0]) {
                 text_line(&t, "%s", "");
                 char older[160];
                 too_old_note(crash, older, sizeof older);
-                text_line(&t, "crash %s: %s commands%s", jstr(crash, "version") ? jstr(crash, "version") : "", counts, older);
+                text_line(&t, "crash %s: %s commands%s", json_path_text(crash, "version") ? json_path_text(crash, "version") : "", counts, older);
         }
         t.max = max;
         t.full = false;

@@ -10,7 +10,7 @@
 
 #include "common/config.h"
 #include "common/fileio.h"
-#include "common/jsonpath.h"
+#include "common/json.h"
 #include "pipeline/firstlook.h"
 #include "casefolder/job.h"
 #include "pipeline/report/report.h"
@@ -226,7 +226,7 @@ json_object *triage_log(const struct rules *rs, const char *log, size_t len, con
 
 int triage_job(struct job *j, const struct rules *rs, json_object *load_errors, const char *given_log,
                size_t given_len, const char *vmcoreinfo, size_t vmcoreinfo_len, const char *pass) {
-        json_object *rec = job_record(j), *fl = get(rec, "first_look");
+        json_object *rec = job_record(j), *fl = job_record_get(rec, JOB_FIRST_LOOK);
         struct sources s = { .n = 0 };
         char path[PATH_MAX];
         char *log = NULL;
@@ -242,12 +242,12 @@ int triage_job(struct job *j, const struct rules *rs, json_object *load_errors, 
                 if (read_file_max(path, SOURCE_MAX, &log, &log_len) == 0)
                         r = put_ref(&s, "log", log, log_len, log);
         }
-        r = r ? r : put_json(&s, "release", get(rec, "identity.release"));
+        r = r ? r : put_json(&s, "release", get(job_record_get(rec, JOB_IDENTITY), "release"));
         /* without a log the first look's facts are unknown, not empty */
         if (r == 0 && log_file)
                 r = first_look_facts(&s, fl);
         /* after crash, its answers are the better facts */
-        json_object *crash = get(rec, "crash");
+        json_object *crash = job_record_get(rec, JOB_CRASH);
         if (r == 0 && crash)
                 r = crash_facts(j, rs, &s, crash);
 
@@ -276,6 +276,6 @@ int triage_job(struct job *j, const struct rules *rs, json_object *load_errors, 
         json_object_object_add(t, "pass", json_object_new_string(pass));
         json_object_object_add(t, "rules", json_object_new_int64((int64_t) rules_count(rs)));
         json_object_object_add(t, "errors", errors);
-        json_object_object_add(rec, "triage", t);
-        return job_set(j, "findings", found);
+        json_object_object_add(rec, job_field_name(JOB_TRIAGE), t);
+        return job_set(j, JOB_FINDINGS, found);
 }
