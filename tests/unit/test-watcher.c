@@ -1,5 +1,6 @@
 /* Unit tests of the daemon's pure parts: the durable queue (dedupe, claim, ack, requeue, reload
- * after a crash, a damaged entry) and the parser of POST /analyze. */
+ * after a crash, a damaged entry), the parser of POST /analyze, and the watcher's decisions on
+ * a dropped file (its case number, a temporary name, whether its first bytes can be a dump). */
 
 #include <errno.h>
 #include <stdio.h>
@@ -7,10 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/fileio.h"
-#include "tests/tap.h"
 #include "daemon/queue.h"
 #include "daemon/request.h"
+#include "tests/tap.h"
+#include "watcher/watch.h"
 
 static void test_queue(void) {
         char tmpl[] = "/tmp/hotkdump-queue.XXXXXX", err[512], bad[600];
@@ -153,8 +156,66 @@ static void test_request(void) {
         request_clear(&r);
 }
 
+static void test_watch_case(void) {
+        struct config *cfg = NULL;
+        char c[32], err[256];
+        tap_is_int(config_new(&cfg), 0, "watch: config");
+        static const struct {
+                const char *path, *want;
+        } cases[] = {
+                { "00345677/vmcore.tar.gz", "00345677" },          /* the case's folder */
+                { "upload-00345679/vmcore.kdump", "00345679" },    /* a folder that carries it */
+                { "incoming/00345680-dump.tar", "00345680" },      /* the file name, when no folder has one */
+                { "00345681/00999999-old.tar", "00345681" },       /* folders first, then the file name */
+                { "2026/vmcore.tar", NULL },                        /* 4 digits: no case number */
+                { "123456789012/vmcore", NULL },                    /* 12 digits: part of something longer */
+                { "x00345682y/vmcore", "00345682" },                /* letters around it are fine, digits not */
+                { "ab1234567890123cd/vmcore", NULL },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                int r = watch_case_of(cfg, cases[i].path, c, sizeof c);
+                if (cases[i].want) {
+                        tap_is_int(r, 0, cases[i].path);
+                        tap_is_str(c, cases[i].want, "watch: its case number");
+                } else
+                        tap_is_int(r, -ENOENT, cases[i].path);
+        }
+        tap_is_int(config_set(cfg, "watch.case_pattern", "case-(?<case>[0-9]+)", err, sizeof err), 0,
+                   "watch: a pattern with a named group");
+        tap_is_int(watch_case_of(cfg, "in/case-42/dump", c, sizeof c), 0, "watch: the named group is the case");
+        tap_is_str(c, "42", "watch: … without the prefix");
+        tap_is_int(watch_case_of(cfg, "in/case-/dump", c, sizeof c), -ENOENT, "watch: an empty match is none");
+        tap_is_int(config_set(cfg, "watch.case_pattern", "([0-9]+", err, sizeof err) < 0 ||
+                           watch_case_of(cfg, "00345677/x", c, sizeof c) == -EINVAL,
+                   1, "watch: a broken pattern is refused, never matched");
+        config_free(cfg);
+
+        static const char *const ignored[] = { ".vmcore.kdump.Xa12Bc", "dump.part", "DUMP.PART", "x.tmp", "y.crdownload",
+                                               "z.filepart", "notes~", ".hidden", "" };
+        for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+                tap_ok(watch_name_ignored(ignored[i]), "watch: '%s' is still being written", ignored[i]);
+        static const char *const taken[] = { "vmcore", "dump.202611271435", "vmcore.tar.gz", "part.vmcore" };
+        for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
+                tap_ok(!watch_name_ignored(taken[i]), "watch: '%s' is an upload's name", taken[i]);
+
+        unsigned char head[512] = { 0 };
+        memcpy(head, "KDUMP   ", 8);
+        tap_ok(watch_looks_like_upload(head, sizeof head), "watch: a kdump-compressed header");
+        memcpy(head, "\x7f" "ELF", 4);
+        tap_ok(watch_looks_like_upload(head, 4), "watch: an ELF header, in 4 bytes");
+        tap_ok(!watch_looks_like_upload(head, 3), "watch: 3 bytes are not enough to tell");
+        memset(head, 0, sizeof head);
+        memcpy(head + 257, "ustar", 5);
+        tap_ok(watch_looks_like_upload(head, sizeof head), "watch: a tar header at 257");
+        tap_ok(!watch_looks_like_upload(head, 260), "watch: a tar cut before its magic");
+        memcpy(head, "Dear support, attached", 22);
+        memset(head + 257, 0, 5);
+        tap_ok(!watch_looks_like_upload(head, sizeof head), "watch: a text file is no upload");
+}
+
 int main(void) {
         test_queue();
         test_request();
+        test_watch_case();
         return tap_done();
 }
