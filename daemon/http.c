@@ -384,39 +384,15 @@ static enum MHD_Result metrics(struct http *h, struct MHD_Connection *c) {
         return send_buffer(h, c, MHD_HTTP_OK, buf, len, "text/plain; version=0.0.4; charset=utf-8");
 }
 
-/* The files of a case folder a person reads; never the dump, never a link. */
-static const char *served_type(const char *name) {
-        static const char *const files[][2] = {
-                { "report.html", "text/html; charset=utf-8" }, { "summary.json", JSON_TYPE },
-                { JOB_RECORD_FILE, JSON_TYPE },                     { "comment.txt", "text/plain; charset=utf-8" },
-                { "first-look.txt", "text/plain; charset=utf-8" }, { JOB_LOG_FILE, "text/plain; charset=utf-8" },
-                { "hotkdump.out", "text/plain; charset=utf-8" }, { "dmesg.txt", "text/plain; charset=utf-8" },
-        };
-        for (size_t i = 0; i < sizeof files / sizeof *files; i++)
-                if (!strcmp(name, files[i][0]))
-                        return files[i][1];
-        if (!strncmp(name, "crash/", 6)) {
-                const char *p = name + 6;
-                size_t n = strlen(p);
-                if (n > 4 && n < 128 && p[0] != '.' && strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n &&
-                    !strcmp(p + n - 4, ".txt"))
-                        return "text/plain; charset=utf-8";
-        }
-        return NULL;
-}
-
 static enum MHD_Result case_file(struct http *h, struct MHD_Connection *c, const char *rest) {
         const struct config *cfg = cfg_of(h);
         char case_id[80], num[16], why[256], path[PATH_MAX];
-        const char *slash = strchr(rest, '/'), *slash2 = slash ? strchr(slash + 1, '/') : NULL;
-        if (!slash || !slash2 || (size_t) (slash - rest) >= sizeof case_id || (size_t) (slash2 - slash - 1) >= sizeof num)
-                return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such file: use /cases/CASE/N/FILE");
-        snprintf(case_id, sizeof case_id, "%.*s", (int) (slash - rest), rest);
-        snprintf(num, sizeof num, "%.*s", (int) (slash2 - slash - 1), slash + 1);
-        const char *name = slash2 + 1, *type = served_type(name);
-        if (job_case_valid(cfg, case_id, why, sizeof why) < 0 || !num[0] || num[0] == '0' ||
-            strspn(num, "0123456789") != strlen(num) || !type)
-                return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such file: /cases/%s", rest);
+        const char *name, *type;
+        unsigned number;
+        if (request_case_file(rest, case_id, sizeof case_id, &number, &name, &type) < 0 ||
+            job_case_valid(cfg, case_id, why, sizeof why) < 0)
+                return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such file: /cases/%s (use /cases/CASE/N/FILE)", rest);
+        snprintf(num, sizeof num, "%u", number);
         /* each folder opened without following links, so a link planted in a case folder
          * cannot make us serve a file elsewhere */
         snprintf(path, sizeof path, "%s/cases", config_string(cfg, CONF_ROOT));

@@ -1,5 +1,6 @@
-/* Parsing POST /analyze: untrusted input, so it is a function of its own, with a fuzz target.
- * Nesting is capped, every field is checked for its type, and anything unknown is refused. */
+/* Parsing what clients send: untrusted input, so these are functions of their own, each with a
+ * fuzz target. Nesting is capped, every field is checked for its type, anything unknown is
+ * refused; a /cases/ path names only the files a person reads. */
 
 #include <ctype.h>
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "casefolder/record.h"
 #include "daemon/request.h"
 
 static int fail(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -114,5 +116,51 @@ int request_parse_analyze(const char *body, size_t len, struct analyze_request *
                 return e;
         }
         *ret = r;
+        return 0;
+}
+
+#define JSON_TYPE "application/json"
+#define TEXT_TYPE "text/plain; charset=utf-8"
+
+/* The files of a case folder a person reads; never the dump, never a link. */
+static const char *served_type(const char *name) {
+        static const char *const files[][2] = {
+                { "report.html", "text/html; charset=utf-8" }, { "summary.json", JSON_TYPE },
+                { JOB_RECORD_FILE, JSON_TYPE },                { "comment.txt", TEXT_TYPE },
+                { "first-look.txt", TEXT_TYPE },               { JOB_LOG_FILE, TEXT_TYPE },
+                { "hotkdump.out", TEXT_TYPE },                 { "dmesg.txt", TEXT_TYPE },
+        };
+        for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+                if (!strcmp(name, files[i][0]))
+                        return files[i][1];
+        if (!strncmp(name, "crash/", 6)) {
+                const char *p = name + 6;
+                size_t n = strlen(p);
+                if (n > 4 && n < 128 && p[0] != '.' &&
+                    strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n &&
+                    !strcmp(p + n - 4, ".txt"))
+                        return TEXT_TYPE;
+        }
+        return NULL;
+}
+
+int request_case_file(const char *rest, char *case_id, size_t case_size, unsigned *ret_number, const char **ret_name,
+                      const char **ret_type) {
+        const char *slash = strchr(rest, '/'), *slash2 = slash ? strchr(slash + 1, '/') : NULL;
+        if (!slash || !slash2 || slash == rest || (size_t) (slash - rest) >= case_size)
+                return -ENOENT;
+        size_t case_len = (size_t) (slash - rest), num_len = (size_t) (slash2 - slash - 1);
+        const char *num = slash + 1, *name = slash2 + 1, *type = served_type(name);
+        if (!type || num_len == 0 || num_len > 6 || num[0] == '0' || strspn(num, "0123456789") < num_len ||
+            rest[0] == '.')
+                return -ENOENT;
+        unsigned n = 0;
+        for (size_t i = 0; i < num_len; i++)
+                n = n * 10 + (unsigned) (num[i] - '0');
+        memcpy(case_id, rest, case_len);
+        case_id[case_len] = 0;
+        *ret_number = n;
+        *ret_name = name;
+        *ret_type = type;
         return 0;
 }

@@ -156,6 +156,41 @@ static void test_request(void) {
         request_clear(&r);
 }
 
+static void test_case_file(void) {
+        char c[16];
+        unsigned n = 0;
+        const char *name = NULL, *type = NULL;
+        tap_is_int(request_case_file("00345677/2/report.html", c, sizeof c, &n, &name, &type), 0, "cases: a report");
+        tap_is_str(c, "00345677", "cases: its case");
+        tap_is_int(n, 2, "cases: its folder number");
+        tap_is_str(name, "report.html", "cases: its file");
+        tap_is_str(type, "text/html; charset=utf-8", "cases: served as HTML");
+        tap_is_int(request_case_file("00345677/12/crash/02-bt.txt", c, sizeof c, &n, &name, &type), 0,
+                   "cases: a crash command's output");
+        tap_is_str(name, "crash/02-bt.txt", "cases: … under crash/");
+        static const char *const refused[] = {
+                "00345677/2/vmcore",             /* the dump is never served */
+                "00345677/2/dump/vmcore",        /* nor what was unpacked */
+                "00345677/2/../../etc/passwd",   /* nothing climbs */
+                "00345677/2/crash/../job.json",
+                "00345677/2/crash/.hidden.txt",
+                "00345677/2/crash/a/b.txt",
+                "00345677/02/report.html",       /* one spelling of each folder */
+                "00345677/0/report.html",
+                "00345677/1234567/report.html",
+                "00345677/2x/report.html",
+                "../00345677/2/report.html",
+                ".00345677/2/report.html",
+                "/2/report.html",
+                "00345677/report.html",
+                "00345677",
+                "0034567700345677/2/report.html", /* longer than the buffer */
+                "",
+        };
+        for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+                tap_is_int(request_case_file(refused[i], c, sizeof c, &n, &name, &type), -ENOENT, refused[i]);
+}
+
 static void test_watch_case(void) {
         struct config *cfg = NULL;
         char c[32], err[256];
@@ -217,5 +252,6 @@ int main(void) {
         test_queue();
         test_request();
         test_watch_case();
+        test_case_file();
         return tap_done();
 }
