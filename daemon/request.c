@@ -10,16 +10,11 @@
 #include <strings.h>
 
 #include "casefolder/record.h"
+#include "common/log.h"
 #include "daemon/request.h"
 
-static int fail(char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t err_size, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, err_size, fmt, ap);
-        va_end(ap);
-        return -EINVAL;
-}
+/* the reason a request is refused, in err */
+#define fail(err, err_size, ...) log_reason((err), (err_size), -EINVAL, __VA_ARGS__)
 
 static int plain_name(const char *s) {
         size_t n = strlen(s);

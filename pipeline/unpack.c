@@ -16,9 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "casefolder/job.h"
 #include "common/config.h"
 #include "common/fileio.h"
-#include "casefolder/job.h"
+#include "common/log.h"
 #include "pipeline/unpack.h"
 
 struct unpack {
@@ -30,14 +31,8 @@ struct unpack {
         size_t err_size;
 };
 
-static int errf(struct unpack *u, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int errf(struct unpack *u, int r, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(u->err, u->err_size, fmt, ap);
-        va_end(ap);
-        return r;
-}
+/* the reason the upload is refused, in u->err */
+#define errf(u, r, ...) log_reason((u)->err, (u)->err_size, (r), __VA_ARGS__)
 
 enum kind { KIND_PLAIN, KIND_COMPRESSED, KIND_ARCHIVE };
 

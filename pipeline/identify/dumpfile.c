@@ -15,6 +15,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "common/log.h"
 #include "dumpfile.h"
 #include "dumpsrc.h"
 #include "vmcoreinfo.h"
@@ -80,14 +81,8 @@ struct ident {
         uint16_t e_machine;
 };
 
-static int fail(struct ident *id, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(struct ident *id, int r, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(id->reason, id->reason_size, fmt, ap);
-        va_end(ap);
-        return r;
-}
+/* the reason the dump cannot be identified, in id->reason */
+#define fail(id, r, ...) log_reason((id)->reason, (id)->reason_size, (r), __VA_ARGS__)
 
 static void set_incomplete(struct dump_info *info, enum dump_complete c, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));

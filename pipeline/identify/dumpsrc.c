@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "dumpsrc.h"
 
 enum src_kind { SRC_FD, SRC_MEMORY, SRC_DECOMPRESS, SRC_FLATTENED };
@@ -57,13 +58,8 @@ struct dumpsrc {
         enum scan_state scan;
 };
 
-static void set_error(struct dumpsrc *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_error(struct dumpsrc *s, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(s->error, sizeof s->error, fmt, ap);
-        va_end(ap);
-}
+/* the reason reading the dump failed, in s->error */
+#define set_error(s, ...) (void) log_reason((s)->error, sizeof (s)->error, 0, __VA_ARGS__)
 
 static int src_new(enum src_kind kind, struct dumpsrc **ret) {
         struct dumpsrc *s = calloc(1, sizeof *s);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/log.h"
 #include "pipeline/symbols/httpstream.h"
 #include "casefolder/job.h"
 
@@ -33,13 +34,8 @@ struct httpstream {
         char curl_err[CURL_ERROR_SIZE];
 };
 
-static void set_error(struct httpstream *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_error(struct httpstream *s, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(s->error, sizeof s->error, fmt, ap);
-        va_end(ap);
-}
+/* the reason the download failed, in s->error */
+#define set_error(s, ...) (void) log_reason((s)->error, sizeof (s)->error, 0, __VA_ARGS__)
 
 static uint64_t ms_since(const struct timespec *a) {
         struct timespec now;
