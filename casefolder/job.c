@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "casefolder/job.h"
+#include "common/clock.h"
 #include "common/fileio.h"
 #include "common/json.h"
 
@@ -353,7 +354,7 @@ static json_object *stage_obj(struct job *j, enum job_stage s) {
 int job_stage_begin(struct job *j, enum job_stage s) {
         char now[40];
         iso_now(now, sizeof now);
-        clock_gettime(CLOCK_MONOTONIC, &j->stage_start[s]);
+        j->stage_start[s] = clock_now();
         json_object *st = stage_obj(j, s);
         json_object_object_add(st, "state", json_object_new_string(job_state_to_string(JOB_RUNNING)));
         json_object_object_add(st, "start", json_object_new_string(now));
@@ -364,11 +365,9 @@ int job_stage_begin(struct job *j, enum job_stage s) {
 
 int job_stage_end(struct job *j, enum job_stage s, int r, const char *error) {
         char now[40];
-        struct timespec t;
         iso_now(now, sizeof now);
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        double secs = (double) (t.tv_sec - j->stage_start[s].tv_sec) +
-                      (double) (t.tv_nsec - j->stage_start[s].tv_nsec) / 1e9;
+        struct timespec t = clock_now();
+        double secs = clock_seconds(&j->stage_start[s], &t);
         json_object *st = stage_obj(j, s);
         json_object_object_add(st, "state", json_object_new_string(job_state_to_string(r < 0 ? JOB_FAILED : JOB_DONE)));
         json_object_object_add(st, "end", json_object_new_string(now));

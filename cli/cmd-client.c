@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "common/capbuf.h"
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/fileio.h"
 #include "common/json.h"
@@ -327,7 +328,7 @@ static int wait_job(struct client *cl, const char *path, const char *id, uint64_
         char why[2048], state[32] = "queued", stage[32] = "", buf[64];
         bool warned = false;
 
-        clock_gettime(CLOCK_MONOTONIC, &start);
+        start = clock_now();
         for (;;) {
                 struct reply rp;
                 int r = client_call(cl, path, NULL, &rp, why, sizeof why);
@@ -353,7 +354,7 @@ static int wait_job(struct client *cl, const char *path, const char *id, uint64_
                         warned = true;
                 }
                 reply_clear(&rp);
-                clock_gettime(CLOCK_MONOTONIC, &now);
+                now = clock_now();
                 if ((uint64_t) (now.tv_sec - start.tv_sec) >= timeout_s) {
                         log_error("submit: job %s is still %s after %llu s; it goes on, `hotkdump status %s` follows it",
                                   id, state, (unsigned long long) timeout_s, id);

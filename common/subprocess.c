@@ -15,17 +15,12 @@
 #include <unistd.h>
 
 #include "common/capbuf.h"
+#include "common/clock.h"
 #include "common/subprocess.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
-
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
 
 struct capture {
         int fd;
@@ -158,7 +153,7 @@ int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *re
                 { .fd = -1, .b.max = max },
         };
         uint64_t grace = o->kill_grace_ms ? o->kill_grace_ms : 5000;
-        uint64_t deadline = o->timeout_ms ? now_ms() + o->timeout_ms : 0;
+        uint64_t deadline = o->timeout_ms ? (uint64_t) clock_now_ms() + o->timeout_ms : 0;
         bool termed = false, exited = false;
         siginfo_t si = { 0 };
         pid_t pid, parent = getpid();
@@ -204,7 +199,7 @@ int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *re
                 else if (n == 0)
                         break;
                 if (deadline) {
-                        uint64_t t = now_ms();
+                        uint64_t t = (uint64_t) clock_now_ms();
                         if (t >= deadline) {
                                 /* The leader is not reaped yet, so its pid (= group id) cannot
                                  * have been recycled: signalling the group hits only its own. */
@@ -234,8 +229,8 @@ int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *re
         }
         /* What the command wrote before it exited is in the pipes: take it, without waiting
          * for writers that outlive it. */
-        uint64_t drain_until = now_ms() + 1000;
-        for (bool more = true; more && r == 0 && now_ms() < drain_until;) {
+        uint64_t drain_until = (uint64_t) clock_now_ms() + 1000;
+        for (bool more = true; more && r == 0 && (uint64_t) clock_now_ms() < drain_until;) {
                 more = false;
                 for (int c = 0; c < 2; c++) {
                         struct pollfd p = { .fd = cap[c].fd, .events = POLLIN };
@@ -335,11 +330,11 @@ int subprocess_finish(struct subprocess *p, uint64_t grace_ms) {
         close_fd(&p->in_fd);
         close_fd(&p->out_fd);
         /* gone already, or within the grace time; else the group is killed */
-        for (uint64_t until = now_ms() + grace_ms;;) {
+        for (uint64_t until = (uint64_t) clock_now_ms() + grace_ms;;) {
                 si.si_pid = 0;
                 if (waitid(P_PID, (id_t) p->pid, &si, WEXITED | WNOWAIT | WNOHANG) == 0 && si.si_pid == p->pid)
                         break;
-                uint64_t t = now_ms();
+                uint64_t t = (uint64_t) clock_now_ms();
                 if (t >= until) {
                         kill(-p->pid, SIGKILL);
                         while (waitid(P_PID, (id_t) p->pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)

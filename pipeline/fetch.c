@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/fileio.h"
 #include "common/log.h"
@@ -220,9 +221,9 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userdata) {
 }
 
 static uint64_t ms_since(const struct timespec *a) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        return (uint64_t) ((now.tv_sec - a->tv_sec) * 1000 + (now.tv_nsec - a->tv_nsec) / 1000000);
+        struct timespec now = clock_now();
+        double s = clock_seconds(a, &now);
+        return s > 0 ? (uint64_t) (s * 1000) : 0;
 }
 
 static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
@@ -233,7 +234,7 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
          * averages over a window and reacts seconds later than configured. */
         if ((uint64_t) dlnow != t->last_bytes) {
                 t->last_bytes = (uint64_t) dlnow;
-                clock_gettime(CLOCK_MONOTONIC, &t->last_data);
+                t->last_data = clock_now();
         } else if (ms_since(&t->last_data) >= t->stall_ms) {
                 t->stalled = true;
                 return 1;
@@ -297,7 +298,7 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                 t.stalled = false;
                 t.last_bytes = 0;
                 t.stall_ms = config_u64(cfg, CONF_FETCH_STALL_TIMEOUT) * 1000;
-                clock_gettime(CLOCK_MONOTONIC, &t.last_data);
+                t.last_data = clock_now();
                 if (t.resume_from)
                         job_log(j, "resuming '%s' at byte %llu", req->source, (unsigned long long) t.resume_from);
                 else

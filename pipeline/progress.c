@@ -5,17 +5,17 @@
 #include <unistd.h>
 
 #include "casefolder/job.h"
+#include "common/clock.h"
 #include "pipeline/progress.h"
 
 static double since(const struct timespec *a) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        return (double) (now.tv_sec - a->tv_sec) + (double) (now.tv_nsec - a->tv_nsec) / 1e9;
+        struct timespec now = clock_now();
+        return clock_seconds(a, &now);
 }
 
 void progress_init(struct progress *p, struct job *job, const char *what) {
         *p = (struct progress) { .job = job, .what = what, .tty = isatty(2), .last_decile = -1 };
-        clock_gettime(CLOCK_MONOTONIC, &p->start);
+        p->start = clock_now();
         p->last_draw = p->last_log = p->start;
 }
 
@@ -24,7 +24,7 @@ void progress_update(struct progress *p, uint64_t done, uint64_t total) {
         double rate = t > 0 ? (double) done / t / 1048576.0 : 0;
 
         if (p->tty && since(&p->last_draw) >= 0.2) {
-                clock_gettime(CLOCK_MONOTONIC, &p->last_draw);
+                p->last_draw = clock_now();
                 if (total) {
                         int pct = (int) (done * 100 / total), bars = pct * 30 / 100;
                         fprintf(stderr, "\r%s [%.*s%*s] %3d%% %.0f/%.0f MiB %.1f MiB/s ", p->what, bars,
@@ -41,7 +41,7 @@ void progress_update(struct progress *p, uint64_t done, uint64_t total) {
                                 (unsigned long long) done, (unsigned long long) total, rate);
                 }
         } else if (since(&p->last_log) >= 30) {
-                clock_gettime(CLOCK_MONOTONIC, &p->last_log);
+                p->last_log = clock_now();
                 job_log(p->job, "%s: %llu bytes (%.1f MiB/s)", p->what, (unsigned long long) done, rate);
         }
 }

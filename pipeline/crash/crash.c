@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/capbuf.h"
+#include "common/clock.h"
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/subprocess.h"
@@ -320,12 +321,6 @@ char **crash_parse_mod(const char *text, size_t len) {
 
 /* ---- talking to crash ------------------------------------------------------------------ */
 
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 enum mode { MODE_NORMAL, MODE_ZERO_EXCLUDED, MODE_MINIMAL, _MODE_MAX };
 static const char *const mode_flag[_MODE_MAX] = { NULL, "--zero_excluded", "--minimal" };
 static const char *const mode_name[_MODE_MAX] = { "normal", "zero_excluded", "minimal" };
@@ -377,7 +372,7 @@ static int session_read(struct session *s, unsigned seq, uint64_t deadline, stru
                 memcpy(buf, s->held, s->held_len);
                 size_t have = s->held_len;
                 s->held_len = 0;
-                uint64_t t = now_ms();
+                uint64_t t = (uint64_t) clock_now_ms();
                 if (t >= deadline) {
                         memcpy(s->held, buf, have);
                         s->held_len = have;
@@ -439,7 +434,7 @@ static int session_start(struct session *s, enum mode mode, uint64_t deadline, s
 
         uint64_t rnd;
         if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
-                rnd = now_ms() ^ ((uint64_t) getpid() << 32) ^ (uint64_t) (uintptr_t) s;
+                rnd = (uint64_t) clock_now_ms() ^ ((uint64_t) getpid() << 32) ^ (uint64_t) (uintptr_t) s;
         snprintf(s->nonce, sizeof s->nonce, "%016llx", (unsigned long long) rnd);
 
         struct subprocess_opts so = { .argv = argv, .cwd = o->dir };
@@ -452,7 +447,7 @@ static int session_start(struct session *s, enum mode mode, uint64_t deadline, s
         /* what crash says before the marker is its opening: warnings, or why it cannot */
         r = session_send(s, "set scroll off", ++s->seq);
         if (r == 0 || r == -EPIPE)
-                r = session_read(s, s->seq, now_ms() + o->open_timeout_ms < deadline ? now_ms() + o->open_timeout_ms : deadline,
+                r = session_read(s, s->seq, (uint64_t) clock_now_ms() + o->open_timeout_ms < deadline ? (uint64_t) clock_now_ms() + o->open_timeout_ms : deadline,
                                  startup);
         if (r < 0) {
                 session_stop(s, r == -ETIMEDOUT ? 0 : 2000);
@@ -581,7 +576,7 @@ static enum status run_one(struct runner *rn, const char *cmd, uint64_t deadline
                 job_log(s->job, "'%s' timed out: interrupting it", cmd);
                 kill(s->p.pid, SIGINT);
                 struct capbuf rest = { .max = 0 };
-                r = session_read(s, seq, now_ms() + INTERRUPT_GRACE, &rest);
+                r = session_read(s, seq, (uint64_t) clock_now_ms() + INTERRUPT_GRACE, &rest);
                 capbuf_free(&rest);
                 if (r < 0) {
                         job_log(s->job, "'%s' did not stop: killing crash", cmd);
@@ -768,7 +763,7 @@ static int run_command(struct runner *rn, size_t idx, const struct crash_cmd *c,
         char why[512] = "", file[128];
         struct capbuf a = { .max = o->max_output };
         enum status st;
-        uint64_t t0 = now_ms();
+        uint64_t t0 = (uint64_t) clock_now_ms();
 
         snprintf(file, sizeof file, "%02zu-%s.txt", idx, c->name);
         if (skip_reason) {
@@ -790,10 +785,10 @@ static int run_command(struct runner *rn, size_t idx, const struct crash_cmd *c,
                         st = run_top_memory(rn, c, deadline, &a, record, why, sizeof why);
                 else
                         st = run_one(rn, c->command, deadline, &a, why, sizeof why);
-                if (st == ST_TIMEOUT && now_ms() >= rn->deadline)
+                if (st == ST_TIMEOUT && (uint64_t) clock_now_ms() >= rn->deadline)
                         snprintf(why, sizeof why, "stopped at crash.timeout, the limit of the whole stage");
         }
-        uint64_t ms = now_ms() - t0;
+        uint64_t ms = (uint64_t) clock_now_ms() - t0;
         if (a.buf)
                 trim_leading_blank(&a);
         size_t dropped = a.dropped;
@@ -1024,7 +1019,7 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                 return log_reason(err, err_size, r, "cannot write in '%s': %s", o->dir, strerror(-r));
         }
         sigaction(SIGPIPE, &ign, &old_pipe); /* crash may go away while we write to it */
-        rn.deadline = now_ms() + o->total_timeout_ms;
+        rn.deadline = (uint64_t) clock_now_ms() + o->total_timeout_ms;
 
         /* Open the dump the way engineers do when it resists: as is, with each build from the
          * newest while the one tried shows it is older than the kernel; then, with the newest,
@@ -1034,14 +1029,14 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
         size_t b = 0;
         for (enum mode m = MODE_NORMAL; m < _MODE_MAX && !opened;) {
                 struct capbuf startup = { .max = STARTUP_KEEP };
-                uint64_t t0 = now_ms();
+                uint64_t t0 = (uint64_t) clock_now_ms();
                 rn.s.binary = builds[b];
                 r = session_start(&rn.s, m, rn.deadline, &startup);
                 json_object *at = json_object_new_object();
                 json_object_object_add(at, "mode", json_object_new_string(mode_name[m]));
                 if (nb > 1)
                         json_object_object_add(at, "version", json_object_new_string(versions[b]));
-                json_object_object_add(at, "seconds", json_object_new_double((double) (now_ms() - t0) / 1000.0));
+                json_object_object_add(at, "seconds", json_object_new_double((double) ((uint64_t) clock_now_ms() - t0) / 1000.0));
                 bool older = startup.buf && shows_too_old(startup.buf, startup.len);
                 bool next_build = m == MODE_NORMAL && b + 1 < nb && (r < 0 || older);
                 if (next_build && older) {
@@ -1079,7 +1074,7 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                 }
                 json_object_array_add(attempts, at);
                 capbuf_free(&startup);
-                if (r == -ENOMEM || now_ms() >= rn.deadline)
+                if (r == -ENOMEM || (uint64_t) clock_now_ms() >= rn.deadline)
                         break;
                 if (opened)
                         break;
@@ -1116,7 +1111,7 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
         if (rn.s.mode != MODE_MINIMAL && o->want_modules) {
                 struct capbuf mods = { .max = 16u << 20 };
                 char why[256];
-                uint64_t until = now_ms() + o->command_timeout_ms;
+                uint64_t until = (uint64_t) clock_now_ms() + o->command_timeout_ms;
                 if (run_one(&rn, "mod", until < rn.deadline ? until : rn.deadline, &mods, why, sizeof why) == ST_OK &&
                     mods.buf) {
                         char **names = crash_parse_mod(mods.buf, mods.len);

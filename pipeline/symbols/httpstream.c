@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "pipeline/symbols/httpstream.h"
 #include "casefolder/job.h"
@@ -38,9 +39,9 @@ struct httpstream {
 #define set_error(s, ...) (void) log_reason((s)->error, sizeof (s)->error, 0, __VA_ARGS__)
 
 static uint64_t ms_since(const struct timespec *a) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        return (uint64_t) ((now.tv_sec - a->tv_sec) * 1000 + (now.tv_nsec - a->tv_nsec) / 1000000);
+        struct timespec now = clock_now();
+        double s = clock_seconds(a, &now);
+        return s > 0 ? (uint64_t) (s * 1000) : 0;
 }
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *userdata) {
@@ -66,7 +67,7 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userdata) {
         memcpy(s->buf + s->len, data, n);
         s->len += n;
         s->received += n;
-        clock_gettime(CLOCK_MONOTONIC, &s->last_data);
+        s->last_data = clock_now();
         return n;
 }
 
@@ -98,7 +99,7 @@ static int start_attempt(struct httpstream *s) {
         curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(s->easy, CURLOPT_BUFFERSIZE, 512L * 1024);
         s->curl_err[0] = 0;
-        clock_gettime(CLOCK_MONOTONIC, &s->last_data);
+        s->last_data = clock_now();
         if (s->start)
                 job_say(s->job, "resuming '%s' at byte %llu", s->url, (unsigned long long) s->start);
         if (curl_multi_add_handle(s->multi, s->easy) != CURLM_OK)
