@@ -23,6 +23,7 @@
 
 #include "casefolder/job.h"
 #include "common/fileio.h"
+#include "common/html.h"
 #include "common/log.h"
 #include "daemon/http.h"
 #include "daemon/request.h"
@@ -284,18 +285,6 @@ static enum MHD_Result list_jobs(struct http *h, struct MHD_Connection *c) {
         return send_json(h, c, MHD_HTTP_OK, o);
 }
 
-static void html_escape(FILE *f, const char *s) {
-        for (; s && *s; s++)
-                switch (*s) {
-                case '<': fputs("&lt;", f); break;
-                case '>': fputs("&gt;", f); break;
-                case '&': fputs("&amp;", f); break;
-                case '"': fputs("&quot;", f); break;
-                case '\'': fputs("&#39;", f); break;
-                default: fputc(*s, f);
-                }
-}
-
 /* The status page: the jobs, newest first, with links to their reports. No script: it works
  * in any browser, and refreshes itself. */
 static enum MHD_Result status_page(struct http *h, struct MHD_Connection *c) {
@@ -317,7 +306,7 @@ static enum MHD_Result status_page(struct http *h, struct MHD_Connection *c) {
                         queue_state_to_string((enum queue_state) s), queue_count(q, (enum queue_state) s));
         if (refusing(h)) {
                 fputs("</p>\n<p><strong>", f);
-                html_escape(f, refusing(h));
+                html_write_str(f, refusing(h));
                 fputs("</strong>", f);
         }
         fputs("</p>\n<table id=\"jobs\">\n<thead><tr><th>job</th><th>case</th><th>upload</th><th>state</th><th>stage"
@@ -328,34 +317,34 @@ static enum MHD_Result status_page(struct http *h, struct MHD_Connection *c) {
                 if (!j)
                         continue;
                 fputs("<tr><td><a href=\"/jobs/", f);
-                html_escape(f, v[i]->id);
+                html_write_str(f, v[i]->id);
                 fputs("\">", f);
-                html_escape(f, v[i]->id);
+                html_write_str(f, v[i]->id);
                 fputs("</a></td><td>", f);
-                html_escape(f, v[i]->case_id);
+                html_write_str(f, v[i]->case_id);
                 fputs("</td><td>", f);
-                html_escape(f, v[i]->filename);
+                html_write_str(f, v[i]->filename);
                 fprintf(f, "</td><td class=\"state %s\">%s</td><td>", queue_state_to_string(v[i]->state),
                         queue_state_to_string(v[i]->state));
                 if (v[i]->state == QUEUE_RUNNING && json_object_object_get_ex(j, "stage", &x))
-                        html_escape(f, json_object_get_string(x));
+                        html_write_str(f, json_object_get_string(x));
                 fputs("</td><td>", f);
                 if (json_object_object_get_ex(j, "created", &x))
-                        html_escape(f, json_object_get_string(x));
+                        html_write_str(f, json_object_get_string(x));
                 fputs("</td><td>", f);
                 if (json_object_object_get_ex(j, "cause", &x) && json_object_object_get_ex(x, "summary", &x))
-                        html_escape(f, json_object_get_string(x));
+                        html_write_str(f, json_object_get_string(x));
                 else if (v[i]->error)
-                        html_escape(f, v[i]->error);
+                        html_write_str(f, v[i]->error);
                 fputs("</td><td>", f);
                 if (json_object_object_get_ex(j, "links", &links)) {
                         json_object_object_foreach(links, name, url) {
                                 if (!strcmp(name, "self"))
                                         continue;
                                 fputs("<a href=\"", f);
-                                html_escape(f, json_object_get_string(url));
+                                html_write_str(f, json_object_get_string(url));
                                 fputs("\">", f);
-                                html_escape(f, name);
+                                html_write_str(f, name);
                                 fputs("</a> ", f);
                         }
                 }

@@ -16,6 +16,7 @@
 
 #include "common/config.h"
 #include "common/fileio.h"
+#include "common/html.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "pipeline/firstlook.h"
@@ -141,29 +142,6 @@ int report_bt_task(const char *bt, size_t len, long *pid, int *cpu, char comm[64
 }
 
 /* ---- small helpers --------------------------------------------------------------------- */
-
-static void html(FILE *f, const char *s, size_t len) {
-        for (size_t i = 0; i < len; i++) {
-                unsigned char c = (unsigned char) s[i];
-                switch (c) {
-                case '&': fputs("&amp;", f); break;
-                case '<': fputs("&lt;", f); break;
-                case '>': fputs("&gt;", f); break;
-                case '"': fputs("&quot;", f); break;
-                case '\'': fputs("&#39;", f); break;
-                case '\r': break;
-                default:
-                        if (c < 0x20 && c != '\n' && c != '\t')
-                                fprintf(f, "\\x%02x", c);
-                        else
-                                fputc(c, f);
-                }
-        }
-}
-
-static void htmls(FILE *f, const char *s) {
-        html(f, s ? s : "", s ? strlen(s) : 0);
-}
 
 /* The output of the first crash command given as `command`, read from its file. */
 struct output {
@@ -431,10 +409,10 @@ static const char css[] =
 /* text: the first len bytes of a file of size bytes */
 static void html_output(FILE *f, const char *text, size_t len, size_t size, const char *file) {
         fputs("<pre>", f);
-        html(f, text, len);
+        html_write(f, text, len);
         if (len < size) {
                 fprintf(f, "\n[… %zu more bytes in <a href=\"", size - len);
-                htmls(f, file);
+                html_write_str(f, file);
                 fputs("\">the raw file</a>]", f);
         }
         fputs("</pre>\n", f);
@@ -453,7 +431,7 @@ static void html_tasks(FILE *f, json_object *list, bool blocked) {
                         fprintf(f, "<tr><td class=num>%s</td><td class=num>%.1f MiB</td><td class=num>%.1f</td><td><code>",
                                 json_path_text(t, "pid"), (double) json_object_get_int64(json_get(t, "rss_kb")) / 1024.0,
                                 json_object_get_double(json_get(t, "mem_pct")));
-                htmls(f, json_path_text(t, "comm"));
+                html_write_str(f, json_path_text(t, "comm"));
                 fputs("</code></td></tr>\n", f);
         }
         fputs("</table>\n", f);
@@ -473,10 +451,10 @@ static void html_log(FILE *f, const char *log, size_t len) {
                         from++;
                 fprintf(f, "[… %zu earlier bytes in dmesg.txt]\n", from);
         }
-        html(f, log + from, (start < len ? start : len) - from);
+        html_write(f, log + from, (start < len ? start : len) - from);
         if (start < len) {
                 fputs("<span class=panic id=panic>", f);
-                html(f, log + start, len - start);
+                html_write(f, log + start, len - start);
                 fputs("</span>", f);
         }
         fputs("</pre></details>\n", f);
@@ -494,26 +472,26 @@ static void fmt_time(const char *epoch, char *buf, size_t size) {
 
 static void html_finding(FILE *f, json_object *x, bool open) {
         fprintf(f, "<details class=finding%s><summary><span class=\"badge ", open ? " open" : "");
-        htmls(f, json_path_text(x, "severity"));
+        html_write_str(f, json_path_text(x, "severity"));
         fputs("\">", f);
-        htmls(f, json_path_text(x, "severity"));
+        html_write_str(f, json_path_text(x, "severity"));
         fputs("</span><b>", f);
-        htmls(f, json_path_text(x, "summary"));
+        html_write_str(f, json_path_text(x, "summary"));
         fputs("</b><span class=t>", f);
-        htmls(f, json_path_text(x, "id"));
+        html_write_str(f, json_path_text(x, "id"));
         fputs("</span></summary><div class=body>\n", f);
         if (json_path_text(x, "recommendation")) {
                 fputs("<p>", f);
-                htmls(f, json_path_text(x, "recommendation"));
+                html_write_str(f, json_path_text(x, "recommendation"));
                 fputs("</p>\n", f);
         }
         json_object *links = json_get(x, "links");
         for (size_t i = 0; links && i < json_object_array_length(links); i++) {
                 json_object *l = json_object_array_get_idx(links, i);
                 fputs("<p>See <a href=\"", f);
-                htmls(f, json_path_text(l, "url"));
+                html_write_str(f, json_path_text(l, "url"));
                 fputs("\">", f);
-                htmls(f, json_path_text(l, "title"));
+                html_write_str(f, json_path_text(l, "title"));
                 fputs("</a></p>\n", f);
         }
         json_object *ev = json_get(x, "evidence");
@@ -525,19 +503,19 @@ static void html_finding(FILE *f, json_object *x, bool open) {
                         const char *src = json_path_text(e, "source") ? json_path_text(e, "source") : "";
                         if (strcmp(src, last) != 0) {
                                 fputs("<span class=src>", f);
-                                htmls(f, src);
+                                html_write_str(f, src);
                                 fputs(":</span>\n", f);
                                 last = src;
                         }
-                        htmls(f, json_path_text(e, "line"));
+                        html_write_str(f, json_path_text(e, "line"));
                         fputc('\n', f);
                 }
                 fputs("</pre>", f);
         }
         fprintf(f, "<p class=rule>Rule <code>");
-        htmls(f, json_path_text(x, "id"));
+        html_write_str(f, json_path_text(x, "id"));
         fputs("</code> in ", f);
-        htmls(f, json_path_text(x, "file"));
+        html_write_str(f, json_path_text(x, "file"));
         fputs("</p></div></details>\n", f);
 }
 
@@ -546,7 +524,7 @@ static void html_findings(FILE *f, const struct headline *h, json_object *findin
         if (!findings)
                 return;
         fprintf(f, "<h2 id=findings>Findings <small>(%zu, after the ", json_object_array_length(findings));
-        htmls(f, json_path_text(triage, "pass") ? json_path_text(triage, "pass") : "first look");
+        html_write_str(f, json_path_text(triage, "pass") ? json_path_text(triage, "pass") : "first look");
         fputs(")</small></h2>\n", f);
         if (!h->finding)
                 fputs("<p>No rule names the cause of this crash; the panic line and the kernel log below are what "
@@ -561,7 +539,7 @@ static void html_findings(FILE *f, const struct headline *h, json_object *findin
                 fputs("<section class=warn><b>Rules that did not load or run</b><ul>\n", f);
                 for (size_t i = 0; i < json_object_array_length(errors); i++) {
                         fputs("<li>", f);
-                        htmls(f, json_object_get_string(json_object_array_get_idx(errors, i)));
+                        html_write_str(f, json_object_get_string(json_object_array_get_idx(errors, i)));
                         fputs("</li>\n", f);
                 }
                 fputs("</ul></section>\n", f);
@@ -577,41 +555,41 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
         fputs("<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>\n"
               "<meta name=viewport content=\"width=device-width,initial-scale=1\">\n<title>", f);
         fputs("Case ", f);
-        htmls(f, job_case(j));
+        html_write_str(f, job_case(j));
         fprintf(f, "/%u: ", job_number(j));
-        htmls(f, h->panic[0] ? h->panic : "crash dump report");
+        html_write_str(f, h->panic[0] ? h->panic : "crash dump report");
         fprintf(f, "</title>\n<style>%s</style></head><body><main>\n", css);
         fputs("<header class=top><div>hotkdump · case <b>", f);
-        htmls(f, job_case(j));
+        html_write_str(f, job_case(j));
         fprintf(f, "</b> · dump <b>%u</b></div><div>", job_number(j));
-        htmls(f, job_state_to_string(job_state(j)));
+        html_write_str(f, job_state_to_string(job_state(j)));
         fputs("</div></header>\n", f);
 
         fputs("<section id=headline><h1>", f);
-        htmls(f, h->cause ? h->cause : h->unrecognised ? NOT_RECOGNISED : h->panic[0] ? h->panic : "No panic line was found");
+        html_write_str(f, h->cause ? h->cause : h->unrecognised ? NOT_RECOGNISED : h->panic[0] ? h->panic : "No panic line was found");
         fputs("</h1><dl>\n", f);
         if ((h->cause || h->unrecognised) && h->panic[0]) {
                 fputs("<dt>Panic</dt><dd>", f);
-                htmls(f, h->panic);
+                html_write_str(f, h->panic);
                 fputs("</dd>\n", f);
         }
         fputs("<dt>Kernel</dt><dd><code>", f);
-        htmls(f, h->release ? h->release : "unknown");
+        html_write_str(f, h->release ? h->release : "unknown");
         fputs("</code> ", f);
-        htmls(f, h->version);
+        html_write_str(f, h->version);
         if (h->arch) {
                 fputs(" · ", f);
-                htmls(f, h->arch);
+                html_write_str(f, h->arch);
         }
         fputs("</dd>\n", f);
         if (h->task[0]) {
                 fputs("<dt>Task</dt><dd>", f);
-                htmls(f, h->task);
+                html_write_str(f, h->task);
                 fputs("</dd>\n", f);
         }
         if (h->function[0]) {
                 fputs("<dt>Crashed in</dt><dd><code>", f);
-                htmls(f, h->function);
+                html_write_str(f, h->function);
                 fputs("()</code></dd>\n", f);
         }
         char when[64];
@@ -625,7 +603,7 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
                 fputs("<section class=warn><b>Read with care</b><ul>\n", f);
                 for (size_t i = 0; i < nw; i++) {
                         fputs("<li>", f);
-                        htmls(f, w[i]);
+                        html_write_str(f, w[i]);
                         fputs("</li>\n", f);
                 }
                 fputs("</ul></section>\n", f);
@@ -650,12 +628,12 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
                 if (!v)
                         continue;
                 fprintf(f, "<tr><th>%s</th><td><code>", facts[i].label);
-                htmls(f, v);
+                html_write_str(f, v);
                 fputs("</code>", f);
                 if (facts[i].field == JOB_CRASH && !strcmp(facts[i].path, "version")) {
                         char older[160];
                         too_old_note(crash, older, sizeof older);
-                        htmls(f, older);
+                        html_write_str(f, older);
                 }
                 fputs("</td></tr>\n", f);
         }
@@ -682,19 +660,19 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
                         const char *name = json_path_text(c, "name") ? json_path_text(c, "name") : "";
                         bool open = !strcmp(name, "sys") || !strcmp(name, "bt");
                         fprintf(f, "<details id=\"cmd-");
-                        htmls(f, name);
+                        html_write_str(f, name);
                         fprintf(f, "\"%s><summary><code>", open ? " open" : "");
-                        htmls(f, json_path_text(c, "command"));
+                        html_write_str(f, json_path_text(c, "command"));
                         fprintf(f, "</code><span class=\"badge %s\">%s</span>", st, st);
                         if (json_path_text(c, "reason")) {
                                 fputs("<span>", f);
-                                htmls(f, json_path_text(c, "reason"));
+                                html_write_str(f, json_path_text(c, "reason"));
                                 fputs("</span>", f);
                         }
                         fprintf(f, "<span class=t>%.2f s", json_object_get_double(json_get(c, "seconds")));
                         if (file) {
                                 fputs(" · <a href=\"crash/", f);
-                                htmls(f, file);
+                                html_write_str(f, file);
                                 fputs("\">raw</a>", f);
                         }
                         fputs("</span></summary>\n", f);
@@ -733,7 +711,7 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
         }
         fputs("</ul>\n", f);
         fputs("<footer>Open this dump in crash: <code>hotkdump crash ", f);
-        htmls(f, job_case(j));
+        html_write_str(f, job_case(j));
         fprintf(f, "/%u</code></footer>\n", job_number(j));
         fputs("</main></body></html>\n", f);
         return fclose(f) == 0 ? 0 : -ENOMEM;

@@ -1,0 +1,29 @@
+/* Text into HTML, for the pages hotkdump writes and serves. */
+
+#include <string.h>
+
+#include "common/html.h"
+
+void html_write(FILE *f, const char *s, size_t len) {
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) s[i];
+                switch (c) {
+                case '&': fputs("&amp;", f); break;
+                case '<': fputs("&lt;", f); break;
+                case '>': fputs("&gt;", f); break;
+                case '"': fputs("&quot;", f); break;
+                case '\'': fputs("&#39;", f); break;
+                case '\r': break;
+                default:
+                        if (c < 0x20 && c != '\n' && c != '\t')
+                                fprintf(f, "\\x%02x", c);
+                        else
+                                fputc(c, f);
+                }
+        }
+}
+
+void html_write_str(FILE *f, const char *s) {
+        if (s)
+                html_write(f, s, strlen(s));
+}

@@ -1,0 +1,11 @@
+/* Text into HTML: the one escaper of the report and the status page. */
+#pragma once
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Writes len bytes of s to f with & < > " ' escaped, carriage returns dropped and other control
+ * characters but newline and tab shown as \xNN (a dump's strings are not to be trusted). */
+void html_write(FILE *f, const char *s, size_t len);
+/* The same for a NUL-terminated string; NULL writes nothing. */
+void html_write_str(FILE *f, const char *s);
