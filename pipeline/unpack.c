@@ -20,6 +20,7 @@
 #include "common/config.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/magic.h"
 #include "pipeline/unpack.h"
 
 struct unpack {
@@ -50,13 +51,11 @@ static enum kind sniff(const char *path) {
         close(fd);
         if (n < 6)
                 return KIND_PLAIN;
-        if ((h[0] == 0x1f && h[1] == 0x8b) || memcmp(h, "\xfd" "7zXZ\0", 6) == 0 || memcmp(h, "\x28\xb5\x2f\xfd", 4) == 0 ||
-            (memcmp(h, "BZh", 3) == 0 && h[3] >= '1' && h[3] <= '9') || memcmp(h, "\x04\x22\x4d\x18", 4) == 0)
-                return KIND_COMPRESSED;
-        if (memcmp(h, "PK\x03\x04", 4) == 0 || memcmp(h, "7z\xbc\xaf\x27\x1c", 6) == 0 ||
-            memcmp(h, "070701", 6) == 0 || memcmp(h, "070702", 6) == 0 || memcmp(h, "070707", 6) == 0 ||
-            (n >= 262 && memcmp(h + 257, "ustar", 5) == 0))
-                return KIND_ARCHIVE;
+        switch (magic_kind(h, (size_t) n, NULL)) {
+        case MAGIC_COMPRESSED: return KIND_COMPRESSED;
+        case MAGIC_ARCHIVE: return KIND_ARCHIVE;
+        default: break;
+        }
         return KIND_PLAIN;
 }
 

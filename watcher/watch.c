@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "casefolder/job.h"
 #include "common/clock.h"
+#include "common/magic.h"
 #include "watcher/watch.h"
 
 /* A watched folder: its path, the root it is under, and how deep. */
@@ -63,27 +64,7 @@ bool watch_name_ignored(const char *name) {
 }
 
 bool watch_looks_like_upload(const unsigned char *h, size_t n) {
-        static const struct {
-                size_t off, len;
-                const char *magic;
-        } magics[] = {
-                { 0, 4, "\x7f" "ELF" },              /* ELF vmcore (/proc/vmcore, virsh dump, makedumpfile -E) */
-                { 0, 8, "KDUMP   " },                /* makedumpfile's kdump-compressed */
-                { 0, 8, "DISKDUMP" },
-                { 0, 12, "makedumpfile" },           /* flattened (-F) */
-                { 0, 2, "\x1f\x8b" },                /* gzip */
-                { 0, 6, "\xfd" "7zXZ\0" },           /* xz */
-                { 0, 4, "\x28\xb5\x2f\xfd" },        /* zstd */
-                { 0, 3, "BZh" },                     /* bzip2 */
-                { 0, 4, "\x04\x22\x4d\x18" },        /* lz4 */
-                { 0, 4, "PK\x03\x04" },              /* zip */
-                { 0, 6, "7z\xbc\xaf\x27\x1c" },      /* 7-Zip */
-                { 257, 5, "ustar" },                 /* tar */
-        };
-        for (size_t i = 0; i < sizeof magics / sizeof *magics; i++)
-                if (n >= magics[i].off + magics[i].len && !memcmp(h + magics[i].off, magics[i].magic, magics[i].len))
-                        return true;
-        return false;
+        return magic_kind(h, n, NULL) != MAGIC_NONE;
 }
 
 static pcre2_code *compile_case_pattern(const char *pattern, char *err, size_t err_size) {

@@ -16,6 +16,7 @@
 #include <zstd.h>
 
 #include "common/log.h"
+#include "common/magic.h"
 #include "dumpfile.h"
 #include "dumpsrc.h"
 #include "vmcoreinfo.h"
@@ -880,14 +881,6 @@ static int parse_dmesg(struct ident *id, const uint8_t *h, size_t hn) {
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
-static bool is_compressed_magic(const uint8_t *h, size_t n) {
-        return (n >= 2 && h[0] == 0x1f && h[1] == 0x8b) ||                                  /* gzip */
-               (n >= 6 && memcmp(h, "\xfd" "7zXZ\0", 6) == 0) ||                             /* xz */
-               (n >= 4 && memcmp(h, "\x28\xb5\x2f\xfd", 4) == 0) ||                          /* zstd */
-               (n >= 3 && memcmp(h, "BZh", 3) == 0 && n >= 4 && h[3] >= '1' && h[3] <= '9') || /* bzip2 */
-               (n >= 4 && memcmp(h, "\x04\x22\x4d\x18", 4) == 0);                            /* lz4 */
-}
-
 static int identify(struct ident *id, int depth) {
         struct dump_info *info = id->info;
         uint8_t h[4096];
@@ -956,7 +949,7 @@ static int identify(struct ident *id, int depth) {
                 }
                 return 0;
         }
-        if (depth == 0 && is_compressed_magic(h, hn)) {
+        if (depth == 0 && magic_kind(h, hn, NULL) == MAGIC_COMPRESSED) {
                 struct dumpsrc *dec;
                 r = dumpsrc_new_decompress(id->src, id->limits->stream_prefix_max, &dec, id->reason, id->reason_size);
                 id->src = NULL;

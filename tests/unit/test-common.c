@@ -14,6 +14,7 @@
 
 #include "common/config.h"
 #include "common/fileio.h"
+#include "common/magic.h"
 #include "common/subprocess.h"
 #include "tests/tap.h"
 
@@ -150,8 +151,32 @@ static void test_fileio(void) {
         tap_ok(system(path) == 0, "fileio: clean up");
 }
 
+static void test_magic(void) {
+        unsigned char h[512] = { 0 };
+        const char *name = "x";
+        tap_is_int(magic_kind(h, sizeof h, &name), MAGIC_NONE, "magic: zeros are nothing known");
+        tap_ok(name == NULL, "magic: … and have no name");
+        tap_is_int(magic_kind(NULL, 0, NULL), MAGIC_NONE, "magic: no bytes");
+        memcpy(h, "BZh9", 4);
+        tap_is_int(magic_kind(h, 4, &name), MAGIC_COMPRESSED, "magic: bzip2 with its block size");
+        tap_is_str(name, "bzip2", "magic: named bzip2");
+        tap_is_int(magic_kind(h, 3, NULL), MAGIC_NONE, "magic: bzip2 cut before its block size");
+        h[3] = 'x';
+        tap_is_int(magic_kind(h, 4, NULL), MAGIC_NONE, "magic: 'BZh' and no digit is no bzip2");
+        memset(h, 0, sizeof h);
+        memcpy(h + 257, "ustar", 5);
+        tap_is_int(magic_kind(h, 262, &name), MAGIC_ARCHIVE, "magic: tar, its signature at 257");
+        tap_is_int(magic_kind(h, 261, NULL), MAGIC_NONE, "magic: a tar header cut short");
+        memcpy(h, "makedumpfile", 12);
+        tap_is_int(magic_kind(h, 12, &name), MAGIC_DUMP, "magic: a flattened dump before a tar signature");
+        tap_is_str(name, "flattened", "magic: named flattened");
+        memcpy(h, "\x28\xb5\x2f\xfd", 4);
+        tap_is_int(magic_kind(h, 4, &name), MAGIC_COMPRESSED, "magic: zstd");
+}
+
 int main(void) {
         test_config();
+        test_magic();
         test_subprocess();
         test_fileio();
         return tap_done();
