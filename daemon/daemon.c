@@ -103,6 +103,9 @@ bool daemon_draining(const struct daemon *d) {
 
 /* ---- workers ------------------------------------------------------------------------------ */
 
+/* queue_requeue() below may fail to save (the disk full): the entry is queued again in memory,
+ * and an entry the disk still says is running is queued again at the next start anyway. */
+
 static enum job_stage stop_after(const struct config *cfg) {
         int s = job_stage_from_string(config_string(cfg, CONF_DAEMON_STOP_AFTER));
         return s < 0 ? STAGE_REPORT : (enum job_stage) s;
@@ -190,13 +193,14 @@ static int start_worker(struct daemon *d, const struct queue_entry *e) {
         if (r == -EINVAL) {
                 log_error("job %s: %s", id, err);
                 d->jobs_finished[QUEUE_FAILED]++;
-                queue_ack(d->queue, id, QUEUE_FAILED, err, PIPELINE_EINPUT);
+                /* in memory it has ended; if the disk lost the write, the next start refuses it again */
+                (void) queue_ack(d->queue, id, QUEUE_FAILED, err, PIPELINE_EINPUT);
                 return 0; /* the next job may be fine */
         }
         if (r < 0) {
                 /* out of memory, disk full, …: the job waits, and the tick tries again */
                 log_error("job %s: %s; it stays queued", id, err);
-                queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
+                (void) queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
                 return r;
         }
         e = queue_get(d->queue, id);
@@ -206,7 +210,7 @@ static int start_worker(struct daemon *d, const struct queue_entry *e) {
                 free(w);
                 if (v)
                         d->workers = v;
-                queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
+                (void) queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
                 return -ENOMEM;
         }
         d->workers = v;
@@ -214,7 +218,7 @@ static int start_worker(struct daemon *d, const struct queue_entry *e) {
         if (pid < 0) {
                 r = -errno;
                 free(w);
-                queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
+                (void) queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
                 return log_error_errno(r, "job %s: cannot start a worker: %m", id);
         }
         if (pid == 0)
@@ -236,7 +240,7 @@ static int start_worker(struct daemon *d, const struct queue_entry *e) {
                 if (w->src.fd >= 0)
                         close(w->src.fd);
                 free(w);
-                queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
+                (void) queue_requeue(d->queue, id, QUEUE_REQUEUE_UNCOUNTED);
                 return log_error_errno(r, "job %s: cannot watch its worker: %m", id);
         }
         d->workers[d->n_workers++] = w;
@@ -303,7 +307,7 @@ static void close_folder(struct daemon *d, const char *dir, const char *error) {
         char err[256];
         if (dir && job_open(d->cfg, dir, &j, err, sizeof err) == 0) {
                 if (job_state(j) == JOB_RUNNING)
-                        job_finish(j, -ECANCELED, error);
+                        (void) job_finish(j, -ECANCELED, error); /* a folder left running is ended at the next start */
                 job_free(j);
         }
 }
@@ -1115,7 +1119,7 @@ stopping:
         /* a worker still there after the drain's grace: its job stays queued for the next start */
         for (size_t i = 0; i < d.n_workers; i++) {
                 kill(-d.workers[i]->pid, SIGKILL);
-                queue_requeue(d.queue, d.workers[i]->id, QUEUE_REQUEUE_UNCOUNTED);
+                (void) queue_requeue(d.queue, d.workers[i]->id, QUEUE_REQUEUE_UNCOUNTED);
                 close(d.workers[i]->src.fd);
                 free(d.workers[i]);
         }

@@ -1,6 +1,11 @@
 /* The analysis stage machine for one upload.
  * Each stage records its start, end and error in job.json before the next begins. */
 
+/* A stage's start and end are recorded in job.json as they happen. When that write fails (the
+ * disk full), the stage runs on and is simply run again on a resume, so those results are
+ * dropped with (void); what a later stage or a resume relies on (a stage's findings, the
+ * fetched file, the final state) is checked. */
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -403,7 +408,7 @@ static void post(const struct pipeline_request *req, struct job *j, const char *
 
 /* The end of a job, then its post: what failed, or what was found. */
 static void finish(const struct pipeline_request *req, struct job *j, int r, const char *error) {
-        job_finish(j, r, error);
+        (void) job_finish(j, r, error); /* its folder has the log; the caller has r */
         post(req, j, r < 0 ? "failed" : "full");
 }
 
@@ -416,7 +421,7 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
         int r;
 
         snprintf(vmcore, sizeof vmcore, "%s/vmcore", job_dir(j));
-        job_stage_begin(j, STAGE_IDENTIFY);
+        (void) job_stage_begin(j, STAGE_IDENTIFY);
         unlink(vmcore);
         if (link_from)
                 r = link(link_from, vmcore) < 0 ? -errno : 0; /* a sibling: its own name for the file */
@@ -424,11 +429,11 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
                 r = symlink(dump->path, vmcore) < 0 ? -errno : 0;
         if (r < 0) {
                 snprintf(err, err_size, "cannot make '%s': %s", vmcore, strerror(-r));
-                job_stage_end(j, STAGE_IDENTIFY, r, err);
+                (void) job_stage_end(j, STAGE_IDENTIFY, r, err);
                 return r;
         }
         r = job_set(j, JOB_IDENTITY, dump_info_to_json(dump->path, dump->info));
-        job_stage_end(j, STAGE_IDENTIFY, r, NULL);
+        (void) job_stage_end(j, STAGE_IDENTIFY, r, NULL);
         if (r < 0 || stop_after < STAGE_FIRSTLOOK)
                 return r;
         /* the rules as they are now: a rule file added since the last job counts */
@@ -444,9 +449,9 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
         }
         for (size_t i = 0; i < json_object_array_length(rule_errors); i++)
                 job_log(j, "triage rules: %s", json_object_get_string(json_object_array_get_idx(rule_errors, i)));
-        job_stage_begin(j, STAGE_FIRSTLOOK);
+        (void) job_stage_begin(j, STAGE_FIRSTLOOK);
         r = first_look(j, dump, s, rules, rule_errors, err, err_size);
-        job_stage_end(j, STAGE_FIRSTLOOK, r, err);
+        (void) job_stage_end(j, STAGE_FIRSTLOOK, r, err);
         if (r == 0 && stop_after >= STAGE_SYMBOLS)
                 post(req, j, "early");
         if (r < 0 || stop_after < STAGE_SYMBOLS) {
@@ -457,14 +462,14 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
 
         /* From here a failure still leaves a report: what the first look found, and why
          * the rest is missing. */
-        job_stage_begin(j, STAGE_SYMBOLS);
+        (void) job_stage_begin(j, STAGE_SYMBOLS);
         int rs = find_symbols(j, dump, req->debug_file, &q, &sym, why, sizeof why);
-        job_stage_end(j, STAGE_SYMBOLS, rs, why);
+        (void) job_stage_end(j, STAGE_SYMBOLS, rs, why);
         int rc = rs;
         if (rs == 0 && stop_after >= STAGE_CRASH) {
-                job_stage_begin(j, STAGE_CRASH);
+                (void) job_stage_begin(j, STAGE_CRASH);
                 rc = run_crash(j, &q, &sym, why, sizeof why);
-                job_stage_end(j, STAGE_CRASH, rc, why);
+                (void) job_stage_end(j, STAGE_CRASH, rc, why);
         }
         if (sym.lock_fd >= 0)
                 close(sym.lock_fd);
@@ -484,11 +489,11 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
         /* stopped early, the stage's failure is the job's; out of memory is never "incomplete" */
         if (stop_after < STAGE_REPORT || rc == -ENOMEM)
                 return rc < 0 ? rc : 0;
-        job_stage_begin(j, STAGE_REPORT);
+        (void) job_stage_begin(j, STAGE_REPORT);
         r = job_set(j, JOB_STATE, json_object_new_string(job_state_to_string(rc < 0 ? JOB_INCOMPLETE : JOB_DONE)));
         if (r == 0)
                 r = report_write(j, why, sizeof why);
-        job_stage_end(j, STAGE_REPORT, r, why);
+        (void) job_stage_end(j, STAGE_REPORT, r, why);
         if (r < 0) {
                 snprintf(err, err_size, "%s", why);
                 return r;
@@ -555,7 +560,7 @@ static int stage_fetch(struct job *j, const struct fetch_request *req, char **re
                         return *ret_input ? 0 : -ENOMEM;
                 }
         }
-        job_stage_begin(j, STAGE_FETCH);
+        (void) job_stage_begin(j, STAGE_FETCH);
         r = fetch_run(j, req, ret_input, err, err_size);
         if (r == 0) {
                 /* where it is, before the stage counts as done */
@@ -568,7 +573,7 @@ static int stage_fetch(struct job *j, const struct fetch_request *req, char **re
                 if (r < 0)
                         snprintf(err, err_size, "cannot record the fetched file: %s", strerror(-r));
         }
-        job_stage_end(j, STAGE_FETCH, r, err);
+        (void) job_stage_end(j, STAGE_FETCH, r, err);
         return r;
 }
 
@@ -582,7 +587,7 @@ static int stage_unpack(struct job *j, const char *input, struct scan *s, char *
 
         snprintf(dest, sizeof dest, "%s/dump", job_dir(j));
         if (!again) {
-                job_stage_begin(j, STAGE_UNPACK);
+                (void) job_stage_begin(j, STAGE_UNPACK);
                 r = remove_tree_via_trash(dest); /* what a run stopped in the middle left */
                 struct unpack_stats st;
                 if (r == 0)
@@ -603,7 +608,7 @@ static int stage_unpack(struct job *j, const char *input, struct scan *s, char *
                 r = reassemble_flattened(j, s, err, err_size);
         if (again)
                 return r;
-        job_stage_end(j, STAGE_UNPACK, r, err);
+        (void) job_stage_end(j, STAGE_UNPACK, r, err);
         /* only now: until the stage is recorded done, a restart unpacks input/ again */
         if (r == 0 && input && !config_bool(cfg, CONF_KEEP_INPUT)) {
                 char in_dir[PATH_MAX];
@@ -662,14 +667,14 @@ int pipeline_run(const struct config *cfg, const struct pipeline_request *preq, 
                 else
                         snprintf(err, sizeof err, "no kernel dump in the upload (%zu kernel log(s), %zu other file(s)%s%s)",
                                  s.n_logs, s.n_other, s.n_other ? ": " : "", s.other_names), r = -ENOEXEC;
-                job_stage_begin(j, STAGE_IDENTIFY);
-                job_stage_end(j, STAGE_IDENTIFY, r, err);
+                (void) job_stage_begin(j, STAGE_IDENTIFY);
+                (void) job_stage_end(j, STAGE_IDENTIFY, r, err);
                 goto done;
         }
         json_object *list = json_object_new_array();
         for (size_t i = 0; i < s.n_dumps; i++)
                 json_object_array_add(list, json_object_new_string(s.dumps[i].path));
-        job_set(j, JOB_DUMPS, list);
+        (void) job_set(j, JOB_DUMPS, list); /* without it a restart lists the dumps again */
 
         if (first_done)
                 r = recorded < 0 ? -EIO : 0; /* its error stays in res */
