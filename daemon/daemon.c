@@ -30,6 +30,7 @@
 #include "daemon/daemon.h"
 #include "daemon/http.h"
 #include "daemon/hotkdumpd.h"
+#include "daemon/jobview.h"
 
 struct worker {
         struct ev_source src; /* the pidfd */
@@ -41,11 +42,6 @@ struct worker {
 };
 
 /* What finished jobs told, for /metrics. */
-struct stage_stats {
-        double seconds;
-        uint64_t count;
-};
-
 struct daemon {
         struct config *cfg;
         const struct hotkdumpd_options *opts;
@@ -60,7 +56,7 @@ struct daemon {
         int64_t drain_deadline_ms;
         pid_t pid;
         struct daemon_counters counters;
-        struct stage_stats stages[_STAGE_MAX];
+        struct jobview_stage stages[_STAGE_MAX];
         uint64_t jobs_finished[_QUEUE_STATE_MAX];
         uint64_t bytes_fetched, symbol_cache_hits, symbol_fetches;
         /* the outbox's sender: one process at a time, started when the outbox changed or a
@@ -436,186 +432,34 @@ int daemon_retry(struct daemon *d, const char *id) {
         return r;
 }
 
-/* ---- the API's view of a job --------------------------------------------------------------- */
-
-static void iso_time(int64_t us, char *buf, size_t size) {
-        time_t t = (time_t) (us / 1000000);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        size_t n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(buf + n, size - n, ".%03dZ", (int) (us % 1000000 / 1000));
-}
-
-static void add_time(json_object *o, const char *key, int64_t us) {
-        char buf[40];
-        if (!us) {
-                json_object_object_add(o, key, NULL);
-                return;
-        }
-        iso_time(us, buf, sizeof buf);
-        json_object_object_add(o, key, json_object_new_string(buf));
-}
-
-/* Stages done of those the job runs, and while it downloads, the bytes it has. */
-static json_object *progress_json(struct daemon *d, const struct queue_entry *e, json_object *rec) {
-        json_object *p = json_object_new_object();
-        int n = (int) job_record_stages_done(rec), total = (int) stop_after(d->cfg) + 1;
-        if (!p)
-                return NULL;
-        json_object_object_add(p, "stages_done", json_object_new_int(n));
-        json_object_object_add(p, "stages", json_object_new_int(total));
-        if (e->state != QUEUE_RUNNING)
-                return p;
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/input", e->dir);
-        DIR *dir = opendir(path);
-        for (struct dirent *de; dir && (de = readdir(dir));) {
-                size_t len = strlen(de->d_name);
-                struct stat sb;
-                if (len > 5 && !strcmp(de->d_name + len - 5, ".part") && fstatat(dirfd(dir), de->d_name, &sb, 0) == 0) {
-                        json_object_object_add(p, "bytes_fetched", json_object_new_int64((int64_t) sb.st_size));
-                        if (e->size)
-                                json_object_object_add(p, "bytes_expected", json_object_new_int64((int64_t) e->size));
-                }
-        }
-        if (dir)
-                closedir(dir);
-        return p;
-}
+/* ---- the API's view of a job, and /metrics (daemon/jobview) ------------------------------ */
 
 json_object *daemon_job_json(struct daemon *d, const struct queue_entry *e) {
-        json_object *o = json_object_new_object(), *links = json_object_new_object();
-        char url[PATH_MAX];
-        if (!o || !links) {
-                json_object_put(o);
-                json_object_put(links);
-                return NULL;
-        }
-        json_object_object_add(o, "id", json_object_new_string(e->id));
-        json_object_object_add(o, "case", json_object_new_string(e->case_id));
-        json_object_object_add(o, "state", json_object_new_string(queue_state_to_string(e->state)));
-        json_object_object_add(o, "source", json_object_new_string(e->source));
-        json_object_object_add(o, "filename", json_object_new_string(e->filename));
-        json_object_object_add(o, "size", e->size ? json_object_new_int64((int64_t) e->size) : NULL);
-        json_object_object_add(o, "sha256", e->sha256 ? json_object_new_string(e->sha256) : NULL);
-        json_object_object_add(o, "trigger", json_object_new_string(e->trigger));
-        json_object_object_add(o, "attempts", json_object_new_int((int) e->attempts));
-        add_time(o, "created", e->created_us);
-        add_time(o, "started", e->started_us);
-        add_time(o, "finished", e->finished_us);
-        json_object_object_add(o, "error", e->error ? json_object_new_string(e->error) : NULL);
-        snprintf(url, sizeof url, "/jobs/%s", e->id);
-        json_object_object_add(links, "self", json_object_new_string(url));
-        json_object_object_add(o, "links", links);
-        if (!e->dir)
-                return o;
-        const char *folder = e->dir + strlen(e->dir);
-        /* <root>/cases/CASE/N: the last two parts name it under /cases/ */
-        for (int slashes = 0; folder > e->dir; folder--)
-                if (folder[-1] == '/' && ++slashes == 2)
-                        break;
-        json_object_object_add(o, "folder", json_object_new_string(folder));
-        json_object_object_add(o, "dir", json_object_new_string(e->dir));
-        char path[PATH_MAX];
-        json_object *rec = NULL, *v;
-        if (job_record_read(e->dir, &rec) == 0) {
-                if ((v = job_record_get(rec, JOB_STAGE)))
-                        json_object_object_add(o, "stage", json_object_get(v));
-                if ((v = job_record_get(rec, JOB_STAGES))) {
-                        json_object_object_add(o, "stages", json_object_get(v));
-                        json_object_object_add(o, "progress", progress_json(d, e, rec));
-                }
-                /* the headline cause, as the report has it: the first finding of kind cause */
-                v = job_record_get(rec, JOB_FINDINGS);
-                for (size_t i = 0; v && json_object_is_type(v, json_type_array) && i < json_object_array_length(v); i++) {
-                        json_object *f = json_object_array_get_idx(v, i);
-                        const char *kind = json_str(f, "kind");
-                        if (kind && !strcmp(kind, "cause")) {
-                                json_object_object_add(o, "cause", json_object_get(f));
-                                break;
-                        }
-                }
-                json_object_put(rec);
-        }
-        /* what went out to the case, the webhook and the hooks (hooks/outbox.c writes it) */
-        json_object *posted = NULL;
-        if (job_path(e->dir, JOB_POSTED_FILE, path, sizeof path) == 0 && json_read_object(path, 1u << 20, &posted) == 0)
-                json_object_object_add(o, "posted", posted);
-        static const char *const files[][2] = {
-                { "report", "report.html" },   { "summary", "summary.json" }, { "comment", "comment.txt" },
-                { "first_look", "first-look.txt" }, { "log", JOB_LOG_FILE },
-        };
-        for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-                snprintf(path, sizeof path, "%s/%s", e->dir, files[i][1]);
-                if (access(path, F_OK) < 0)
-                        continue;
-                snprintf(url, sizeof url, "/cases/%s/%s", folder, files[i][1]);
-                json_object_object_add(links, files[i][0], json_object_new_string(url));
-        }
-        return o;
+        return jobview_job(e, (int) stop_after(d->cfg) + 1);
 }
 
 void daemon_metrics(struct daemon *d, FILE *out) {
-        fprintf(out, "# HELP hotkdump_jobs Jobs in the queue by state.\n# TYPE hotkdump_jobs gauge\n");
+        struct jobview_figures f = {
+                .jobs_finished = { 0 },
+                .bytes_fetched = d->bytes_fetched,
+                .symbol_cache_hits = d->symbol_cache_hits,
+                .symbol_fetches = d->symbol_fetches,
+                .http = d->counters.http,
+                .watch = d->counters.watch,
+                .workers_busy = d->n_workers,
+                .outbox_count = d->outbox_count,
+                .sender_runs = d->sender_runs,
+                .disk_free = d->disk_free,
+                .disk_low = d->disk_low,
+                .purge_runs = d->purge_runs,
+                .purge_removed = d->purge_removed,
+                .purge_freed = d->purge_freed,
+        };
+        for (int s = 0; s < _STAGE_MAX; s++)
+                f.stages[s] = d->stages[s];
         for (int s = 0; s < _QUEUE_STATE_MAX; s++)
-                fprintf(out, "hotkdump_jobs{state=\"%s\"} %zu\n", queue_state_to_string((enum queue_state) s),
-                        queue_count(d->queue, (enum queue_state) s));
-        fprintf(out, "# HELP hotkdump_queue_length Jobs waiting for a worker.\n# TYPE hotkdump_queue_length gauge\n");
-        fprintf(out, "hotkdump_queue_length %zu\n", queue_count(d->queue, QUEUE_QUEUED));
-        fprintf(out, "# HELP hotkdump_workers_busy Workers running a job.\n# TYPE hotkdump_workers_busy gauge\n");
-        fprintf(out, "hotkdump_workers_busy %zu\n", d->n_workers);
-        fprintf(out, "# HELP hotkdump_jobs_finished_total Jobs this daemon saw end, by state.\n"
-                     "# TYPE hotkdump_jobs_finished_total counter\n");
-        for (int s = QUEUE_DONE; s < _QUEUE_STATE_MAX; s++)
-                fprintf(out, "hotkdump_jobs_finished_total{state=\"%s\"} %llu\n",
-                        queue_state_to_string((enum queue_state) s), (unsigned long long) d->jobs_finished[s]);
-        fprintf(out, "# HELP hotkdump_stage_seconds Time the stages of finished jobs took.\n"
-                     "# TYPE hotkdump_stage_seconds summary\n");
-        for (int s = 0; s < _STAGE_MAX; s++) {
-                const char *n = job_stage_to_string((enum job_stage) s);
-                fprintf(out, "hotkdump_stage_seconds_sum{stage=\"%s\"} %.3f\n", n, d->stages[s].seconds);
-                fprintf(out, "hotkdump_stage_seconds_count{stage=\"%s\"} %llu\n", n,
-                        (unsigned long long) d->stages[s].count);
-        }
-        fprintf(out, "# HELP hotkdump_fetched_bytes_total Bytes of uploads fetched by finished jobs.\n"
-                     "# TYPE hotkdump_fetched_bytes_total counter\nhotkdump_fetched_bytes_total %llu\n",
-                (unsigned long long) d->bytes_fetched);
-        fprintf(out, "# HELP hotkdump_symbol_cache_hits_total Jobs whose debug symbols were in the cache.\n"
-                     "# TYPE hotkdump_symbol_cache_hits_total counter\nhotkdump_symbol_cache_hits_total %llu\n",
-                (unsigned long long) d->symbol_cache_hits);
-        fprintf(out, "# HELP hotkdump_symbol_fetches_total Jobs whose debug symbols had to be fetched.\n"
-                     "# TYPE hotkdump_symbol_fetches_total counter\nhotkdump_symbol_fetches_total %llu\n",
-                (unsigned long long) d->symbol_fetches);
-        fprintf(out, "# HELP hotkdump_http_responses_total HTTP responses by status class.\n"
-                     "# TYPE hotkdump_http_responses_total counter\n");
-        for (int c = 2; c <= 5; c++)
-                fprintf(out, "hotkdump_http_responses_total{code=\"%dxx\"} %llu\n", c,
-                        (unsigned long long) d->counters.http.requests[c]);
-        fprintf(out, "# TYPE hotkdump_http_auth_rejected_total counter\nhotkdump_http_auth_rejected_total %llu\n",
-                (unsigned long long) d->counters.http.rejected_auth);
-        fprintf(out, "# TYPE hotkdump_watch_events_total counter\nhotkdump_watch_events_total %llu\n",
-                (unsigned long long) d->counters.watch.events);
-        fprintf(out, "# TYPE hotkdump_watch_overflows_total counter\nhotkdump_watch_overflows_total %llu\n",
-                (unsigned long long) d->counters.watch.overflows);
-        fprintf(out, "# TYPE hotkdump_watch_files_queued_total counter\nhotkdump_watch_files_queued_total %llu\n",
-                (unsigned long long) d->counters.watch.files_queued);
-        fprintf(out, "# HELP hotkdump_outbox_posts Posts of results not delivered yet (waiting or failed).\n"
-                     "# TYPE hotkdump_outbox_posts gauge\nhotkdump_outbox_posts %u\n", d->outbox_count);
-        fprintf(out, "# HELP hotkdump_purge_freed_bytes_total Bytes the purge freed (case folders, symbols).\n"
-                     "# TYPE hotkdump_purge_freed_bytes_total counter\nhotkdump_purge_freed_bytes_total %llu\n",
-                (unsigned long long) d->purge_freed);
-        fprintf(out, "# TYPE hotkdump_purge_removed_folders_total counter\nhotkdump_purge_removed_folders_total %llu\n",
-                (unsigned long long) d->purge_removed);
-        fprintf(out, "# TYPE hotkdump_purge_runs_total counter\nhotkdump_purge_runs_total %llu\n",
-                (unsigned long long) d->purge_runs);
-        fprintf(out, "# HELP hotkdump_disk_free_bytes Free space on the root's file system.\n"
-                     "# TYPE hotkdump_disk_free_bytes gauge\nhotkdump_disk_free_bytes %llu\n",
-                (unsigned long long) d->disk_free);
-        fprintf(out, "# TYPE hotkdump_disk_low gauge\nhotkdump_disk_low %d\n", d->disk_low ? 1 : 0);
-        fprintf(out, "# TYPE hotkdump_outbox_runs_total counter\nhotkdump_outbox_runs_total %llu\n",
-                (unsigned long long) d->sender_runs);
-        fprintf(out, "# TYPE hotkdump_watch_files_ignored_total counter\nhotkdump_watch_files_ignored_total %llu\n",
-                (unsigned long long) d->counters.watch.files_ignored);
+                f.jobs_finished[s] = d->jobs_finished[s];
+        jobview_metrics(out, &f, d->queue);
 }
 
 /* ---- paths --------------------------------------------------------------------------------- */

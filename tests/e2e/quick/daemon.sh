@@ -72,6 +72,17 @@ for c in 00200001:500Q0000001 00200002:500Q0000002 00200003:500Q0000003; do
 	ok $? "case ${c%%:*}: one comment with the job's full report"
 done
 
+# --- /metrics adds up the three jobs ---------------------------------------------------------
+curl -s "$API/metrics" >"$TMP/metrics"
+grep -q '^hotkdump_jobs_finished_total{state="done"} 3$' "$TMP/metrics"
+ok $? "/metrics: three jobs finished done"
+grep -q '^hotkdump_stage_seconds_count{stage="crash"} 3$' "$TMP/metrics"
+ok $? "/metrics: the crash stage of the three is timed"
+awk '/^hotkdump_fetched_bytes_total/ { exit !($2 > 30000) }' "$TMP/metrics"
+ok $? "/metrics: the bytes they fetched are counted"
+grep -q '^hotkdump_watch_files_queued_total 1$' "$TMP/metrics"
+ok $? "/metrics: the watcher queued one file"
+
 # --- bad requests, and the daemon answers meanwhile -------------------------------------------
 for t in '400|{"case": "../etc", "path": "/tmp/x"}|a bad case number' \
 	'400|{"case": "00200001", "url": "file:///etc/shadow"}|a file:// URL' \
