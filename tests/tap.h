@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_n, tap_failed;
@@ -37,6 +38,14 @@ static int tap_n, tap_failed;
                         printf("#   got '%s', want '%s'\n", tap_g_ ? tap_g_ : "(null)",      \
                                tap_w_ ? tap_w_ : "(null)");                                 \
         } while (0)
+
+/* Removes a test's temporary folder (made with mkdtemp, so its name needs no quoting). */
+static inline void tap_remove_tree(const char *dir) {
+        char cmd[4200];
+        snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", dir);
+        if (system(cmd) != 0)
+                printf("# could not remove %s\n", dir);
+}
 
 static inline int tap_done(void) {
         printf("1..%d\n", tap_n);

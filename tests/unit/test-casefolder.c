@@ -183,9 +183,6 @@ int main(void) {
         test_path();
         test_record_read();
         test_job_life();
-        char cmd[sizeof tmp + 16];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-        if (system(cmd) != 0)
-                printf("# could not remove %s\n", tmp);
+        tap_remove_tree(tmp);
         return tap_done();
 }

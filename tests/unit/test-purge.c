@@ -141,9 +141,6 @@ int main(void) {
 
         free(old_done), free(old_failed), free(young), free(running), free(kept), free(busy_one), free(case_kept);
         config_free(cfg);
-        char cmd[sizeof tmp + 16];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-        if (system(cmd) != 0)
-                printf("# could not remove %s\n", tmp);
+        tap_remove_tree(tmp);
         return tap_done();
 }
