@@ -723,8 +723,8 @@ done:
                 res->error_class = PIPELINE_EINCOMPLETE;
                 snprintf(res->error, sizeof res->error, "the analysis is incomplete: %s", err);
         }
-        if (r < 0)
-                job_set(j, JOB_ERROR_CLASS, json_object_new_int(res->error_class));
+        if (r < 0) /* lost with a full disk, a resume classifies the failure again */
+                (void) job_set(j, JOB_ERROR_CLASS, json_object_new_int(res->error_class));
         finish(preq, j, r, res->error);
         job_free(j);
         scan_free(&s);
