@@ -247,7 +247,8 @@ static int load(struct queue *q, char *err, size_t err_size) {
         closedir(d);
         if (r < 0)
                 return r;
-        qsort(q->v, q->n, sizeof *q->v, cmp_slot);
+        if (q->n > 1)
+                qsort(q->v, q->n, sizeof *q->v, cmp_slot);
         for (size_t i = 0; i < q->nbuckets; i++)
                 q->by_id[i] = q->by_upload[i] = NO_ENTRY;
         for (size_t i = 0; i < q->n; i++)

@@ -659,7 +659,8 @@ static enum status run_blocked(struct runner *rn, const struct crash_cmd *c, uin
         for (size_t i = 0; i < n; i++)
                 if (!strcmp(t[i].state, "UN"))
                         t[un++] = t[i];
-        qsort(t, un, sizeof *t, cmp_since);
+        if (un > 1) /* t is NULL when crash listed no task */
+                qsort(t, un, sizeof *t, cmp_since);
         json_object *list = json_object_new_array();
         printf_answer(a, "Tasks in state UN (uninterruptible sleep), longest blocked first: %zu\n", un);
         if (un)
@@ -707,7 +708,8 @@ static enum status run_top_memory(struct runner *rn, const struct crash_cmd *c, 
                 return ST_ERROR;
         }
         /* threads share one mm: count each thread group leader's figure once per command name */
-        qsort(t, n, sizeof *t, cmp_rss);
+        if (n > 1)
+                qsort(t, n, sizeof *t, cmp_rss);
         for (size_t i = 0; i < n; i++) {
                 if (!t[i].rss_kb)
                         continue;
