@@ -60,7 +60,7 @@ int write_file_replace(const char *dir, const char *name, const void *data, size
         if (r == 0 && rename(tmp, final) < 0)
                 r = -errno;
         if (r < 0) {
-                unlink(tmp);
+                (void) unlink(tmp); /* a tmp name is never read as the file */
                 return r;
         }
         return durable ? fsync_dir(dir) : 0;

@@ -235,7 +235,7 @@ static int load(struct queue *q, char *err, size_t err_size) {
                 if (p < 0) {
                         char bad[PATH_MAX + 8];
                         snprintf(bad, sizeof bad, "%s.bad", path);
-                        rename(path, bad);
+                        (void) rename(path, bad); /* left in place, it is refused again at the next load */
                         size_t o2 = strlen(err);
                         snprintf(err + o2, err_size - o2, "%s'%s' is not a queue entry: moved to '%s'", o2 ? "; " : "",
                                  path, bad);

@@ -172,7 +172,7 @@ static int fetch_local(struct job *j, const struct fetch_request *req, const cha
         if (r == 0 && rename(part, dest) < 0)
                 r = -errno;
         if (r < 0) {
-                unlink(part);
+                (void) unlink(part); /* a .part file is never taken for a whole one */
                 r = log_reason(err, err_size, r, "cannot copy '%s': %s", req->source, strerror(-r));
                 goto out;
         }
@@ -281,7 +281,7 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
         t.curl = curl_easy_init();
         if (!t.curl) {
                 close(t.fd);
-                unlink(part);
+                (void) unlink(part); /* a .part file is never taken for a whole one */
                 return log_reason(err, err_size, -ENOMEM, "cannot start a download");
         }
         progress_init(&t.progress, j, "download");
@@ -389,7 +389,7 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                         r = log_reason(err, err_size, -errno, "cannot rename '%s': %s", part, strerror(errno));
         }
         if (r < 0)
-                unlink(part);
+                (void) unlink(part); /* a .part file is never taken for a whole one */
         return r;
 }
 
@@ -414,7 +414,7 @@ int fetch_run(struct job *j, const struct fetch_request *req, char **ret_path, c
         if (r == 0) {
                 r = verify(j, req, dest, err, err_size);
                 if (r < 0)
-                        unlink(dest);
+                        (void) unlink(dest); /* the job fails with the reason either way */
         }
         if (r < 0)
                 return r;

@@ -137,7 +137,7 @@ static int reassemble_flattened(struct job *j, struct scan *s, char *err, size_t
                 int r = unpack_reassemble_flattened(in, out, err, err_size);
                 if (r < 0)
                         return r;
-                unlink(in);
+                (void) unlink(in); /* the stream, once reassembled: disk space only */
                 struct dump_info *info = NULL;
                 char reason[256];
                 r = dumpfile_identify(out, NULL, &info, reason, sizeof reason);
@@ -183,14 +183,14 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
                 struct subprocess_opts o = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1,
                                              .timeout_ms = config_u64(cfg, CONF_COMMAND_TIMEOUT) * 1000 };
                 struct subprocess_result res;
-                unlink(part);
+                (void) unlink(part); /* a .part file is never taken for a whole one */
                 r = job_run_command(j, &o, &res);
                 if (r == 0 && res.status == 0 && rename(part, out) == 0 && read_file_max(out, 256u << 20, &log, &log_len) == 0) {
                         snprintf(source, sizeof source, "makedumpfile --dump-dmesg");
                         snprintf(log_file, sizeof log_file, "dmesg.txt");
                 }
                 else
-                        unlink(part);
+                        (void) unlink(part); /* a .part file is never taken for a whole one */
                 if (r == 0)
                         subprocess_result_clear(&res);
         }
@@ -422,7 +422,7 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
 
         snprintf(vmcore, sizeof vmcore, "%s/vmcore", job_dir(j));
         (void) job_stage_begin(j, STAGE_IDENTIFY);
-        unlink(vmcore);
+        (void) unlink(vmcore); /* the link is made again below; making it fails if this did */
         if (link_from)
                 r = link(link_from, vmcore) < 0 ? -errno : 0; /* a sibling: its own name for the file */
         else
@@ -613,8 +613,9 @@ static int stage_unpack(struct job *j, const char *input, struct scan *s, char *
         if (r == 0 && input && !config_bool(cfg, CONF_KEEP_INPUT)) {
                 char in_dir[PATH_MAX];
                 snprintf(in_dir, sizeof in_dir, "%s/input", job_dir(j));
-                unlink(input);
-                rmdir(in_dir);
+                /* disk space only: a restart after the unpack does not read input/ */
+                (void) unlink(input);
+                (void) rmdir(in_dir);
         }
         return r;
 }

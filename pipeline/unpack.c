@@ -475,7 +475,7 @@ static int expand_nested(struct unpack *u, const char *dir, unsigned depth) {
                         }
                         if (t)
                                 closedir(t);
-                        rmdir(tmp);
+                        (void) rmdir(tmp); /* the unpack folder is removed whole on failure */
                 } else {
                         char to[PATH_MAX];
                         if ((r = free_name(u, dir, names[i], ".d", to, sizeof to)) == 0 && rename(tmp, to) < 0)
@@ -609,7 +609,7 @@ out:
         if (ofd >= 0)
                 close(ofd);
         if (r < 0)
-                unlink(part);
+                (void) unlink(part); /* a .part file is never taken for a whole one */
         close(ifd);
         free(buf);
         return r;

@@ -279,7 +279,7 @@ static int remove_folder(struct run *p, const struct folder *f, const char *tras
                 say(p, "kept: %s (cannot move it into %s: %s)", rel(p, f->dir), rel(p, trash), strerror(errno));
                 return r;
         }
-        fsync_dir(f->case_dir);
+        (void) fsync_dir(f->case_dir); /* a rename a power cut undoes is purged again */
         remove_tree(to);
         say(p, "removed: %s (%s, ended %s, %s)", rel(p, f->dir), size, ended, why);
         p->res->removed++;

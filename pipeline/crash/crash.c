@@ -1099,7 +1099,7 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
         json_object_object_add(crec, "attempts", attempts);
         if (!opened) {
                 fclose(rn.out);
-                unlink(part);
+                (void) unlink(part); /* a .part file is never taken for a whole one */
                 r = log_reason(err, err_size, r == -ENOMEM ? r : -EBADMSG, "crash %s could not open the dump: %s", version,
                                first_failure);
                 goto done;
@@ -1177,7 +1177,7 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                 r = rename(part, final) < 0 ? -errno : 0;
         }
         if (r < 0) {
-                unlink(part);
+                (void) unlink(part); /* a .part file is never taken for a whole one */
                 r = log_reason(err, err_size, r, "cannot write the crash outputs in '%s': %s", o->dir, strerror(-r));
         } else if (!useful)
                 r = log_reason(err, err_size, -ENODATA, "crash %s answered no command usefully (see hotkdump.out)", version);

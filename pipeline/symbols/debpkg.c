@@ -113,7 +113,7 @@ out:
         if (r == 0 && rename(part, path) < 0)
                 r = log_reason(err, err_size, -errno, "cannot rename '%s': %s", part, strerror(errno));
         if (r < 0)
-                unlink(part);
+                (void) unlink(part); /* a .part file is never taken for a whole one */
         return r;
 }
 

@@ -413,7 +413,7 @@ static int install(struct ctx *c, const char *tmp, const char *source, unsigned 
                 if (access(from, F_OK) < 0)
                         return -ENOENT;
         }
-        fsync_dir(c->root);
+        (void) fsync_dir(c->root); /* a cache entry lost to a power cut is fetched again */
         snprintf(res->source, sizeof res->source, "%s", source);
         res->modules_found = modules;
         return 0;
@@ -667,7 +667,7 @@ static int from_debuginfod(struct ctx *c, struct symbols_result *res) {
         }
         close(fd);
         /* our cache keeps it; debuginfod's own copy would only double the disk used */
-        unlink(path);
+        (void) unlink(path); /* only disk space is lost if it stays */
         free(path);
         if (r == 0 && (r = verify(c, vmlinux, why, sizeof why)) < 0)
                 tried(c, "debuginfod %s: refused: %s", urls, why);
@@ -900,7 +900,7 @@ static void record_absent(struct ctx *c, const char *dir, char **wanted) {
                 }
         }
         if (fclose(f) == 0 && added) {
-                write_file_atomic(dir, "modules.absent", text, len);
+                (void) write_file_atomic(dir, "modules.absent", text, len); /* a hint: without it they are looked for again */
                 note(c, "%u module(s) have no debug file in the package (out of tree?): not looked for again", added);
         }
         free(text);
