@@ -1,6 +1,7 @@
 /* Job record and case folder.
  * job.json is rewritten atomically after every change, so it always tells the truth after a crash. */
 
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,7 @@ static void iso_now(char *buf, size_t size) {
 }
 
 int job_case_valid(const struct config *cfg, const char *case_id, char *err, size_t err_size) {
+        assert(cfg && case_id && err);
         const char *pattern = config_string(cfg, CONF_CASE_PATTERN);
         regex_t re;
         int r;
@@ -199,6 +201,7 @@ int job_new_sibling(struct job *parent, const char *source, const char *queue_id
 }
 
 int job_open(const struct config *cfg, const char *dir, struct job **ret, char *err, size_t err_size) {
+        assert(cfg && dir && ret && err);
         json_object *rec = NULL;
         int r = job_record_read(dir, &rec);
         if (r < 0) {
@@ -233,6 +236,7 @@ int job_open(const struct config *cfg, const char *dir, struct job **ret, char *
 }
 
 int job_find(const struct config *cfg, const char *case_id, const char *queue_id, char **ret_dir, bool *ret_finished) {
+        assert(cfg && case_id && queue_id && ret_dir);
         char case_dir[PATH_MAX];
         int r = -ENOENT;
 
@@ -261,12 +265,14 @@ int job_find(const struct config *cfg, const char *case_id, const char *queue_id
 }
 
 enum job_state job_state(struct job *j) {
+        assert(j);
         int s = job_record_state(j->record);
         /* a record that names no state was never finished */
         return s < 0 ? JOB_RUNNING : (enum job_state) s;
 }
 
 bool job_stage_done(struct job *j, enum job_stage s) {
+        assert(j);
         return job_record_stage_done(j->record, s);
 }
 
@@ -283,19 +289,24 @@ struct job *job_free(struct job *j) {
 }
 
 const char *job_dir(const struct job *j) {
+        assert(j);
         return j->dir;
 }
 const char *job_case(const struct job *j) {
+        assert(j);
         return j->case_id;
 }
 unsigned job_number(const struct job *j) {
+        assert(j);
         return j->number;
 }
 const struct config *job_config(const struct job *j) {
+        assert(j);
         return j->cfg;
 }
 
 void job_log(struct job *j, const char *fmt, ...) {
+        assert(j && fmt);
         char now[40];
         va_list ap;
         if (!j->log)
@@ -309,6 +320,7 @@ void job_log(struct job *j, const char *fmt, ...) {
 }
 
 void job_log_dir(const char *dir, const char *fmt, ...) {
+        assert(dir && fmt);
         char line[8192], path[PATH_MAX];
         va_list ap;
         iso_now(line, sizeof line);
@@ -352,6 +364,7 @@ static json_object *stage_obj(struct job *j, enum job_stage s) {
 }
 
 int job_stage_begin(struct job *j, enum job_stage s) {
+        assert(j);
         char now[40];
         iso_now(now, sizeof now);
         j->stage_start[s] = clock_now();
@@ -364,6 +377,7 @@ int job_stage_begin(struct job *j, enum job_stage s) {
 }
 
 int job_stage_end(struct job *j, enum job_stage s, int r, const char *error) {
+        assert(j);
         char now[40];
         iso_now(now, sizeof now);
         struct timespec t = clock_now();
@@ -382,6 +396,7 @@ int job_stage_end(struct job *j, enum job_stage s, int r, const char *error) {
 }
 
 int job_finish(struct job *j, int r, const char *error) {
+        assert(j);
         const char *state = job_state_to_string(r < 0 ? JOB_FAILED : r > 0 ? JOB_INCOMPLETE : JOB_DONE);
         json_object_object_add(j->record, job_field_name(JOB_STATE), json_object_new_string(state));
         json_object_object_del(j->record, job_field_name(JOB_STAGE));
@@ -393,10 +408,12 @@ int job_finish(struct job *j, int r, const char *error) {
 }
 
 json_object *job_record(struct job *j) {
+        assert(j);
         return j->record;
 }
 
 int job_set(struct job *j, enum job_field f, json_object *value) {
+        assert(j);
         json_object_object_add(j->record, job_field_name(f), value);
         return save(j);
 }
@@ -412,6 +429,7 @@ static void log_output(struct job *j, const char *name, const char *text, size_t
 }
 
 int job_run_command(struct job *j, const struct subprocess_opts *opts, struct subprocess_result *ret) {
+        assert(j && opts && ret);
         char line[8192];
         if (subprocess_format_argv(opts->argv, line, sizeof line) < 0)
                 snprintf(line, sizeof line, "%s …", opts->argv[0]);

@@ -1,6 +1,7 @@
 /* Capped output buffers, shared by the subprocess capture and the crash runner.
  * A buffer grows by doubling up to its cap; the bytes past the cap are only counted. */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "common/capbuf.h"
 
 int capbuf_add(struct capbuf *b, const void *data, size_t n) {
+        assert(b && (data || n == 0));
         size_t keep = b->len + n > b->max ? (b->max > b->len ? b->max - b->len : 0) : n;
         b->dropped += n - keep;
         if (!keep)
@@ -29,6 +31,7 @@ int capbuf_add(struct capbuf *b, const void *data, size_t n) {
 }
 
 void capbuf_free(struct capbuf *b) {
+        assert(b);
         free(b->buf);
         *b = (struct capbuf) { .max = b->max };
 }

@@ -1,6 +1,7 @@
 /* Configuration table and its parser.
  * Every limit the daemon enforces is a row here, so that none is a magic number in the code. */
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -273,6 +274,7 @@ static int parse_u64(const char *v, enum config_type type, uint64_t *ret) {
 }
 
 int config_set(struct config *c, const char *key, const char *value, char *err, size_t err_size) {
+        assert(c && key && value && err);
         for (int k = 0; k < _CONF_MAX; k++) {
                 const struct config_row *row = &table[k];
                 if (strcmp(row->name, key) != 0)
@@ -304,6 +306,7 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
 }
 
 int config_new(struct config **ret) {
+        assert(ret);
         struct config *c = calloc(1, sizeof *c);
         char err[256];
         if (!c)
@@ -338,6 +341,7 @@ static char *strip(char *s) {
 }
 
 int config_load_file(struct config *c, const char *path, char *err, size_t err_size) {
+        assert(c && path && err);
         FILE *f = fopen(path, "re");
         char line[4096];
         int lineno = 0, r = 0;
@@ -371,18 +375,22 @@ int config_load_file(struct config *c, const char *path, char *err, size_t err_s
 }
 
 const char *config_string(const struct config *c, enum config_key k) {
+        assert(c);
         return c->str[k];
 }
 
 uint64_t config_u64(const struct config *c, enum config_key k) {
+        assert(c);
         return c->num[k];
 }
 
 bool config_bool(const struct config *c, enum config_key k) {
+        assert(c);
         return c->num[k] != 0;
 }
 
 void config_write_defaults(FILE *out) {
+        assert(out);
         fprintf(out, "# hotkdump configuration: every key, commented out at its default.\n"
                      "# Sizes take K, M, G, T; durations take s, m, h, d.\n");
         for (int k = 0; k < _CONF_MAX; k++)

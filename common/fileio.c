@@ -1,6 +1,7 @@
 /* File helpers: atomic replacement, folder creation, sparse-preserving copy.
  * Every write checks for errors, so that a full disk is a clean failure and never a short file. */
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
@@ -30,6 +31,7 @@ static int write_all(int fd, const void *data, size_t len) {
 }
 
 int fsync_dir(const char *path) {
+        assert(path);
         int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -43,6 +45,7 @@ int write_file_atomic(const char *dir, const char *name, const void *data, size_
 }
 
 int write_file_replace(const char *dir, const char *name, const void *data, size_t len, bool durable) {
+        assert(dir && name && (data || len == 0));
         char tmp[PATH_MAX], final[PATH_MAX];
         int fd, r;
 
@@ -67,6 +70,7 @@ int write_file_replace(const char *dir, const char *name, const void *data, size
 }
 
 int mkdir_parents(const char *path) {
+        assert(path);
         char buf[PATH_MAX];
         size_t n = strlen(path);
 
@@ -101,6 +105,7 @@ static bool all_zero(const void *buf, size_t len) {
 }
 
 int write_sparse(int fd, const void *buf, size_t len) {
+        assert(buf || len == 0);
         if (len >= 4096 && all_zero(buf, len))
                 return lseek(fd, (off_t) len, SEEK_CUR) < 0 ? -errno : 0;
         return write_all(fd, buf, len);
@@ -169,6 +174,7 @@ out:
 }
 
 int read_file_max(const char *path, size_t max, char **ret, size_t *ret_len) {
+        assert(path && ret && ret_len);
         struct stat st;
         int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
         if (fd < 0)
@@ -218,6 +224,7 @@ static int du_cb(const char *path, const struct stat *st, int flag, struct FTW *
 }
 
 int64_t tree_disk_usage(const char *path) {
+        assert(path);
         du_total = 0;
         if (nftw(path, du_cb, 32, FTW_PHYS) < 0)
                 return -errno;
@@ -225,6 +232,7 @@ int64_t tree_disk_usage(const char *path) {
 }
 
 int read_secret_file(const char *path, char **ret, size_t *ret_len) {
+        assert(path && ret && ret_len);
         char *text = NULL;
         size_t len;
         int r = read_file_max(path, 4096, &text, &len);
@@ -248,10 +256,12 @@ static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *
 }
 
 void remove_tree(const char *path) {
+        assert(path);
         nftw(path, rm_cb, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT); /* never into another file system */
 }
 
 int remove_tree_via_trash(const char *path) {
+        assert(path);
         char trash[PATH_MAX];
         if (snprintf(trash, sizeof trash, "%s.trash", path) >= (int) sizeof trash)
                 return -ENAMETOOLONG;

@@ -1,5 +1,6 @@
 /* An epoll set and what waits on it. */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -13,6 +14,7 @@ struct loop {
 };
 
 int loop_new(struct loop **ret) {
+        assert(ret);
         struct loop *l = malloc(sizeof *l);
         if (!l)
                 return -ENOMEM;
@@ -40,19 +42,23 @@ static int ctl(struct loop *l, int op, struct ev_source *s, uint32_t events) {
 }
 
 int loop_add(struct loop *l, struct ev_source *s, uint32_t events) {
+        assert(l && s);
         return ctl(l, EPOLL_CTL_ADD, s, events);
 }
 
 int loop_mod(struct loop *l, struct ev_source *s, uint32_t events) {
+        assert(l && s);
         return ctl(l, EPOLL_CTL_MOD, s, events);
 }
 
 void loop_del(struct loop *l, struct ev_source *s) {
+        assert(l && s);
         if (l && s->fd >= 0)
                 (void) epoll_ctl(l->epfd, EPOLL_CTL_DEL, s->fd, NULL); /* a closed fd is gone already */
 }
 
 int loop_run_once(struct loop *l, int timeout_ms) {
+        assert(l);
         struct epoll_event ev[32];
         int n = epoll_wait(l->epfd, ev, 32, timeout_ms);
         if (n < 0)
@@ -65,6 +71,7 @@ int loop_run_once(struct loop *l, int timeout_ms) {
 }
 
 int loop_timer(struct ev_source *s, int64_t interval_ms) {
+        assert(s);
         s->fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         if (s->fd < 0)
                 return -errno;

@@ -1,5 +1,6 @@
 /* Settings for both programs: the config file, then --root and --set, in the order given. */
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "common/settings.h"
 
 int settings_add(struct settings *s, const char *key, const char *value) {
+        assert(s && key); /* value NULL: key is KEY=VALUE whole (--set) */
         if (s->n == sizeof s->sets / sizeof s->sets[0]) {
                 log_error("too many settings");
                 return -E2BIG;
@@ -26,6 +28,7 @@ int settings_add(struct settings *s, const char *key, const char *value) {
 }
 
 int settings_option(struct settings *s, int c, const char *arg, void (*usage)(FILE *out)) {
+        assert(s);
         switch (c) {
         case SETTINGS_OPT_ROOT: return settings_add(s, "root", arg) < 0 ? EXIT_USAGE : -1;
         case SETTINGS_OPT_SET: return settings_add(s, arg, NULL) < 0 ? EXIT_USAGE : -1;
@@ -36,6 +39,7 @@ int settings_option(struct settings *s, int c, const char *arg, void (*usage)(FI
 }
 
 int settings_load(struct settings *s, const char *cmd, struct config **ret) {
+        assert(s && cmd && ret);
         struct config *cfg;
         char err[512];
         int r = config_new(&cfg);
@@ -69,6 +73,7 @@ int settings_load(struct settings *s, const char *cmd, struct config **ret) {
 }
 
 void settings_clear(struct settings *s) {
+        assert(s);
         for (size_t i = 0; i < s->n; i++)
                 free(s->sets[i]);
         s->n = 0;

@@ -1,6 +1,7 @@
 /* External commands for the pipeline (makedumpfile, crash …).
  * The child leads its own process group so that a timeout takes down everything it started. */
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -145,6 +146,7 @@ static void close_fd(int *fd) {
 }
 
 int subprocess_run(const struct subprocess_opts *o, struct subprocess_result *ret) {
+        assert(o && ret);
         int out_p[2] = { -1, -1 }, err_p[2] = { -1, -1 }, pidfd = -1;
         struct subprocess_result res = { 0 };
         size_t max = o->capture_max ? o->capture_max : 1 << 20;
@@ -277,6 +279,7 @@ out:
 }
 
 int subprocess_spawn(const struct subprocess_opts *o, struct subprocess *ret) {
+        assert(o && ret);
         int in_p[2] = { -1, -1 }, out_p[2] = { -1, -1 }, r;
 
         if (!o->argv || !o->argv[0])
@@ -315,6 +318,7 @@ fail:
 }
 
 int subprocess_signal(struct subprocess *p, int sig) {
+        assert(p);
         if (p->pid <= 0)
                 return -ESRCH;
         /* not reaped yet, so the group id is still this command's */
@@ -322,6 +326,7 @@ int subprocess_signal(struct subprocess *p, int sig) {
 }
 
 int subprocess_finish(struct subprocess *p, uint64_t grace_ms) {
+        assert(p);
         siginfo_t si = { 0 };
         int wstatus = 0;
 
@@ -361,12 +366,14 @@ int subprocess_finish(struct subprocess *p, uint64_t grace_ms) {
 }
 
 void subprocess_result_clear(struct subprocess_result *r) {
+        assert(r);
         free(r->out);
         free(r->err);
         *r = (struct subprocess_result) { 0 };
 }
 
 int subprocess_format_argv(const char *const *argv, char *buf, size_t size) {
+        assert(argv && buf);
         size_t o = 0;
         buf[0] = 0;
         for (size_t i = 0; argv[i]; i++) {
