@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -171,6 +172,20 @@ int64_t copy_fd_sparse(int in_fd, int out_fd, uint64_t max_bytes, copy_progress_
 out:
         free(buf);
         return r < 0 ? r : (int64_t) total;
+}
+
+int lock_path(const char *path, int how) {
+        assert(path);
+        int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -errno;
+        while (flock(fd, how) < 0)
+                if (errno != EINTR) {
+                        int r = -errno;
+                        close(fd);
+                        return r;
+                }
+        return fd;
 }
 
 int read_file_max(const char *path, size_t max, char **ret, size_t *ret_len) {

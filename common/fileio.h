@@ -27,6 +27,12 @@ int64_t copy_fd_sparse(int in_fd, int out_fd, uint64_t max_bytes, copy_progress_
 /* Writes len bytes at the current offset, leaving a hole where the data is all zeros. */
 int write_sparse(int fd, const void *buf, size_t len);
 
+/* Opens path (made if missing, 0644; a link in its place is refused) read-only and takes
+ * flock(how) on it, waiting through signals: the descriptor, to close() to unlock, or -errno
+ * (-EWOULDBLOCK with LOCK_NB when another holds it). Read-only, so that a lock file made by
+ * root (a command run with sudo) still serves the daemon's user: flock() needs no write. */
+int lock_path(const char *path, int how);
+
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer. -EFBIG when larger. */
 int read_file_max(const char *path, size_t max, char **ret, size_t *ret_len);
 

@@ -75,18 +75,7 @@ static int lock_file(const struct config *cfg, const char *name) {
         if (r < 0)
                 return r;
         outbox_path(cfg, name, path, sizeof path);
-        /* read-only, so that a lock file made by root (sudo hotkdump outbox retry) still serves
-         * the daemon's user: flock() needs no write access */
-        int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
-                return -errno;
-        while (flock(fd, LOCK_EX) < 0)
-                if (errno != EINTR) {
-                        r = -errno;
-                        close(fd);
-                        return r;
-                }
-        return fd;
+        return lock_path(path, LOCK_EX);
 }
 
 static void unlock_file(int fd) {

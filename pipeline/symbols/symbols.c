@@ -727,16 +727,7 @@ static int lock_entry(struct ctx *c, const char *suffix, int how) {
         if (r < 0)
                 return r;
         snprintf(path, sizeof path, "%s/.locks/%s.%s", c->root, c->key, suffix);
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return -errno;
-        while (flock(fd, how) < 0)
-                if (errno != EINTR) {
-                        r = -errno;
-                        close(fd);
-                        return r;
-                }
-        return fd;
+        return lock_path(path, how);
 }
 
 static void fill_result(struct ctx *c, struct symbols_result *res) {
