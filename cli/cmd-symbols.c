@@ -50,6 +50,7 @@ static int query_from_dump(const char *file, struct symbols_query *q) {
         snprintf(q->version, sizeof q->version, "%s", info->version);
         snprintf(q->arch, sizeof q->arch, "%s", info->arch);
         snprintf(q->build_id, sizeof q->build_id, "%s", info->build_id);
+        snprintf(q->vmcore, sizeof q->vmcore, "%s", file);
         dump_info_free(info);
         return 0;
 }

@@ -282,6 +282,7 @@ static int find_symbols(struct job *j, const struct found *dump, const char *deb
         snprintf(q.version, sizeof q.version, "%s", info->version);
         snprintf(q.arch, sizeof q.arch, "%s", info->arch[0] ? info->arch : "x86_64");
         snprintf(q.build_id, sizeof q.build_id, "%s", info->build_id);
+        snprintf(q.vmcore, sizeof q.vmcore, "%s/vmcore", job_dir(j));
         snprintf(path, sizeof path, "%s/dmesg.txt", job_dir(j));
         if (read_file_max(path, 256u << 20, &log, &len) == 0) {
                 q.modules = symbols_modules_from_log(log, len);

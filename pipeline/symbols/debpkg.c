@@ -207,7 +207,41 @@ struct layout {
         char vmlinux[PATH_MAX];     /* usr/lib/debug/boot/vmlinux-<release> */
         char vmlinux_alt[PATH_MAX]; /* usr/lib/debug/lib/modules/<release>/vmlinux (Debian since 7.x) */
         char modprefix[PATH_MAX];   /* usr/lib/debug/lib/modules/<release>/ */
+        char map[PATH_MAX];         /* usr/lib/debug/boot/System.map-<release> */
+        char map_alt[PATH_MAX];     /* usr/lib/debug/lib/modules/<release>/System.map */
 };
+
+#define MAX_MAP (64u << 20)
+
+/* Reads a System.map entry into memory: it is only looked at, never written. */
+static int read_map(struct archive *in, struct archive_entry *e, char **ret, size_t *ret_len) {
+        la_int64_t size = archive_entry_size(e);
+        if (size <= 0 || size > (la_int64_t) MAX_MAP)
+                return -EFBIG;
+        char *text = malloc((size_t) size + 1);
+        size_t len = 0;
+        if (!text)
+                return -ENOMEM;
+        while (len < (size_t) size) {
+                la_ssize_t n = archive_read_data(in, text + len, (size_t) size - len);
+                if (n <= 0) {
+                        free(text);
+                        return -EBADMSG;
+                }
+                len += (size_t) n;
+        }
+        text[len] = 0;
+        *ret = text;
+        *ret_len = len;
+        return 0;
+}
+
+static size_t count_modules(char *const *m) {
+        size_t n = 0;
+        while (m && m[n])
+                n++;
+        return n;
+}
 
 static bool is_vmlinux(const struct layout *l, const char *name) {
         return !strcmp(name, l->vmlinux) || !strcmp(name, l->vmlinux_alt);
@@ -218,8 +252,10 @@ static bool is_wanted_module(const struct layout *l, const struct debpkg_want *w
                wanted_module(w, name);
 }
 
-static int extract_data(struct ctx *c, const struct debpkg_want *w, const char *dest, struct debpkg_result *res,
+static int extract_data(struct ctx *c, const struct debpkg_want *want, const char *dest, struct debpkg_result *res,
                         char *err, size_t err_size) {
+        struct debpkg_want wl = *want, *w = &wl; /* its module list may be learnt on the way */
+        bool learnt = !w->learn_modules;
         struct layout l;
         struct aliases links = { 0 };
         char vmlinux_link[PATH_MAX] = ""; /* where a vmlinux link pointed, for the error */
@@ -231,8 +267,9 @@ static int extract_data(struct ctx *c, const struct debpkg_want *w, const char *
         snprintf(l.vmlinux, sizeof l.vmlinux, "usr/lib/debug/boot/vmlinux-%s", w->release);
         snprintf(l.vmlinux_alt, sizeof l.vmlinux_alt, "usr/lib/debug/lib/modules/%s/vmlinux", w->release);
         snprintf(l.modprefix, sizeof l.modprefix, "usr/lib/debug/lib/modules/%s/", w->release);
-        for (char *const *m = w->modules; m && *m; m++)
-                want_modules++;
+        snprintf(l.map, sizeof l.map, "usr/lib/debug/boot/System.map-%s", w->release);
+        snprintf(l.map_alt, sizeof l.map_alt, "usr/lib/debug/lib/modules/%s/System.map", w->release);
+        want_modules = count_modules(w->modules);
 
         struct archive *in = archive_read_new();
         if (!in)
@@ -260,6 +297,22 @@ static int extract_data(struct ctx *c, const struct debpkg_want *w, const char *
                 const char *name = alias_of(&links, p);
                 if (!name)
                         name = p;
+                if (!learnt && archive_entry_filetype(e) == AE_IFREG && (!strcmp(name, l.map) || !strcmp(name, l.map_alt))) {
+                        char *map = NULL;
+                        size_t map_len = 0;
+                        learnt = true;
+                        if (read_map(in, e, &map, &map_len) == 0) {
+                                char *const *m = w->learn_modules(w->learn_userdata, map, map_len, NULL);
+                                if (m) {
+                                        w->modules = m;
+                                        want_modules = count_modules(m);
+                                }
+                        }
+                        free(map);
+                        continue;
+                }
+                if (!learnt && !strncmp(name, l.modprefix, strlen(l.modprefix)) && strstr(name, ".ko"))
+                        learnt = true; /* too late: the modules have begun; the list stays what it was */
                 bool vm = !w->modules_only && is_vmlinux(&l, name) && !have_vmlinux;
                 bool mod = !vm && is_wanted_module(&l, w, name);
                 if (!vm && !mod)
@@ -284,6 +337,14 @@ static int extract_data(struct ctx *c, const struct debpkg_want *w, const char *
                         if (r < 0)
                                 goto out;
                         have_vmlinux = true;
+                        if (!learnt) {
+                                learnt = true;
+                                char *const *m = w->learn_modules(w->learn_userdata, NULL, 0, out);
+                                if (m) {
+                                        w->modules = m;
+                                        want_modules = count_modules(m);
+                                }
+                        }
                 } else {
                         snprintf(out, sizeof out, "%s/modules/%s", dest, name + strlen(l.modprefix));
                         char *slash = strrchr(out, '/');

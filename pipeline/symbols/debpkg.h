@@ -14,6 +14,12 @@ struct debpkg_want {
         char *const *modules;    /* module names (as the kernel lists them), NULL-terminated; NULL: none */
         uint64_t max_bytes;      /* most bytes written */
         bool modules_only;       /* no vmlinux: module debug files for an entry that has one */
+        /* Called at most once, before any module entry is looked at: with the package's
+         * System.map for the release (map, its text), or, when the vmlinux comes first without
+         * one, with the extracted vmlinux (map NULL). The module names it returns (valid until
+         * debpkg_extract returns; NULL: keep `modules`) are the ones wanted from then on. */
+        char *const *(*learn_modules)(void *userdata, const char *map, size_t map_len, const char *vmlinux);
+        void *learn_userdata;
 };
 
 struct debpkg_result {

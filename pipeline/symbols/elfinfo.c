@@ -17,7 +17,7 @@ struct elf {
         bool is64, swap;
         Elf64_Ehdr eh;
         Elf64_Shdr *sh;
-        size_t shnum;
+        size_t shnum, shstrndx;
 };
 
 static uint64_t sw(const struct elf *e, uint64_t x, int bytes) {
@@ -64,6 +64,7 @@ static int elf_open(int fd, struct elf *e) {
                 shoff = sw(e, e->eh.e_shoff, 8);
                 shentsize = (size_t) sw(e, e->eh.e_shentsize, 2);
                 e->shnum = (size_t) sw(e, e->eh.e_shnum, 2);
+                e->shstrndx = (size_t) sw(e, e->eh.e_shstrndx, 2);
         } else {
                 Elf32_Ehdr h;
                 if ((r = pread_full(fd, &h, sizeof h, 0)) < 0)
@@ -71,6 +72,7 @@ static int elf_open(int fd, struct elf *e) {
                 shoff = sw(e, h.e_shoff, 4);
                 shentsize = (size_t) sw(e, h.e_shentsize, 2);
                 e->shnum = (size_t) sw(e, h.e_shnum, 2);
+                e->shstrndx = (size_t) sw(e, h.e_shstrndx, 2);
         }
         if (shoff == 0 || e->shnum == 0 || e->shnum > 65535 ||
             shentsize != (e->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr)))
@@ -88,6 +90,7 @@ static int elf_open(int fd, struct elf *e) {
                         e->sh[i].sh_size = sw(e, s.sh_size, 8);
                         e->sh[i].sh_name = (Elf64_Word) sw(e, s.sh_name, 4);
                         e->sh[i].sh_flags = sw(e, s.sh_flags, 8);
+                        e->sh[i].sh_link = (Elf64_Word) sw(e, s.sh_link, 4);
                 } else {
                         Elf32_Shdr s;
                         if ((r = pread_full(fd, &s, sizeof s, shoff + i * shentsize)) < 0)
@@ -97,6 +100,7 @@ static int elf_open(int fd, struct elf *e) {
                         e->sh[i].sh_size = sw(e, s.sh_size, 4);
                         e->sh[i].sh_name = (Elf64_Word) sw(e, s.sh_name, 4);
                         e->sh[i].sh_flags = sw(e, s.sh_flags, 4);
+                        e->sh[i].sh_link = (Elf64_Word) sw(e, s.sh_link, 4);
                 }
         }
         return 0;
@@ -194,4 +198,83 @@ int elfinfo_banner_matches(const char *path, const char *release, const char *ve
         free(e.sh);
         close(fd);
         return r;
+}
+
+/* Reads section i whole (at most max bytes), NUL-terminated. */
+static int read_section(const struct elf *e, size_t i, size_t max, char **ret) {
+        if (i >= e->shnum || e->sh[i].sh_type == SHT_NOBITS || e->sh[i].sh_size > max)
+                return -ENODATA;
+        char *data = malloc((size_t) e->sh[i].sh_size + 1);
+        if (!data)
+                return -ENOMEM;
+        int r = pread_full(e->fd, data, (size_t) e->sh[i].sh_size, e->sh[i].sh_offset);
+        if (r < 0) {
+                free(data);
+                return r == -ENODATA ? -ENOEXEC : r;
+        }
+        data[e->sh[i].sh_size] = 0;
+        *ret = data;
+        return 0;
+}
+
+int elfinfo_has_section(const char *path, const char *name, bool *ret) {
+        struct elf e;
+        char *names = NULL;
+        int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+        *ret = false;
+        if (fd < 0)
+                return -errno;
+        r = elf_open(fd, &e);
+        if (r == 0)
+                r = read_section(&e, e.shstrndx, 1u << 20, &names);
+        for (size_t i = 0; r == 0 && i < e.shnum && !*ret; i++)
+                *ret = e.sh[i].sh_name < e.sh[e.shstrndx].sh_size && !strcmp(names + e.sh[i].sh_name, name);
+        free(names);
+        free(e.sh);
+        close(fd);
+        return r;
+}
+
+int elfinfo_symbol(const char *path, const char *name, uint64_t *ret) {
+        struct elf e;
+        int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+        if (fd < 0)
+                return -errno;
+        r = elf_open(fd, &e);
+        bool found = false;
+        for (size_t i = 0; r == 0 && i < e.shnum && !found; i++) {
+                if (e.sh[i].sh_type != SHT_SYMTAB)
+                        continue;
+                char *syms = NULL, *str = NULL;
+                size_t ent = e.is64 ? sizeof(Elf64_Sym) : sizeof(Elf32_Sym);
+                /* a vmlinux's tables are some tens of MB */
+                r = read_section(&e, i, 512u << 20, &syms);
+                if (r == 0)
+                        r = read_section(&e, e.sh[i].sh_link, 512u << 20, &str);
+                size_t strsize = r == 0 ? (size_t) e.sh[e.sh[i].sh_link].sh_size : 0;
+                for (size_t o = 0; r == 0 && o + ent <= e.sh[i].sh_size && !found; o += ent) {
+                        uint32_t nm;
+                        uint64_t value;
+                        if (e.is64) {
+                                Elf64_Sym s;
+                                memcpy(&s, syms + o, sizeof s);
+                                nm = (uint32_t) sw(&e, s.st_name, 4);
+                                value = sw(&e, s.st_value, 8);
+                        } else {
+                                Elf32_Sym s;
+                                memcpy(&s, syms + o, sizeof s);
+                                nm = (uint32_t) sw(&e, s.st_name, 4);
+                                value = sw(&e, s.st_value, 4);
+                        }
+                        if (nm < strsize && !strcmp(str + nm, name)) {
+                                *ret = value;
+                                found = true;
+                        }
+                }
+                free(syms);
+                free(str);
+        }
+        free(e.sh);
+        close(fd);
+        return r < 0 ? r : found ? 0 : -ENOENT;
 }

@@ -24,8 +24,12 @@
 #include "pipeline/symbols/debpkg.h"
 #include "pipeline/symbols/elfinfo.h"
 #include "pipeline/symbols/httpstream.h"
+#include "pipeline/symbols/prepare.h"
+#include "pipeline/identify/modlist.h"
 #include "casefolder/job.h"
 #include "pipeline/symbols/symbols.h"
+
+#define note(c, ...) job_say((c)->job, "symbols: " __VA_ARGS__)
 
 struct ctx {
         const struct config *cfg;
@@ -34,9 +38,67 @@ struct ctx {
         char root[PATH_MAX];  /* <root>/symbols */
         char key[200];
         char tried[2048];     /* what each source said, for the final error */
+        char **loaded;        /* the modules the dump has loaded, read from its memory, or NULL */
+        bool learn_tried;
 };
 
-#define note(c, ...) job_say((c)->job, "symbols: " __VA_ARGS__)
+/* The modules wanted: those the dump has loaded when its memory said, else those of the query. */
+static char *const *wanted(const struct ctx *c) {
+        return c->loaded ? c->loaded : c->q->modules;
+}
+
+/* The loaded modules, from the dump's own list, found through the address of `modules` in a
+ * System.map (map) or a vmlinux's .symtab. Once per job: a failure is said and the query's
+ * list (from the kernel log) stays. */
+static void learn_loaded(struct ctx *c, const char *map, size_t map_len, const char *vmlinux) {
+        char err[512];
+        uint64_t addr = 0;
+        int r;
+        if (c->learn_tried || !c->q->vmcore[0])
+                return;
+        c->learn_tried = true;
+        r = map ? modlist_map_address(map, map_len, &addr) : elfinfo_symbol(vmlinux, "modules", &addr);
+        if (r < 0) {
+                note(c, "the module list: no address for 'modules' in %s (%s)", map ? "the System.map" : vmlinux, strerror(-r));
+                return;
+        }
+        r = modlist_read(c->q->vmcore, addr, &c->loaded, err, sizeof err);
+        if (r < 0) {
+                note(c, "the module list: %s; looking for the modules the kernel log names", err);
+                return;
+        }
+        size_t n = 0;
+        char names[1024] = "";
+        for (char **m = c->loaded; *m; m++, n++) {
+                size_t o = strlen(names);
+                if (o + strlen(*m) + 8 < sizeof names)
+                        snprintf(names + o, sizeof names - o, "%s%s", o ? " " : "", *m);
+                else if (!strstr(names, " …"))
+                        snprintf(names + o, sizeof names - o, " …");
+        }
+        note(c, "the dump has %zu module(s) loaded (its module list, read with the %s): %s", n,
+             map ? "System.map" : "vmlinux's symbols", n ? names : "none");
+}
+
+static char *const *on_learn(void *userdata, const char *map, size_t map_len, const char *vmlinux) {
+        struct ctx *c = userdata;
+        learn_loaded(c, map, map_len, vmlinux);
+        return c->loaded;
+}
+
+/* Prepares the vmlinux at path for speed (symbols.prepare); the plain file stays on failure. */
+static void prepare(struct ctx *c, const char *path) {
+        char err[1024];
+        if (!config_bool(c->cfg, CONF_SYMBOLS_PREPARE))
+                return;
+        note(c, "preparing %s for crash (a gdb index, no relocation sections)", path);
+        int r = prepare_vmlinux(c->cfg, c->job, path, c->q->build_id, err, sizeof err);
+        if (r == 0)
+                note(c, "prepared: %s", path);
+        else if (r < 0)
+                note(c, "not prepared, the plain file is used: %s", err);
+}
+
 
 static void tried(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void tried(struct ctx *c, const char *fmt, ...) {
@@ -179,7 +241,7 @@ void symbols_strv_free(char **v) {
 }
 
 static void make_key(struct ctx *c);
-static void record_absent(struct ctx *c, const char *dir, char **wanted);
+static void record_absent(struct ctx *c, const char *dir, char *const *wanted);
 
 /* ---- candidates ---------------------------------------------------------------------------- */
 
@@ -400,6 +462,9 @@ static int install(struct ctx *c, const char *tmp, const char *source, unsigned 
         if (r < 0)
                 return r;
         snprintf(path, sizeof path, "%s/%s", c->root, c->key);
+        snprintf(from, sizeof from, "%s/vmlinux", tmp);
+        if (access(path, F_OK) < 0)
+                prepare(c, from); /* checked again before it is renamed into place */
         if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
                 if (errno != EEXIST)
                         return -errno;
@@ -463,8 +528,9 @@ static void package_failed(struct ctx *c, const char *source, const struct https
 static int from_package(struct ctx *c, debpkg_read_fn fn, void *userdata, struct httpstream *stream,
                         const char *source, struct symbols_result *res) {
         char tmp[PATH_MAX], vmlinux[PATH_MAX + 16], err[512], why[512];
-        struct debpkg_want want = { .release = c->q->release, .modules = c->q->modules,
-                                    .max_bytes = config_u64(c->cfg, CONF_SYMBOLS_MAX_BYTES) };
+        struct debpkg_want want = { .release = c->q->release, .modules = wanted(c),
+                                    .max_bytes = config_u64(c->cfg, CONF_SYMBOLS_MAX_BYTES),
+                                    .learn_modules = c->q->vmcore[0] && !c->learn_tried ? on_learn : NULL, .learn_userdata = c };
         struct debpkg_result dr;
         int r = new_tmp(c, tmp, sizeof tmp);
         if (r < 0) {
@@ -491,8 +557,8 @@ static int from_package(struct ctx *c, debpkg_read_fn fn, void *userdata, struct
         r = install(c, tmp, source, dr.modules_found, res);
         if (r < 0)
                 remove_tree(tmp);
-        else if (c->q->modules && !dr.stopped_early)
-                record_absent(c, res->dir, c->q->modules);
+        else if (wanted(c) && !dr.stopped_early)
+                record_absent(c, res->dir, wanted(c));
         return r;
 }
 
@@ -865,7 +931,7 @@ static bool known_absent(const char *absent, const char *key) {
         return false;
 }
 
-static void record_absent(struct ctx *c, const char *dir, char **wanted) {
+static void record_absent(struct ctx *c, const char *dir, char *const *wanted) {
         char path[PATH_MAX], mods[PATH_MAX], *old = NULL;
         size_t old_len = 0;
         snprintf(path, sizeof path, "%s/modules.absent", dir);
@@ -882,7 +948,7 @@ static void record_absent(struct ctx *c, const char *dir, char **wanted) {
         if (old_len)
                 fwrite(old, 1, old_len, f);
         unsigned added = 0;
-        for (char **m = wanted; m && *m; m++) {
+        for (char *const *m = wanted; m && *m; m++) {
                 char key[256];
                 debpkg_module_name(*m, key, sizeof key);
                 if (key[0] && !known_absent(old, key) && !have_module(mods, key, 0)) {
@@ -903,7 +969,7 @@ static void record_absent(struct ctx *c, const char *dir, char **wanted) {
 /* Adds the debug files of the modules the entry lacks, from the first package that has
  * them. The entry is in use (shared lock): files are only added, each one whole, and one job
  * at a time does it. Returns the number added. */
-static int add_modules(struct ctx *c, char **modules, struct symbols_result *res) {
+static int add_modules(struct ctx *c, char *const *modules, struct symbols_result *res) {
         char **missing = NULL, *absent = NULL, path[PATH_MAX];
         size_t n = 0, absent_len = 0, given = 0;
         int r = 0, lock = -1;
@@ -916,14 +982,14 @@ static int add_modules(struct ctx *c, char **modules, struct symbols_result *res
         snprintf(path, sizeof path, "%s/modules.absent", res->dir);
         if (read_file_max(path, 1u << 20, &absent, &absent_len) < 0)
                 absent = NULL;
-        for (char **m = modules; m && *m; m++)
+        for (char *const *m = modules; m && *m; m++)
                 given++;
         missing = calloc(given < MAX_MODULES ? given + 1 : MAX_MODULES + 1, sizeof *missing);
         if (!missing) {
                 r = -ENOMEM;
                 goto out;
         }
-        for (char **m = modules; m && *m && n < MAX_MODULES; m++) {
+        for (char *const *m = modules; m && *m && n < MAX_MODULES; m++) {
                 char key[256];
                 debpkg_module_name(*m, key, sizeof key);
                 if (!key[0] || known_absent(absent, key) || have_module(res->modules, key, 0))
@@ -994,6 +1060,54 @@ int symbols_add_modules(const struct config *cfg, const struct symbols_query *q,
         return r;
 }
 
+/* Whether the entry has a vmlinux that is the dump's: an entry is checked at every use, so
+ * one whose file was replaced or prepared wrongly is never given to crash. */
+static bool cache_usable(struct ctx *c, const struct symbols_result *res) {
+        char why[512];
+        struct stat st;
+        if (stat(res->vmlinux, &st) < 0)
+                return false;
+        if (verify(c, res->vmlinux, why, sizeof why) < 0) {
+                tried(c, "cache: %s refused: %s", res->vmlinux, why);
+                return false;
+        }
+        return true;
+}
+
+/* Removes an entry that failed its check (under the fetch lock), renamed away first. */
+static void discard_entry(struct ctx *c) {
+        char path[PATH_MAX], trash[PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/%s", c->root, c->key);
+        snprintf(trash, sizeof trash, "%s/.trash-%s-%ld", c->root, c->key, (long) getpid());
+        if (access(path, F_OK) == 0 && rename(path, trash) == 0) {
+                remove_tree(trash);
+                note(c, "cache: removed %s, which is fetched again", path);
+        }
+}
+
+/* Prepares an entry made before preparation existed, the first time it is used: only when no
+ * other job holds it (nobody's crash has the file open), with the fetch lock held so that no
+ * fetch or other upgrade runs beside it. *lock, the caller's shared lock, is given up and
+ * taken again; the entry may have been purged in between (the caller looks again). */
+static int upgrade(struct ctx *c, int *lock, struct symbols_result *res) {
+        int fetch = lock_entry(c, "fetch.lock", LOCK_EX);
+        if (fetch < 0)
+                return fetch;
+        close(*lock);
+        *lock = lock_entry(c, "lock", LOCK_EX | LOCK_NB);
+        if (*lock >= 0) {
+                if (access(res->vmlinux, F_OK) == 0 && !prepare_done(res->vmlinux))
+                        prepare(c, res->vmlinux);
+                while (flock(*lock, LOCK_SH) < 0 && errno == EINTR)
+                        ;
+        } else {
+                note(c, "cache: %s is not prepared yet and is in use by another job: prepared when it is not", res->dir);
+                *lock = lock_entry(c, "lock", LOCK_SH);
+        }
+        close(fetch);
+        return *lock < 0 ? *lock : 0;
+}
+
 int symbols_find(const struct config *cfg, const struct symbols_query *q, const char *debug_file, struct job *log,
                  struct symbols_result *res, char *err, size_t err_size) {
         struct ctx c = { .cfg = cfg, .q = q, .job = log };
@@ -1024,8 +1138,16 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
                 snprintf(err, err_size, "cannot lock the cache entry %s: %s", c.key, strerror(-lock));
                 return lock;
         }
-        bool hit = !debug_file && source_enabled(&c, "cache") && stat(res->vmlinux, &st) == 0;
+        bool hit = !debug_file && source_enabled(&c, "cache") && cache_usable(&c, res);
         int fetch_lock = -1;
+        if (hit && config_bool(cfg, CONF_SYMBOLS_PREPARE) && !prepare_done(res->vmlinux)) {
+                r = upgrade(&c, &lock, res);
+                if (r < 0) {
+                        snprintf(err, err_size, "cannot lock the cache entry %s: %s", c.key, strerror(-r));
+                        return r;
+                }
+                hit = stat(res->vmlinux, &st) == 0; /* the purge may have taken it in between */
+        }
         if (!hit) {
                 fetch_lock = lock_entry(&c, "fetch.lock", LOCK_EX);
                 if (fetch_lock < 0) {
@@ -1033,7 +1155,9 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
                         snprintf(err, err_size, "cannot lock the cache entry %s: %s", c.key, strerror(-fetch_lock));
                         return fetch_lock;
                 }
-                hit = !debug_file && source_enabled(&c, "cache") && stat(res->vmlinux, &st) == 0;
+                hit = !debug_file && source_enabled(&c, "cache") && cache_usable(&c, res);
+                if (!hit)
+                        discard_entry(&c); /* one that failed its check is fetched again */
         }
 
         r = -ENOENT;
@@ -1071,6 +1195,7 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
                 snprintf(err, err_size, "no debug symbols for %s%s%s: %s", q->release, q->build_id[0] ? " build-id " : "",
                          q->build_id, c.tried[0] ? c.tried : "no source applies");
                 close(lock);
+                symbols_strv_free(c.loaded);
                 return r == -EBADMSG ? -EBADMSG : -ENOENT;
         }
         res->lock_fd = lock;
@@ -1078,8 +1203,12 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
                 symbols_cache_trim(cfg, log, false, NULL);
         /* the cache or debuginfod may lack modules this dump has loaded (add_modules says why
          * when it cannot add them) */
-        if (q->modules && !debug_file)
-                add_modules(&c, q->modules, res);
+        if (!debug_file) {
+                learn_loaded(&c, NULL, 0, res->vmlinux);
+                if (wanted(&c))
+                        add_modules(&c, wanted(&c), res);
+        }
+        symbols_strv_free(c.loaded);
         if (!res->modules_found) {
                 struct stat ms;
                 if (stat(res->modules, &ms) == 0)
@@ -1116,6 +1245,9 @@ int symbols_query_from_case(const char *dir, struct symbols_query *q, char *err,
         if (json_object_object_get_ex(id, "build_id", &v) && json_object_get_string(v))
                 snprintf(q->build_id, sizeof q->build_id, "%s", json_object_get_string(v));
         json_object_put(s);
+        snprintf(path, sizeof path, "%s/vmcore", dir);
+        if (access(path, R_OK) == 0)
+                snprintf(q->vmcore, sizeof q->vmcore, "%s", path);
         char *log = NULL;
         size_t len = 0;
         snprintf(path, sizeof path, "%s/dmesg.txt", dir);

@@ -17,6 +17,7 @@ struct symbols_query {
         char arch[65];      /* uname -m */
         char build_id[129]; /* "" when the kernel has none (before 5.13) */
         char **modules;     /* names of the modules wanted (NULL-terminated), or NULL */
+        char vmcore[4096];  /* the dump, whose module list says which modules it has loaded; or "" */
 };
 
 struct symbols_result {
