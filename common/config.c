@@ -75,6 +75,16 @@ static const struct config_row table[_CONF_MAX] = {
                                            "Size of the symbol cache; past it, the least recently used kernels go." },
         [CONF_SYMBOLS_CACHE_MAX_AGE] = { "symbols.cache_max_age", TYPE_SECONDS, "90d", 60, 36500ull * 86400,
                                          "A kernel's symbols unused this long are removed from the cache." },
+        [CONF_SYMBOLS_PREPARE] = { "symbols.prepare", TYPE_BOOL, "yes", 0, 1,
+                                   "Prepare a vmlinux for speed when it enters the cache: a gdb index added and the "
+                                   "relocation sections crash never reads dropped (the build-id is checked again). "
+                                   "Entries made without it are prepared the first time they are used." },
+        [CONF_SYMBOLS_GDB] = { "symbols.gdb", TYPE_PATH, "gdb", 0, 0,
+                               "The gdb that writes the index of a vmlinux (symbols.prepare)." },
+        [CONF_SYMBOLS_OBJCOPY] = { "symbols.objcopy", TYPE_PATH, "objcopy", 0, 0,
+                                   "The objcopy that adds the index to a vmlinux (symbols.prepare)." },
+        [CONF_SYMBOLS_PREPARE_TIMEOUT] = { "symbols.prepare_timeout", TYPE_SECONDS, "20m", 1, 86400,
+                                           "Seconds the preparation of one vmlinux may take; past it, the plain file is used." },
         [CONF_CRASH_BINARY] = { "crash.binary", TYPE_PATH, CRASH_DEFAULT, 0, 0,
                                 "The crash builds, newest first: programs, or folders of builds laid out as "
                                 "scripts/build-crash makes them (<folder>/<version>/bin/crash, newest version first). "
