@@ -67,6 +67,19 @@ static void learn_loaded(struct ctx *c, const char *map, size_t map_len, const c
                 note(c, "the module list: %s; looking for the modules the kernel log names", err);
                 return;
         }
+        /* modules asked for by name (--modules, crash's mod) are wanted too */
+        for (char **m = c->q->modules; m && *m; m++) {
+                bool have = false;
+                size_t k = 0;
+                for (; c->loaded[k]; k++)
+                        have = have || !strcmp(c->loaded[k], *m);
+                char **nv = have ? NULL : realloc(c->loaded, (k + 2) * sizeof *nv);
+                if (nv && (nv[k] = strdup(*m))) {
+                        nv[k + 1] = NULL;
+                        c->loaded = nv;
+                } else if (nv)
+                        c->loaded = nv;
+        }
         size_t n = 0;
         char names[1024] = "";
         for (char **m = c->loaded; *m; m++, n++) {
