@@ -1169,8 +1169,10 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
                         return fetch_lock;
                 }
                 hit = !debug_file && source_enabled(&c, "cache") && cache_usable(&c, res);
-                if (!hit)
-                        discard_entry(&c); /* one that failed its check is fetched again */
+                /* an entry there that failed its check is fetched again; a user's file is
+                 * checked before it takes an entry's place, which stays until then */
+                if (!hit && !debug_file && source_enabled(&c, "cache"))
+                        discard_entry(&c);
         }
 
         r = -ENOENT;
