@@ -120,6 +120,8 @@ static void tried(struct ctx *c, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
+        if (strstr(c->tried, msg))
+                return; /* the same finding again (an entry checked once more under the fetch lock) */
         note(c, "%s", msg);
         size_t o = strlen(c->tried);
         snprintf(c->tried + o, sizeof c->tried - o, "%s%s", o ? "; " : "", msg);
