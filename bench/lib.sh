@@ -23,3 +23,43 @@ big_dump() {
 	fi
 	echo "$out"
 }
+
+# series SUITE: the fixture dumps of SUITE's newest cloud kernel ("own": the machine's own suite,
+# the fixtures above), built by make-fixtures if need be. Sets FX (their folder), REL, BID, DUMP
+# (the sysrq dump, kdump-compressed), VMLINUX (the plain vmlinux of the debug package), MODDIR
+# (the package's module debug files) and DEB (the -dbg package itself).
+series() {
+	if [ "$1" = own ]; then
+		FX=$fixtures
+	else
+		FX=$(HOTKDUMP_FIXTURE_SUITE=$1 "$top/tests/fixtures/make-fixtures" | tail -n 1)
+	fi
+	local m=$FX/manifest.json
+	REL=$(jq -r .kernel_release "$m")
+	BID=$(jq -r .build_id "$m")
+	DUMP=$FX/$(jq -r '[.fixtures[] | select(.format == "kdump-compressed" and .cause == "sysrq")][0].file' "$m")
+	VMLINUX=$(jq -r .vmlinux "$m")
+	MODDIR=$(find "$FX/dbg" -type d -path "*/lib/modules/$REL" | head -n 1)
+	DEB=$(ls "$FX"/debs/linux-image-"$REL"-dbg_*.deb)
+}
+
+# pool WWW: DEB linked into WWW laid out as the Debian pool (served at /debian by start_nginx).
+pool() {
+	mkdir -p "$1/debian/pool/main/l/linux"
+	ln -f "$DEB" "$1/debian/pool/main/l/linux/" 2>/dev/null || cp "$DEB" "$1/debian/pool/main/l/linux/"
+}
+
+# by_hand_commands MODDIR: the command set as a person types it into `crash -i`: `mod -S` on the
+# package's module folder first, then the set's commands with what its '%' lines stand for
+# ('ps -m' for the blocked tasks, 'ps' for the memory users), then quit.
+by_hand_commands() {
+	echo "mod -S $1"
+	grep -vE '^[[:space:]]*(#|$)' "$top/etc/crash-commands" | grep -v 'needs=pykdump' |
+		sed -E 's/^[^ ]+[[:space:]]+(\[[^]]*\][[:space:]]*)?//; s/^%blocked.*/ps -m/; s/^%top-memory.*/ps/'
+	echo quit
+}
+
+# median N…
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
