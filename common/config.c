@@ -146,7 +146,10 @@ static const struct config_row table[_CONF_MAX] = {
         [CONF_HTTP_MAX_PER_IP] = { "http.max_per_ip", TYPE_UINT, "64", 1, 65536,
                                    "Connections open at once from one address." },
         [CONF_HTTP_TIMEOUT] = { "http.timeout", TYPE_SECONDS, "30", 1, 3600,
-                                "Seconds a connection may stay idle, or take to send its request, before it is closed." },
+                                "Seconds a connection may stay idle before it is closed." },
+        [CONF_HTTP_REQUEST_TIME] = { "http.request_time", TYPE_SECONDS, "30", 1, 3600,
+                                     "Seconds a client has to send a whole request, headers and body, however "
+                                     "steadily it sends; past it the connection is closed." },
         [CONF_HTTP_CONNECTION_MEMORY] = { "http.connection_memory", TYPE_SIZE, "32K", 4096, 16u << 20,
                                           "Memory for one connection's request headers and buffers." },
         [CONF_HTTP_TLS_CERT] = { "http.tls_cert", TYPE_STRING, "", 0, 0,

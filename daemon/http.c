@@ -37,6 +37,16 @@ struct http {
         unsigned char *secret;   /* the HMAC key, or NULL */
         size_t secret_len;
         char *tls_cert, *tls_key;
+        struct conn *conns; /* every open connection, for the request deadline */
+};
+
+/* One connection: the deadline by which its request (headers and body) must have arrived,
+ * however steadily it trickles; 0 while it is answered. http.timeout is MHD's idle timeout,
+ * which a client sending a byte now and then never meets. */
+struct conn {
+        struct conn *next, **prev;
+        int fd;
+        uint64_t deadline_ms;
 };
 
 /* One request's state across the handler's calls. */
@@ -65,10 +75,24 @@ static json_object *job_json(const struct http *h, const struct queue_entry *e) 
 
 /* ---- responses ----------------------------------------------------------------------------- */
 
+static uint64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static struct conn *conn_of(struct MHD_Connection *c) {
+        const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        return i ? i->socket_context : NULL;
+}
+
 static enum MHD_Result send_response(struct http *h, struct MHD_Connection *c, unsigned status,
                                      struct MHD_Response *resp, const char *type) {
         if (!resp)
                 return MHD_NO;
+        struct conn *k = conn_of(c);
+        if (k)
+                k->deadline_ms = 0; /* answered: the response takes as long as the client reads */
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
@@ -507,6 +531,21 @@ static enum MHD_Result dispatch(struct http *h, struct MHD_Connection *c, const 
         return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such resource: %.256s", url);
 }
 
+struct framing {
+        unsigned lengths, encodings;
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        struct framing *f = cls;
+        (void) kind;
+        (void) value;
+        if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH))
+                f->lengths++;
+        else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+                f->encodings++;
+        return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls) {
         struct http *h = cls;
@@ -519,6 +558,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                         return MHD_NO;
                 *con_cls = rq;
                 rq->authorised = bearer_ok(h, c);
+                /* two lengths, or a length beside chunked encoding: a proxy in front may have
+                 * read the body differently (request smuggling), so neither is trusted */
+                struct framing f = { 0 };
+                MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+                if (f.lengths > 1 || (f.lengths && f.encodings))
+                        return send_error(h, c, MHD_HTTP_BAD_REQUEST, "%s: the body's length is ambiguous",
+                                          f.lengths > 1 ? "more than one Content-Length header"
+                                                        : "Content-Length together with Transfer-Encoding");
                 if (strcmp(method, "POST") != 0)
                         return dispatch(h, c, url, method, rq);
                 /* refused before a byte of the body is read */
@@ -554,14 +601,63 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
         struct request *rq = *con_cls;
-        (void) cls;
-        (void) c;
+        struct http *h = cls;
         (void) toe;
+        struct conn *k = conn_of(c);
+        if (k) /* a next request on the connection has the whole budget again */
+                k->deadline_ms = now_ms() + config_u64(cfg_of(h), CONF_HTTP_REQUEST_TIME) * 1000;
         if (rq) {
                 free(rq->body);
                 free(rq);
                 *con_cls = NULL;
         }
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+        struct http *h = cls;
+        struct conn *k = *socket_context;
+        if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+                const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+                k = calloc(1, sizeof *k);
+                if (!k || !i) {
+                        free(k);
+                        return; /* without a deadline: MHD's idle timeout still applies */
+                }
+                k->fd = i->connect_fd;
+                k->deadline_ms = now_ms() + config_u64(cfg_of(h), CONF_HTTP_REQUEST_TIME) * 1000;
+                k->next = h->conns;
+                k->prev = &h->conns;
+                if (h->conns)
+                        h->conns->prev = &k->next;
+                h->conns = k;
+                *socket_context = k;
+        } else if (k) {
+                *k->prev = k->next;
+                if (k->next)
+                        k->next->prev = k->prev;
+                free(k);
+                *socket_context = NULL;
+        }
+}
+
+/* Cuts the connections whose request is past its deadline: a shutdown, which MHD then sees as
+ * the client's end and closes in its own way. Returns the milliseconds to the next deadline. */
+static uint64_t cut_late(struct http *h) {
+        uint64_t now = now_ms(), next = UINT64_MAX;
+        for (struct conn *k = h->conns; k; k = k->next) {
+                if (!k->deadline_ms)
+                        continue;
+                if (k->deadline_ms <= now) {
+                        (void) shutdown(k->fd, SHUT_RDWR); /* MHD closes it at its next run */
+                        k->deadline_ms = 0;
+                        h->env.counters->cut_slow++;
+                        log_warning("http: a request not received within http.request_time (%llu s): connection closed",
+                                    (unsigned long long) config_u64(cfg_of(h), CONF_HTTP_REQUEST_TIME));
+                } else if (k->deadline_ms - now < next)
+                        next = k->deadline_ms - now;
+        }
+        return next;
 }
 
 /* ---- the loop's side ----------------------------------------------------------------------- */
@@ -570,7 +666,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 static void rearm(struct http *h) {
         MHD_UNSIGNED_LONG_LONG ms = 0;
         struct itimerspec its = { 0 };
-        if (MHD_get_timeout(h->mhd, &ms) == MHD_YES) {
+        uint64_t late = cut_late(h);
+        if (late != UINT64_MAX)
+                MHD_run(h->mhd); /* a connection just cut is closed now */
+        bool has = MHD_get_timeout(h->mhd, &ms) == MHD_YES;
+        if (late != UINT64_MAX && (!has || late < ms)) {
+                ms = late;
+                has = true;
+        }
+        if (has) {
                 if (ms == 0)
                         its.it_value.tv_nsec = 1;
                 else {
@@ -716,7 +820,7 @@ int http_start(const struct http_env *env, struct http **ret, char *err, size_t 
                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) config_u64(cfg, CONF_HTTP_MAX_PER_IP),
                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) config_u64(cfg, CONF_HTTP_TIMEOUT),
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) config_u64(cfg, CONF_HTTP_CONNECTION_MEMORY),
-                MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
                 tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, h->tls_key,
                 MHD_OPTION_END);
         if (!h->mhd) {

@@ -16,6 +16,7 @@
 struct http_counters {
         uint64_t requests[6]; /* by status class: [2] 2xx, [4] 4xx, [5] 5xx */
         uint64_t rejected_auth;
+        uint64_t cut_slow; /* connections closed at http.request_time */
 };
 
 /* What the API acts on: the job supervisor. Each call gets the env's ctx. */

@@ -169,6 +169,10 @@ void jobview_metrics(FILE *out, const struct jobview_figures *f, struct queue *q
                         (unsigned long long) f->http.requests[c]);
         fprintf(out, "# TYPE hotkdump_http_auth_rejected_total counter\nhotkdump_http_auth_rejected_total %llu\n",
                 (unsigned long long) f->http.rejected_auth);
+        fprintf(out, "# HELP hotkdump_http_slow_requests_cut_total Connections closed because their request took "
+                     "longer than http.request_time.\n"
+                     "# TYPE hotkdump_http_slow_requests_cut_total counter\nhotkdump_http_slow_requests_cut_total %llu\n",
+                (unsigned long long) f->http.cut_slow);
         fprintf(out, "# TYPE hotkdump_watch_events_total counter\nhotkdump_watch_events_total %llu\n",
                 (unsigned long long) f->watch.events);
         fprintf(out, "# TYPE hotkdump_watch_overflows_total counter\nhotkdump_watch_overflows_total %llu\n",
