@@ -145,6 +145,26 @@ static int fetch_local(struct job *j, const struct fetch_request *req, const cha
                          (long long) st.st_size, (unsigned long long) config_u64(cfg, CONF_FETCH_MAX_BYTES));
                 goto out;
         }
+        /* The stage runs again until its result is recorded, so what a run cut short (kill -9,
+         * SIGTERM, a power cut) left in input/ is its own: a link made before the record is the
+         * source itself and is kept; a copy (whole or .part) is discarded and made again. */
+        struct stat was;
+        snprintf(part, sizeof part, "%s.part", dest);
+        if (lstat(dest, &was) == 0) {
+                if (S_ISREG(was.st_mode) && was.st_dev == st.st_dev && was.st_ino == st.st_ino) {
+                        job_log(j, "'%s' was linked before a restart: kept", req->source);
+                        r = 0;
+                        goto out;
+                }
+                if (unlink(dest) < 0) {
+                        r = log_reason(err, err_size, -errno, "cannot remove '%s', left by a run cut short: %s", dest,
+                                       strerror(errno));
+                        goto out;
+                }
+                job_log(j, "a copy left by a run cut short: '%s' removed, made again", dest);
+        }
+        if (unlink(part) == 0)
+                job_log(j, "a copy cut short: '%s' removed, made again", part);
         snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", in);
         if (linkat(AT_FDCWD, fdpath, AT_FDCWD, dest, AT_SYMLINK_FOLLOW) == 0) {
                 job_log(j, "linked '%s' (%lld bytes, same filesystem)", req->source, (long long) st.st_size);
@@ -155,7 +175,6 @@ static int fetch_local(struct job *j, const struct fetch_request *req, const cha
                 r = log_reason(err, err_size, -errno, "cannot link '%s' into the job: %s", req->source, strerror(errno));
                 goto out;
         }
-        snprintf(part, sizeof part, "%s.part", dest);
         out = open(part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (out < 0) {
                 r = log_reason(err, err_size, -errno, "cannot create '%s': %s", part, strerror(errno));
@@ -275,7 +294,15 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
         if (strncasecmp(req->source, "http://", 7) != 0 && strncasecmp(req->source, "https://", 8) != 0)
                 return log_reason(err, err_size, -EPROTONOSUPPORT, "only http:// and https:// URLs are fetched");
         snprintf(part, sizeof part, "%s.part", dest);
-        t.fd = open(part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        /* what a run cut short left: NAME appears only by the rename of a whole download (it is
+         * verified again after this), and NAME.part is resumed */
+        struct stat was;
+        if (lstat(dest, &was) == 0 && S_ISREG(was.st_mode)) {
+                job_log(j, "'%s' was downloaded whole before a restart: kept", req->source);
+                (void) unlink(part); /* a .part beside a whole file is older than it */
+                return 0;
+        }
+        t.fd = open(part, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (t.fd < 0)
                 return log_reason(err, err_size, -errno, "cannot create '%s': %s", part, strerror(errno));
         t.curl = curl_easy_init();

@@ -1,13 +1,15 @@
 #!/bin/bash
-# Attacks on hotkdumpd's API and inputs, each of which once worked, with raw sockets on loopback:
-# requests whose body length is ambiguous (request smuggling); clients that trickle their
-# headers or body to hold connections (cut at http.request_time, whatever http.timeout says),
-# and the API reachable again once they are cut. The daemon answers throughout.
+# Faults and attacks that once broke hotkdumpd, each shown on a real daemon on loopback: requests
+# whose body length is ambiguous (request smuggling, with raw sockets); clients that trickle
+# their headers or body to hold connections (cut at http.request_time, whatever http.timeout
+# says), and the API reachable again once they are cut; a daemon stopped (TERM, then kill -9)
+# while a job copies its dump from another file system, and the job finished after the restart.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../daemon-lib.sh"
 . "$(dirname "$0")/quick-lib.sh"
 
-trap 'stop_daemon KILL; rm -rf "$TMP"' EXIT
+SHM=/dev/shm/hotkdump-test.$$
+trap 'stop_daemon KILL; rm -rf "$TMP" "$SHM"' EXIT
 mkdir -p "$ROOT"
 token=tok-$RANDOM-$RANDOM
 printf '%s\n' "$token" >"$TMP/token"
@@ -115,5 +117,38 @@ curl -s "$API/metrics" | grep -qE '^hotkdump_http_slow_requests_cut_total ([1-9]
 ok $? "/metrics counts the connections cut"
 kill -0 "$DAEMON_PID"
 ok $? "the daemon is still running"
+stop_daemon
+
+# --- a restart while a dump is copied from another file system -------------------------------
+# /dev/shm is its own file system, so the dump is copied (a link cannot cross), through
+# input/NAME.part; the daemon is stopped while the .part grows.
+mkdir -p "$SHM"
+head -c 400M /dev/urandom >"$SHM/vmcore"
+size=$(stat -c %s "$SHM/vmcore")
+n=0
+for sig in TERM KILL; do
+	n=$((n + 1))
+	case=0020010$n
+	start_daemon "$ROOT" "${QUICK_SETS[@]}" --set "http.token_file=$TMP/token" --set "daemon.path_roots=$SHM" \
+		--set daemon.workers=1 --set daemon.stop_after=fetch
+	id=$(TOKEN=$token api POST /analyze '{"case": "'"$case"'", "path": "'"$SHM/vmcore"'"}' | jq -r .id)
+	is "$(status)" 202 "$sig during a copy: the job is accepted"
+	part=$ROOT/cases/$case/1/input/vmcore.part
+	for _ in $(seq 500); do [ -s "$part" ] && break; sleep 0.02; done
+	stop_daemon "$sig"
+	for _ in $(seq 50); do pgrep -f "hotkdumpd --root $ROOT" >/dev/null || break; sleep 0.1; done
+	[ -e "$part" ] && [ "$(stat -c %s "$part")" -lt "$size" ]
+	ok $? "$sig during a copy: stopped with a part copied ($(stat -c %s "$part" 2>/dev/null || echo none) of $size bytes)"
+	start_daemon "$ROOT" "${QUICK_SETS[@]}" --set "http.token_file=$TMP/token" --set "daemon.path_roots=$SHM" \
+		--set daemon.workers=1 --set daemon.stop_after=fetch
+	is "$(wait_job "$id" 120)" done "$sig during a copy: the job is done after the restart"
+	is "$(stat -c %s "$ROOT/cases/$case/1/input/vmcore" 2>/dev/null)" "$size" "$sig during a copy: the whole dump is in the case folder"
+	[ ! -e "$part" ]
+	ok $? "$sig during a copy: no .part left"
+	grep -q "a copy cut short: '$part' removed, made again" "$ROOT/cases/$case/1/hotkdump.log"
+	ok $? "$sig during a copy: the job's log says what it did with the leftover"
+	is "$(ls "$ROOT/cases/$case")" 1 "$sig during a copy: one case folder, not two"
+	stop_daemon
+done
 
 done_testing
