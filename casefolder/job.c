@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/fileio.h"
 #include "common/json.h"
+#include "common/shown.h"
 
 struct job {
         const struct config *cfg;
@@ -170,7 +171,10 @@ static int job_create(const struct config *cfg, const char *case_id, const char 
         json_object_object_add(j->record, job_field_name(JOB_ID), json_object_new_string(id));
         json_object_object_add(j->record, job_field_name(JOB_CASE), json_object_new_string(case_id));
         json_object_object_add(j->record, job_field_name(JOB_NUMBER), json_object_new_int((int) j->number));
-        json_object_object_add(j->record, job_field_name(JOB_SOURCE), json_object_new_string(source));
+        char shown[PATH_MAX + 1024];
+        /* the request itself keeps the whole URL; what is written and served has no credentials */
+        json_object_object_add(j->record, job_field_name(JOB_SOURCE),
+                               json_object_new_string(shown_text(source, shown, sizeof shown, false)));
         if (queue_id)
                 json_object_object_add(j->record, job_field_name(JOB_QUEUE_ID), json_object_new_string(queue_id));
         json_object_object_add(j->record, job_field_name(JOB_STATE), json_object_new_string(job_state_to_string(JOB_RUNNING)));
@@ -182,7 +186,7 @@ static int job_create(const struct config *cfg, const char *case_id, const char 
                 job_free(j);
                 return r;
         }
-        job_log(j, "job %s created for %s", id, source);
+        job_log(j, "job %s created for %s", id, shown);
         *ret = j;
         return 0;
 }
@@ -311,12 +315,14 @@ void job_log(struct job *j, const char *fmt, ...) {
         va_list ap;
         if (!j->log)
                 return;
+        char line[8192], shown[16384];
         iso_now(now, sizeof now);
-        fprintf(j->log, "%s ", now);
         va_start(ap, fmt);
-        vfprintf(j->log, fmt, ap);
+        vsnprintf(line, sizeof line, fmt, ap);
         va_end(ap);
-        fputc('\n', j->log);
+        /* one line, whatever a file name or a server put in it, and no credentials: the log
+         * is served */
+        fprintf(j->log, "%s %s\n", now, shown_text(line, shown, sizeof shown, true));
 }
 
 void job_log_dir(const char *dir, const char *fmt, ...) {
@@ -326,11 +332,13 @@ void job_log_dir(const char *dir, const char *fmt, ...) {
         iso_now(line, sizeof line);
         size_t n = strlen(line);
         line[n++] = ' ';
+        char msg[4096];
         va_start(ap, fmt);
-        int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+        int m = vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
         if (m < 0)
                 return;
+        shown_text(msg, line + n, sizeof line - n - 1, true);
         n = strlen(line);
         line[n++] = '\n';
         snprintf(path, sizeof path, "%s/%s", dir, JOB_LOG_FILE);

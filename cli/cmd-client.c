@@ -163,7 +163,7 @@ static int client_open(struct client *cl, const char *cmd) {
         const char *file = cl->token_file_arg ? cl->token_file_arg : config_string(cfg, CONF_HTTP_TOKEN_FILE);
         if (*file) {
                 r = read_secret_file(file, &text, &len);
-                const char *why = r == -EFBIG ? "larger than 4 KiB" : r == -ENODATA ? "its first line is empty" : strerror(-r);
+                const char *why = r == -EFBIG ? "larger than 4 KiB" : r == -ENODATA ? "its first line is empty or blank" : strerror(-r);
                 if (r < 0 && cl->token_file_arg) {
                         log_error("%s: --token-file '%s': %s", cmd, file, why);
                         goto out;

@@ -255,6 +255,12 @@ int read_secret_file(const char *path, char **ret, size_t *ret_len) {
                 return r;
         len = strcspn(text, "\r\n");
         text[len] = 0;
+        /* white space around a secret is an editor's, never part of it; a blank line is none */
+        while (len && (text[len - 1] == ' ' || text[len - 1] == '\t'))
+                text[--len] = 0;
+        size_t lead = strspn(text, " \t");
+        memmove(text, text + lead, len - lead + 1);
+        len -= lead;
         if (len == 0) {
                 free(text);
                 return -ENODATA;

@@ -36,8 +36,8 @@ int lock_path(const char *path, int how);
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer. -EFBIG when larger. */
 int read_file_max(const char *path, size_t max, char **ret, size_t *ret_len);
 
-/* A secret kept in a file (a token, a signing key): its first line, at most 4 KiB. -ENODATA
- * when that line is empty, -EFBIG when the file is larger. */
+/* A secret kept in a file (a token, a signing key): its first line without the spaces and tabs
+ * around it, at most 4 KiB. -ENODATA when that leaves nothing, -EFBIG when the file is larger. */
 int read_secret_file(const char *path, char **ret, size_t *ret_len);
 
 /* The names in a folder that keep(dir, name, userdata) accepts, sorted (strcmp); a missing

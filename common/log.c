@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/shown.h"
 
 static enum log_level max_level = LOG_INFO;
 static const char *program = "hotkdump";
@@ -51,25 +52,30 @@ int log_full_errno(enum log_level level, int error, const char *fmt, ...) {
         static const char *const prefix[] = {
                 [LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_INFO] = NULL, [LOG_DEBUG] = "debug",
         };
+        char line[4096], shown[8192];
         va_list ap;
         va_start(ap, fmt);
-        if (prefix[level])
-                fprintf(stderr, "%s: %s: ", program, prefix[level]);
-        else
-                fprintf(stderr, "%s: ", program);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-        vfprintf(stderr, msg, ap);
+        vsnprintf(line, sizeof line, msg, ap);
 #pragma GCC diagnostic pop
         va_end(ap);
-        fputc('\n', stderr);
+        /* one line, whatever a file name or a server put in it, and no credentials */
+        shown_text(line, shown, sizeof shown, true);
+        if (prefix[level])
+                fprintf(stderr, "%s: %s: %s\n", program, prefix[level], shown);
+        else
+                fprintf(stderr, "%s: %s\n", program, shown);
         return -e;
 }
 
 int log_reason(char *buf, size_t size, int r, const char *fmt, ...) {
+        char line[4096];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(buf, size, fmt, ap);
+        vsnprintf(line, sizeof line, fmt, ap);
         va_end(ap);
+        /* a reason ends up in job.json and the API: no credentials, one line */
+        shown_text(line, buf, size, true);
         return r;
 }

@@ -24,6 +24,7 @@
 #include "casefolder/job.h"
 #include "common/fileio.h"
 #include "common/html.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "daemon/http.h"
 #include "daemon/request.h"
@@ -347,7 +348,7 @@ static enum MHD_Result status_page(struct http *h, struct MHD_Connection *c) {
                 fputs("</a></td><td>", f);
                 html_write_str(f, v[i]->case_id);
                 fputs("</td><td>", f);
-                html_write_str(f, v[i]->filename);
+                html_write_str(f, json_str_or(j, "filename", "")); /* as shown: valid UTF-8 */
                 fprintf(f, "</td><td class=\"state %s\">%s</td><td>", queue_state_to_string(v[i]->state),
                         queue_state_to_string(v[i]->state));
                 if (v[i]->state == QUEUE_RUNNING && json_object_object_get_ex(j, "stage", &x))
@@ -358,8 +359,8 @@ static enum MHD_Result status_page(struct http *h, struct MHD_Connection *c) {
                 fputs("</td><td>", f);
                 if (json_object_object_get_ex(j, "cause", &x) && json_object_object_get_ex(x, "summary", &x))
                         html_write_str(f, json_object_get_string(x));
-                else if (v[i]->error)
-                        html_write_str(f, v[i]->error);
+                else if (json_object_object_get_ex(j, "error", &x) && x)
+                        html_write_str(f, json_object_get_string(x));
                 fputs("</td><td>", f);
                 if (json_object_object_get_ex(j, "links", &links)) {
                         json_object_object_foreach(links, name, url) {
@@ -719,7 +720,7 @@ static int read_secret(const char *path, char **ret, size_t *ret_len, char *err,
                 return 0;
         int r = read_secret_file(path, ret, ret_len);
         if (r < 0)
-                snprintf(err, err_size, "'%s': %s", path, r == -ENODATA ? "its first line is empty" : strerror(-r));
+                snprintf(err, err_size, "'%s': %s", path, r == -ENODATA ? "its first line is empty or blank" : strerror(-r));
         return r;
 }
 

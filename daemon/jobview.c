@@ -12,6 +12,7 @@
 
 #include "casefolder/record.h"
 #include "common/json.h"
+#include "common/shown.h"
 #include "daemon/jobview.h"
 
 static void iso_time(int64_t us, char *buf, size_t size) {
@@ -70,8 +71,10 @@ json_object *jobview_job(const struct queue_entry *e, int stages_total) {
         json_object_object_add(o, "id", json_object_new_string(e->id));
         json_object_object_add(o, "case", json_object_new_string(e->case_id));
         json_object_object_add(o, "state", json_object_new_string(queue_state_to_string(e->state)));
-        json_object_object_add(o, "source", json_object_new_string(e->source));
-        json_object_object_add(o, "filename", json_object_new_string(e->filename));
+        /* names from uploads and URLs as they may be shown: valid UTF-8, no credentials */
+        char shown[PATH_MAX + 1024];
+        json_object_object_add(o, "source", json_object_new_string(shown_text(e->source, shown, sizeof shown, false)));
+        json_object_object_add(o, "filename", json_object_new_string(shown_text(e->filename, shown, sizeof shown, false)));
         json_object_object_add(o, "size", e->size ? json_object_new_int64((int64_t) e->size) : NULL);
         json_object_object_add(o, "sha256", e->sha256 ? json_object_new_string(e->sha256) : NULL);
         json_object_object_add(o, "trigger", json_object_new_string(e->trigger));
@@ -79,7 +82,7 @@ json_object *jobview_job(const struct queue_entry *e, int stages_total) {
         add_time(o, "created", e->created_us);
         add_time(o, "started", e->started_us);
         add_time(o, "finished", e->finished_us);
-        json_object_object_add(o, "error", e->error ? json_object_new_string(e->error) : NULL);
+        json_object_object_add(o, "error", e->error ? json_object_new_string(shown_text(e->error, shown, sizeof shown, false)) : NULL);
         snprintf(url, sizeof url, "/jobs/%s", e->id);
         json_object_object_add(links, "self", json_object_new_string(url));
         json_object_object_add(o, "links", links);

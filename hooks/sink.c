@@ -39,7 +39,7 @@ int sink_secret(const char *path, const char *env, char **ret, char *err, size_t
                 int r = read_secret_file(path, ret, &len);
                 if (r < 0)
                         snprintf(err, err_size, "cannot read the secret in '%s': %s", path,
-                                 r == -ENODATA ? "its first line is empty" : strerror(-r));
+                                 r == -ENODATA ? "its first line is empty or blank" : strerror(-r));
                 return r;
         }
         const char *v = env ? env_secret(env) : NULL;

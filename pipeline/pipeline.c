@@ -20,6 +20,7 @@
 
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/shown.h"
 #include "pipeline/identify/dumpfile.h"
 #include "pipeline/crash/crash.h"
 #include "pipeline/firstlook.h"
@@ -298,7 +299,8 @@ static int find_symbols(struct job *j, const struct found *dump, const char *deb
         json_object *o = json_object_new_object();
         json_object_object_add(o, "vmlinux", json_object_new_string(sym->vmlinux));
         json_object_object_add(o, "modules", sym->modules_found ? json_object_new_string(sym->modules) : NULL);
-        json_object_object_add(o, "source", json_object_new_string(sym->source));
+        char shown[sizeof sym->source + 64];
+        json_object_object_add(o, "source", json_object_new_string(shown_text(sym->source, shown, sizeof shown, false)));
         return job_set(j, JOB_SYMBOLS, o);
 }
 

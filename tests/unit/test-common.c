@@ -15,6 +15,7 @@
 #include "common/config.h"
 #include "common/fileio.h"
 #include "common/magic.h"
+#include "common/shown.h"
 #include "common/subprocess.h"
 #include "tests/tap.h"
 
@@ -174,7 +175,38 @@ static void test_magic(void) {
         tap_is_int(magic_kind(h, 4, &name), MAGIC_COMPRESSED, "magic: zstd");
 }
 
+static void test_url(void) {
+        char out[256];
+        static const struct {
+                const char *in, *want, *what;
+        } cases[] = {
+                { "https://user:secret@uploads.example/c/vmcore.tar.gz", "https://***@uploads.example/c/vmcore.tar.gz",
+                  "user and password" },
+                { "http://token@h:8080/x", "http://***@h:8080/x", "a user name alone (a token)" },
+                { "https://b.s3.amazonaws.com/v?X-Amz-Credential=AKIA%2F&X-Amz-Signature=ab12&x",
+                  "https://b.s3.amazonaws.com/v?X-Amz-Credential=***&X-Amz-Signature=***&x", "a presigned query" },
+                { "https://h/p?sig=1#frag", "https://h/p?sig=***", "the fragment dropped" },
+                { "https://h/a@b/c", "https://h/a@b/c", "an '@' in the path is no user information" },
+                { "https://u:p@w@h/x", "https://***@h/x", "the last '@' of the authority ends it" },
+                { "/srv/mirror/00345677/vmcore", "/srv/mirror/00345677/vmcore", "a path is left as it is" },
+                { "https://h/plain", "https://h/plain", "a URL without secrets is left as it is" },
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+                tap_is_str(url_redact(cases[i].in, out, sizeof out), cases[i].want, cases[i].what);
+        tap_is_str(url_redact_text("downloading 'https://u:p@h/x?k=v' now; see http://h/y", out, sizeof out),
+                   "downloading 'https://***@h/x?k=***' now; see http://h/y", "url: every URL of a text");
+        tap_is_str(url_redact_text("x:https://u:p@h/ xhttps://u:p@h/", out, sizeof out), "x:https://***@h/ xhttps://***@h/",
+                   "url: after a colon, and any scheme of letters");
+        tap_is_str(shown_text("a\nb\tc \xff\xc3\xa9 https://u:p@h/", out, sizeof out, true),
+                   "a\\x0ab\\x09c \\xff\xc3\xa9 https://***@h/", "shown: one line, invalid UTF-8 escaped, URL redacted");
+        tap_is_str(shown_text("a\nb \xc0\xaf \xed\xa0\x80", out, sizeof out, false), "a\nb \\xc0\\xaf \\xed\\xa0\\x80",
+                   "shown: a newline kept outside logs; overlong and surrogate forms escaped");
+        char small[12];
+        tap_is_str(url_redact("https://u:p@host/x", small, sizeof small), "https://***", "url: cut at the buffer's end");
+}
+
 int main(void) {
+        test_url();
         test_config();
         test_magic();
         test_subprocess();

@@ -3,14 +3,18 @@
 # whose body length is ambiguous (request smuggling, with raw sockets); clients that trickle
 # their headers or body to hold connections (cut at http.request_time, whatever http.timeout
 # says), and the API reachable again once they are cut; a daemon stopped (TERM, then kill -9)
-# while a job copies its dump from another file system, and the job finished after the restart.
+# while a job copies its dump from another file system, and the job finished after the restart;
+# credentials in a URL (user:password@, a presigned query) never written or served; file names
+# with a newline or invalid UTF-8 that cannot forge a log line or break the API's JSON; a token
+# file of blanks refused.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../daemon-lib.sh"
 . "$(dirname "$0")/quick-lib.sh"
 
 SHM=/dev/shm/hotkdump-test.$$
-trap 'stop_daemon KILL; rm -rf "$TMP" "$SHM"' EXIT
-mkdir -p "$ROOT"
+WWW_PID=
+trap 'stop_daemon KILL; [ -n "$WWW_PID" ] && kill "$WWW_PID"; rm -rf "$TMP" "$SHM"' EXIT
+make_synth_dumps
 token=tok-$RANDOM-$RANDOM
 printf '%s\n' "$token" >"$TMP/token"
 chmod 600 "$TMP/token"
@@ -150,5 +154,58 @@ for sig in TERM KILL; do
 	is "$(ls "$ROOT/cases/$case")" 1 "$sig during a copy: one case folder, not two"
 	stop_daemon
 done
+
+# --- credentials in URLs, hostile file names ---------------------------------------------------
+mkdir -p "$TMP/www" "$TMP/mirror/00200202" "$TMP/mirror/00200203"
+cp "$SYNTH/kdump" "$TMP/www/vmcore"
+WWW_PORT=$(free_port)
+python3 -m http.server --bind 127.0.0.1 --directory "$TMP/www" "$WWW_PORT" >"$TMP/www.log" 2>&1 &
+WWW_PID=$!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$WWW_PORT") 2>/dev/null && break; sleep 0.1; done
+start_daemon "$ROOT" "${QUICK_SETS[@]}" --set "http.token_file=$TMP/token" --set "watch.dirs=$TMP/mirror" \
+	--set watch.settle_ms=100 --set daemon.workers=1 --set daemon.stop_after=fetch
+url="http://hkuser:pw-SECRET1@127.0.0.1:$WWW_PORT/vmcore?X-Amz-Signature=SIG-SECRET2&X-Amz-Expires=60"
+id=$(TOKEN=$token api POST /analyze '{"case": "00200201", "url": "'"$url"'"}' | jq -r .id)
+grep -q SECRET "$TMP/body"
+is "$?" 1 "secrets: the 202 answer shows no credentials"
+is "$(wait_job "$id" 60)" done "secrets: the job with credentials in its URL is done"
+grep -q "GET /vmcore?X-Amz-Signature=SIG-SECRET2" "$TMP/www.log"
+ok $? "secrets: the server got the whole URL"
+for what in "/jobs" "/jobs/$id" "/cases/00200201/1/job.json" "/cases/00200201/1/hotkdump.log" "/"; do
+	curl -s "$API$what" >"$TMP/served"
+	[ -s "$TMP/served" ] && ! grep -q SECRET "$TMP/served"
+	ok $? "secrets: GET $what (no token) shows no credentials"
+done
+grep -q "http://\*\*\*@127.0.0.1:$WWW_PORT/vmcore?X-Amz-Signature=\*\*\*&X-Amz-Expires=\*\*\*" "$ROOT/cases/00200201/1/hotkdump.log"
+ok $? "secrets: the job's log names the URL without them"
+! grep -rq SECRET "$ROOT/cases" "$ROOT.log"
+ok $? "secrets: nothing in the case folder or the daemon's log has them"
+
+# a newline in a file name, and bytes that are not UTF-8
+nl_name=$'dump\n2026-12-03T00:00:00Z FORGED line'
+cp "$SYNTH/kdump" "$TMP/mirror/00200202/$nl_name"
+cp "$SYNTH/kdump" "$TMP/mirror/00200203/"$'dump-\xff\xfe'
+a=$(job_of_case 00200202 20)
+b=$(job_of_case 00200203 20)
+[ -n "$a" ] && [ -n "$b" ]
+ok $? "names: both files make a job"
+wait_job "$a" 60 >/dev/null
+wait_job "$b" 60 >/dev/null
+! grep -q "^2026-12-03T00:00:00Z FORGED" "$ROOT.log" "$ROOT"/cases/00200202/1/hotkdump.log
+ok $? "names: a newline in a file name starts no line of the daemon's or the job's log"
+grep -q 'dump\\x0a2026-12-03T00:00:00Z FORGED line' "$ROOT.log"
+ok $? "names: the daemon's log shows it escaped"
+curl -s "$API/jobs" | jq -e '.jobs | length >= 3' >/dev/null
+ok $? "names: GET /jobs is valid JSON with a name that is not UTF-8"
+curl -s "$API/jobs?case=00200203" | jq -r '.jobs[0].filename' | grep -qF 'dump-\xff\xfe'
+ok $? "names: … which it shows escaped"
+stop_daemon
+
+# a token file of blanks is no token
+printf '   \t \n' >"$TMP/blank-token"
+timeout 10 "$HOTKDUMPD" --root "$ROOT" --set daemon.listen=127.0.0.1:0 --set "http.token_file=$TMP/blank-token" >"$TMP/blank.out" 2>&1
+rc=$?
+[ "$rc" -ne 0 ] && grep -q "first line is empty or blank" "$TMP/blank.out"
+ok $? "a token file of blanks is refused (exit $rc): $(tail -n 1 "$TMP/blank.out")"
 
 done_testing
