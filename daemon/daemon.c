@@ -74,6 +74,7 @@ struct daemon {
         int64_t next_purge_ms, next_disk_check_ms, next_pressure_purge_ms;
         bool disk_low;
         char disk_reason[512];
+        char degraded_reason[PATH_MAX + 128];
         uint64_t disk_free, purge_runs, purge_removed, purge_freed;
 };
 
@@ -95,6 +96,14 @@ const char *daemon_refusing(const struct daemon *d) {
 }
 bool daemon_draining(const struct daemon *d) {
         return d->draining;
+}
+const char *daemon_degraded(struct daemon *d) {
+        const char *lost = watch_lost(d->watch);
+        if (!lost)
+                return NULL;
+        snprintf(d->degraded_reason, sizeof d->degraded_reason,
+                 "the watched folder '%s' is gone: uploads there are not seen until it is back", lost);
+        return d->degraded_reason;
 }
 
 /* ---- workers ------------------------------------------------------------------------------ */
@@ -741,6 +750,9 @@ static const char *api_refusing(void *ctx) {
 static bool api_draining(void *ctx) {
         return daemon_draining(ctx);
 }
+static const char *api_degraded(void *ctx) {
+        return daemon_degraded(ctx);
+}
 static int api_submit(void *ctx, const struct queue_request *req, const struct queue_entry **ret, bool *ret_dup) {
         return daemon_submit(ctx, req, ret, ret_dup);
 }
@@ -763,6 +775,7 @@ static int api_path_allowed(void *ctx, const char *path, char *resolved) {
 static int start_http(struct daemon *d, struct http **ret, char *err, size_t err_size) {
         static const struct http_ops ops = {
                 .config = api_config,     .queue = api_queue,   .refusing = api_refusing, .draining = api_draining,
+                .degraded = api_degraded,
                 .submit = api_submit,     .cancel = api_cancel, .retry = api_retry,       .job_json = api_job_json,
                 .metrics = api_metrics,   .path_allowed = api_path_allowed,
         };

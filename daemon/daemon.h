@@ -24,6 +24,8 @@ struct queue *daemon_queue(struct daemon *d);
 /* Why new work is refused now (draining for shutdown, the disk nearly full), or NULL. */
 const char *daemon_refusing(const struct daemon *d);
 bool daemon_draining(const struct daemon *d);
+/* What works less than it should now (a watched folder gone), or NULL. */
+const char *daemon_degraded(struct daemon *d);
 
 /* A request from a trigger: queued (durable when this returns) and started when a worker is
  * free. *ret_dup: the upload was known already. */

@@ -498,11 +498,10 @@ static enum MHD_Result dispatch(struct http *h, struct MHD_Connection *c, const 
                         return method_not_allowed(h, c, "GET");
                 json_object *o = json_object_new_object();
                 if (o) {
-                        const char *why = refusing(h);
-                        json_object_object_add(o, "status", json_object_new_string(!why ? "ok"
-                                                                                   : h->env.ops->draining(h->env.ctx) ? "stopping"
-                                                                                                           : "refusing"));
-                        json_object_object_add(o, "reason", why ? json_object_new_string(why) : NULL);
+                        const char *why = refusing(h), *less = h->env.ops->degraded ? h->env.ops->degraded(h->env.ctx) : NULL;
+                        json_object_object_add(o, "status", json_object_new_string(why ? h->env.ops->draining(h->env.ctx) ? "stopping" : "refusing"
+                                                                                   : less ? "degraded" : "ok"));
+                        json_object_object_add(o, "reason", why ? json_object_new_string(why) : less ? json_object_new_string(less) : NULL);
                         json_object_object_add(o, "queued", json_object_new_int64((int64_t) queue_count(queue_of(h), QUEUE_QUEUED)));
                         json_object_object_add(o, "running", json_object_new_int64((int64_t) queue_count(queue_of(h), QUEUE_RUNNING)));
                 }

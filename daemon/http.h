@@ -27,6 +27,8 @@ struct http_ops {
         /* why new work is refused now (draining, the disk nearly full), or NULL */
         const char *(*refusing)(void *ctx);
         bool (*draining)(void *ctx);
+        /* what works less than it should now (a watched folder gone), or NULL; optional */
+        const char *(*degraded)(void *ctx);
         /* queues a request (durable on return); *ret_dup: the upload was known already */
         int (*submit)(void *ctx, const struct queue_request *req, const struct queue_entry **ret, bool *ret_dup);
         /* -ENOENT, -EALREADY (final) */

@@ -180,6 +180,12 @@ void jobview_metrics(FILE *out, const struct jobview_figures *f, struct queue *q
                 (unsigned long long) f->watch.events);
         fprintf(out, "# TYPE hotkdump_watch_overflows_total counter\nhotkdump_watch_overflows_total %llu\n",
                 (unsigned long long) f->watch.overflows);
+        fprintf(out, "# HELP hotkdump_watch_dirs_missing Folders of watch.dirs that are gone now (uploads there are not seen).\n"
+                     "# TYPE hotkdump_watch_dirs_missing gauge\nhotkdump_watch_dirs_missing %llu\n",
+                (unsigned long long) f->watch.roots_missing);
+        fprintf(out, "# HELP hotkdump_watch_dirs_lost_total Times a folder of watch.dirs was deleted or moved away.\n"
+                     "# TYPE hotkdump_watch_dirs_lost_total counter\nhotkdump_watch_dirs_lost_total %llu\n",
+                (unsigned long long) f->watch.roots_lost);
         fprintf(out, "# TYPE hotkdump_watch_files_queued_total counter\nhotkdump_watch_files_queued_total %llu\n",
                 (unsigned long long) f->watch.files_queued);
         fprintf(out, "# HELP hotkdump_outbox_posts Posts of results not delivered yet (waiting or failed).\n"

@@ -38,11 +38,23 @@ struct pending {
         int64_t due_ms;
 };
 
+/* A folder of watch.dirs: its watch descriptor, or -1 while it is gone. */
+struct root {
+        char *path;
+        int wd;
+};
+
+/* How often a watched folder that went away is looked for. */
+#define ROOT_RETRY_MS 1000
+
 struct watch {
         struct watch_env env;
         struct ev_source ino, timer;
         struct wdir *dirs; /* indexed by watch descriptor */
         size_t n_dirs;
+        struct root *roots;
+        size_t n_roots;
+        int64_t retry_ms; /* when to look for the roots that are gone; 0: none is */
         struct pending *pend;
         size_t n_pend, cap_pend;
         pcre2_code *case_re;
@@ -128,6 +140,8 @@ static void arm(struct watch *w) {
         for (size_t i = 0; i < w->n_pend; i++)
                 if (w->pend[i].due_ms < due)
                         due = w->pend[i].due_ms;
+        if (w->retry_ms && w->retry_ms < due)
+                due = w->retry_ms;
         if (due != INT64_MAX) {
                 int64_t in = due > now ? due - now : 0;
                 its.it_value.tv_sec = (time_t) (in / 1000);
@@ -225,6 +239,8 @@ static void settle(struct watch *w, struct pending *p) {
 /* Files settled per turn of the loop. */
 #define SETTLE_BATCH 32
 
+static void look_for_roots(struct watch *w);
+
 static void on_timer(struct ev_source *s, uint32_t events) {
         struct watch *w = s->data;
         uint64_t n;
@@ -232,6 +248,8 @@ static void on_timer(struct ev_source *s, uint32_t events) {
         (void) events;
         if (read(s->fd, &n, sizeof n) < 0 && errno != EAGAIN)
                 return;
+        if (w->retry_ms && w->retry_ms <= now)
+                look_for_roots(w);
         /* take the due ones out first (settling one may add it back), a batch per turn of the
          * loop so that a burst of files never keeps the API waiting */
         size_t n_due = 0;
@@ -263,6 +281,7 @@ static void on_timer(struct ev_source *s, uint32_t events) {
 
 #define DIR_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW)
 
+/* Watches path and everything under it: its watch descriptor, 0 past watch.max_depth, or -errno. */
 static int add_dir(struct watch *w, const char *path, size_t root_len, unsigned depth);
 
 /* Every file and folder under path, once: what was there before the watch is not missed. */
@@ -313,18 +332,73 @@ static int add_dir(struct watch *w, const char *path, size_t root_len, unsigned 
         w->dirs[wd] = (struct wdir) { .path = p, .root_len = root_len, .depth = depth };
         /* added after the watch, so a file made in between is seen by one or the other */
         scan(w, path, root_len, depth);
-        return 0;
+        return wd;
+}
+
+/* Watches a root and everything under it; its watch descriptor, or -errno. */
+static int add_root(struct watch *w, struct root *r) {
+        return add_dir(w, r->path, strlen(r->path), 0);
 }
 
 static void rescan(struct watch *w) {
-        char buf[4096];
-        snprintf(buf, sizeof buf, "%s", config_string(w->env.config(w->env.ctx), CONF_WATCH_DIRS));
-        for (char *save = NULL, *root = strtok_r(buf, " \t", &save); root; root = strtok_r(NULL, " \t", &save)) {
-                size_t n = strlen(root);
-                while (n > 1 && root[n - 1] == '/')
-                        root[--n] = 0;
-                add_dir(w, root, n, 0);
+        for (size_t i = 0; i < w->n_roots; i++)
+                if (w->roots[i].wd >= 0)
+                        add_dir(w, w->roots[i].path, strlen(w->roots[i].path), 0);
+}
+
+/* A root was deleted or moved away: what is under it is no longer where the mirror puts
+ * uploads, so its watch goes, and the folder is looked for until it is back. */
+static void root_lost(struct watch *w, struct root *r, const char *how) {
+        if (r->wd < 0)
+                return;
+        /* the folders under it, if it was moved, still exist elsewhere: their events would name
+         * paths that are no longer theirs */
+        size_t n = strlen(r->path);
+        for (size_t i = 0; i < w->n_dirs; i++)
+                if (w->dirs[i].path && w->dirs[i].root_len == n && !strncmp(w->dirs[i].path, r->path, n))
+                        (void) inotify_rm_watch(w->ino.fd, (int) i); /* gone already when it was deleted */
+        r->wd = -1;
+        w->env.counters->roots_lost++;
+        w->env.counters->roots_missing++;
+        log_warning("watch: the watched folder '%s' was %s: new uploads there are not seen until it is back", r->path, how);
+        if (!w->retry_ms)
+                w->retry_ms = clock_now_ms() + ROOT_RETRY_MS;
+}
+
+static void look_for_roots(struct watch *w) {
+        bool missing = false;
+        for (size_t i = 0; i < w->n_roots; i++) {
+                struct root *r = &w->roots[i];
+                struct stat st;
+                if (r->wd >= 0)
+                        continue;
+                if (stat(r->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+                        size_t before = w->n_pend;
+                        r->wd = add_root(w, r);
+                        if (r->wd >= 0) {
+                                w->env.counters->roots_missing--;
+                                log_info("watch: '%s' is back: watched again (%zu file(s) found to settle)", r->path,
+                                         w->n_pend - before);
+                                continue;
+                        }
+                }
+                missing = true;
         }
+        w->retry_ms = missing ? clock_now_ms() + ROOT_RETRY_MS : 0;
+}
+
+static struct root *root_of_wd(struct watch *w, int wd) {
+        for (size_t i = 0; i < w->n_roots; i++)
+                if (w->roots[i].wd == wd)
+                        return &w->roots[i];
+        return NULL;
+}
+
+const char *watch_lost(const struct watch *w) {
+        for (size_t i = 0; w && i < w->n_roots; i++)
+                if (w->roots[i].wd < 0)
+                        return w->roots[i].path;
+        return NULL;
 }
 
 static void on_inotify(struct ev_source *s, uint32_t events) {
@@ -348,6 +422,9 @@ static void on_inotify(struct ev_source *s, uint32_t events) {
                                 continue;
                         struct wdir *wd = &w->dirs[ev->wd];
                         if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) {
+                                struct root *r = wd->depth == 0 ? root_of_wd(w, ev->wd) : NULL;
+                                if (r)
+                                        root_lost(w, r, ev->mask & IN_MOVE_SELF ? "moved away" : "deleted");
                                 if (ev->mask & IN_IGNORED) {
                                         free(wd->path);
                                         wd->path = NULL;
@@ -406,14 +483,40 @@ int watch_start(const struct watch_env *env, struct watch **ret, char *err, size
         char buf[4096];
         snprintf(buf, sizeof buf, "%s", config_string(cfg, CONF_WATCH_DIRS));
         for (char *save = NULL, *root = strtok_r(buf, " \t", &save); root; root = strtok_r(NULL, " \t", &save)) {
-                struct stat st;
-                if (root[0] != '/' || stat(root, &st) < 0 || !S_ISDIR(st.st_mode)) {
-                        snprintf(err, err_size, "watch.dirs: '%s' is not an absolute path to a folder", root);
+                struct stat st = { 0 };
+                size_t n = strlen(root);
+                while (n > 1 && root[n - 1] == '/')
+                        root[--n] = 0;
+                if (root[0] != '/') {
+                        snprintf(err, err_size, "watch.dirs: '%s' is not an absolute path", root);
+                        watch_free(w);
+                        return -EINVAL;
+                }
+                if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                        int e = errno;
+                        snprintf(err, err_size, "watch.dirs: '%s' %s", root,
+                                 st.st_mode && !S_ISDIR(st.st_mode) ? "is not a folder" : strerror(e));
+                        watch_free(w);
+                        return -EINVAL;
+                }
+                struct root *v = realloc(w->roots, (w->n_roots + 1) * sizeof *v);
+                if (!v || !(v[w->n_roots].path = strdup(root))) {
+                        if (v)
+                                w->roots = v;
+                        watch_free(w);
+                        return -ENOMEM;
+                }
+                w->roots = v;
+                w->roots[w->n_roots++].wd = -1;
+        }
+        for (size_t i = 0; i < w->n_roots; i++) {
+                w->roots[i].wd = add_root(w, &w->roots[i]);
+                if (w->roots[i].wd < 0) {
+                        snprintf(err, err_size, "watch.dirs: cannot watch '%s': %s", w->roots[i].path, strerror(-w->roots[i].wd));
                         watch_free(w);
                         return -EINVAL;
                 }
         }
-        rescan(w);
         arm(w);
         log_info("watching %s (%zu file(s) found to settle)", config_string(cfg, CONF_WATCH_DIRS), w->n_pend);
         *ret = w;
@@ -435,6 +538,9 @@ struct watch *watch_free(struct watch *w) {
                 free(w->dirs[i].path);
         for (size_t i = 0; i < w->n_pend; i++)
                 free(w->pend[i].path);
+        for (size_t i = 0; i < w->n_roots; i++)
+                free(w->roots[i].path);
+        free(w->roots);
         free(w->dirs);
         free(w->pend);
         pcre2_match_data_free(w->md);

@@ -20,6 +20,8 @@ struct watch_upload {
 /* Counters kept for /metrics (owned by the caller, so they outlive a restart of the watcher). */
 struct watch_counters {
         uint64_t events, overflows, files_queued, files_ignored;
+        uint64_t roots_lost;    /* times a watched folder went away */
+        uint64_t roots_missing; /* watched folders gone now */
 };
 
 struct watch_env {
@@ -35,6 +37,9 @@ struct watch_env {
 struct watch;
 int watch_start(const struct watch_env *env, struct watch **ret, char *err, size_t err_size);
 struct watch *watch_free(struct watch *w);
+/* A watched folder that is gone now (deleted, or moved away: it is watched again, and looked
+ * through, when a folder of that name is back), or NULL. */
+const char *watch_lost(const struct watch *w);
 /* The case number in a path under a watched folder, by watch.case_pattern: folders first,
  * then the file name. -ENOENT when none matches. */
 int watch_case_of(const struct config *cfg, const char *relpath, char *ret, size_t size);

@@ -6,7 +6,8 @@
 # while a job copies its dump from another file system, and the job finished after the restart;
 # credentials in a URL (user:password@, a presigned query) never written or served; file names
 # with a newline or invalid UTF-8 that cannot forge a log line or break the API's JSON; a token
-# file of blanks refused.
+# file of blanks refused; the watched folder deleted or moved away and made again (said in
+# /healthz, /metrics and the log while it is gone; uploads seen again once it is back).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../daemon-lib.sh"
 . "$(dirname "$0")/quick-lib.sh"
@@ -199,6 +200,43 @@ curl -s "$API/jobs" | jq -e '.jobs | length >= 3' >/dev/null
 ok $? "names: GET /jobs is valid JSON with a name that is not UTF-8"
 curl -s "$API/jobs?case=00200203" | jq -r '.jobs[0].filename' | grep -qF 'dump-\xff\xfe'
 ok $? "names: … which it shows escaped"
+stop_daemon
+
+# --- the watched folder deleted, or moved away, and made again -----------------------------------
+mkdir -p "$TMP/mirror2"
+start_daemon "$ROOT" "${QUICK_SETS[@]}" --set "http.token_file=$TMP/token" --set "watch.dirs=$TMP/mirror2" \
+	--set watch.settle_ms=100 --set daemon.workers=1 --set daemon.stop_after=fetch
+n=0
+for how in deleted "moved away"; do
+	n=$((n + 1))
+	case $how in deleted) rm -rf "$TMP/mirror2" ;; *) mv "$TMP/mirror2" "$TMP/mirror2.old" ;; esac
+	state=
+	for _ in $(seq 50); do
+		state=$(curl -s "$API/healthz" | jq -r .status)
+		[ "$state" = degraded ] && break
+		sleep 0.1
+	done
+	is "$state" degraded "watched folder $how: /healthz says degraded"
+	curl -s "$API/healthz" | jq -r .reason | grep -qF "'$TMP/mirror2' is gone"
+	ok $? "watched folder $how: … and names it"
+	curl -s "$API/metrics" | grep -qx 'hotkdump_watch_dirs_missing 1'
+	ok $? "watched folder $how: /metrics counts it missing"
+	grep -qF "the watched folder '$TMP/mirror2' was $how" "$ROOT.log"
+	ok $? "watched folder $how: the log says so"
+	mkdir -p "$TMP/mirror2/0020030$n"
+	cp "$SYNTH/kdump" "$TMP/mirror2/0020030$n/vmcore"
+	[ -n "$(job_of_case "0020030$n" 10)" ]
+	ok $? "watched folder $how and made again: a new upload in it makes a job"
+	is "$(curl -s "$API/healthz" | jq -r .status)" ok "watched folder $how and made again: /healthz ok"
+	grep -qF "'$TMP/mirror2' is back: watched again" "$ROOT.log"
+	ok $? "watched folder $how and made again: the log says so"
+done
+mkdir -p "$TMP/mirror2.old/00200309"
+cp "$SYNTH/kdump" "$TMP/mirror2.old/00200309/vmcore"
+sleep 1
+is "$(curl -s "$API/jobs?case=00200309" | jq '.jobs | length')" 0 "the folder moved away is no longer watched"
+curl -s "$API/metrics" | grep -qx 'hotkdump_watch_dirs_lost_total 2'
+ok $? "/metrics counts the two losses"
 stop_daemon
 
 # a token file of blanks is no token
