@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "common/fileio.h"
 #include "common/json.h"
+#include "common/leftovers.h"
 #include "common/log.h"
 #include "common/subprocess.h"
 #include "hooks/outbox.h"
@@ -140,8 +141,18 @@ static void child_setup(struct daemon *d, const char *program, int fail_status, 
         log_set_program(program);
 }
 
+/* The mark of a job's processes (common/leftovers): the queue's folder, then the job's id. */
+static void job_mark(const struct daemon *d, const char *id, char *buf, size_t size) {
+        snprintf(buf, size, "%s/queue:%s", config_string(d->cfg, CONF_ROOT), id);
+}
+
 static _Noreturn void worker_main(struct daemon *d, const struct queue_entry *e) {
         child_setup(d, "hotkdumpd-worker", PIPELINE_EINTERNAL, 3);
+        /* what the job starts carries its mark, and is killed by it when the job ends, even if
+         * it left its parent and its process group */
+        char mark[PATH_MAX + 256];
+        job_mark(d, e->id, mark, sizeof mark);
+        (void) leftovers_mark(mark); /* without it, the process group and PR_SET_PDEATHSIG still apply */
         /* cancelled or stopped (SIGTERM to this group): crash's process group goes too */
         subprocess_kill_on_signal();
 
@@ -327,6 +338,11 @@ static void on_worker_exit(struct ev_source *s, uint32_t events) {
                 return;
         kill(-w->pid, SIGKILL); /* what the worker left in its process group goes with it */
         waitid(P_PID, (id_t) w->pid, &si, WEXITED);
+        char mark[PATH_MAX + 256];
+        job_mark(d, w->id, mark, sizeof mark);
+        unsigned left = leftovers_kill(mark, false); /* and what left the group */
+        if (left)
+                log_warning("job %s: %u process(es) it started outlived it and were killed", w->id, left);
         const struct queue_entry *e = queue_get(d->queue, w->id);
         char error[1024] = "";
         enum queue_state state;
@@ -890,7 +906,7 @@ int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
                             .sender = { .fd = -1 }, .purger = { .fd = -1 }, .purge_pipe = -1 };
         char err[2048] = "", qdir[PATH_MAX];
         sigset_t mask;
-        int r;
+        int r, root_lock = -1;
 
         d.pid = getpid();
         signal(SIGPIPE, SIG_IGN);
@@ -915,6 +931,28 @@ int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
                 goto out;
         }
         snprintf(qdir, sizeof qdir, "%s/queue", config_string(cfg, CONF_ROOT));
+        /* one daemon per root: two would run each job twice; held until exit (inherited by no
+         * child: the lock's descriptor is closed in them) */
+        char lock[PATH_MAX + 16];
+        snprintf(lock, sizeof lock, "%s/.daemon.lock", qdir);
+        r = mkdir_parents(qdir);
+        root_lock = r < 0 ? r : lock_path(lock, LOCK_EX | LOCK_NB);
+        if (root_lock < 0) {
+                r = root_lock;
+                if (r == -EWOULDBLOCK)
+                        log_error("another hotkdumpd uses the root '%s' (its lock %s is held)", config_string(cfg, CONF_ROOT), lock);
+                else
+                        log_error_errno(r, "cannot lock the root '%s' (%s): %m", config_string(cfg, CONF_ROOT), lock);
+                goto out;
+        }
+        /* what the jobs of a daemon killed before (kill -9, a crash) started and which left
+         * their process group is still running: it would write into case folders now taken up
+         * again */
+        char mark[PATH_MAX + 16];
+        snprintf(mark, sizeof mark, "%s:", qdir);
+        unsigned left = leftovers_kill(mark, true);
+        if (left)
+                log_warning("%u process(es) started by the jobs of an earlier run were still running: killed", left);
         r = queue_open(qdir, &d.queue, err, sizeof err);
         if (r < 0) {
                 log_error_errno(r, "cannot open the job queue '%s': %m", qdir);
@@ -1003,5 +1041,7 @@ out:
                 close(d.tick.fd);
         loop_free(d.loop);
         config_free(d.cfg);
+        if (root_lock >= 0)
+                close(root_lock);
         return r;
 }

@@ -7,14 +7,17 @@
 # credentials in a URL (user:password@, a presigned query) never written or served; file names
 # with a newline or invalid UTF-8 that cannot forge a log line or break the API's JSON; a token
 # file of blanks refused; the watched folder deleted or moved away and made again (said in
-# /healthz, /metrics and the log while it is gone; uploads seen again once it is back).
+# /healthz, /metrics and the log while it is gone; uploads seen again once it is back); a
+# command of a job that starts a process in a session of its own: that process dies with the
+# job at its timeout, at a cancel, and when a daemon killed with -9 starts again; a second
+# daemon on the same root refused.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../daemon-lib.sh"
 . "$(dirname "$0")/quick-lib.sh"
 
 SHM=/dev/shm/hotkdump-test.$$
 WWW_PID=
-trap 'stop_daemon KILL; [ -n "$WWW_PID" ] && kill "$WWW_PID"; rm -rf "$TMP" "$SHM"' EXIT
+trap 'stop_daemon KILL; [ -n "$WWW_PID" ] && kill "$WWW_PID"; pkill -f "sleep 31[37]\.25"; rm -rf "$TMP" "$SHM"' EXIT
 make_synth_dumps
 token=tok-$RANDOM-$RANDOM
 printf '%s\n' "$token" >"$TMP/token"
@@ -237,6 +240,68 @@ sleep 1
 is "$(curl -s "$API/jobs?case=00200309" | jq '.jobs | length')" 0 "the folder moved away is no longer watched"
 curl -s "$API/metrics" | grep -qx 'hotkdump_watch_dirs_lost_total 2'
 ok $? "/metrics counts the two losses"
+stop_daemon
+
+# --- what a job's commands start dies with the job -------------------------------------------
+# a makedumpfile that starts a process in its own session (no longer in the job's process
+# group, nor a child of its command), then waits
+printf '#!/bin/bash\nsetsid sleep 313.25 </dev/null >/dev/null 2>&1 &\nexec sleep 317.25\n' >"$TMP/makedumpfile"
+chmod +x "$TMP/makedumpfile"
+mkdir -p "$TMP/paths"
+cp "$SYNTH/kdump" "$TMP/paths/vmcore"
+hang=(--set "makedumpfile=$TMP/makedumpfile" --set "daemon.path_roots=$TMP/paths"
+	--set daemon.workers=1 --set daemon.stop_after=first-look)
+leftover() { pgrep -f 'sleep 31[37]\.25' | wc -l; }
+wait_leftover() { # until the stand-in has started its process (10 s at most)
+	for _ in $(seq 100); do pgrep -f 'sleep 313\.25' >/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+n=0
+for how in timeout cancel kill; do
+	n=$((n + 1))
+	extra=()
+	[ "$how" = timeout ] && extra=(--set daemon.job_timeout=3)
+	start_daemon "$ROOT" "${QUICK_SETS[@]}" --set "http.token_file=$TMP/token" "${hang[@]}" "${extra[@]}"
+	id=$(TOKEN=$token api POST /analyze '{"case": "0020040'"$n"'", "path": "'"$TMP/paths/vmcore"'"}' | jq -r .id)
+	wait_leftover
+	ok $? "$how: the job's makedumpfile started its process"
+	case $how in
+	timeout) wait_job "$id" 30 >/dev/null ;;
+	cancel)
+		TOKEN=$token api DELETE "/jobs/$id" >/dev/null
+		wait_job "$id" 30 >/dev/null
+		;;
+	kill)
+		stop_daemon KILL
+		sleep 0.5
+		orphan=$(pgrep -f 'sleep 313\.25')
+		is "$(wc -w <<<"$orphan")" 1 "kill: the process in its own session outlived the daemon and its worker"
+		# the restarted daemon runs the job again, which starts its own: only the old one must go
+		start_daemon "$ROOT" "${QUICK_SETS[@]}" --set "http.token_file=$TMP/token" "${hang[@]}"
+		for _ in $(seq 30); do kill -0 "$orphan" 2>/dev/null || break; sleep 0.1; done
+		! kill -0 "$orphan" 2>/dev/null
+		ok $? "kill: the restarted daemon killed what the earlier run's job left"
+		;;
+	esac
+	if [ "$how" != kill ]; then
+		for _ in $(seq 30); do [ "$(leftover)" -eq 0 ] && break; sleep 0.1; done
+		is "$(leftover)" 0 "$how: nothing the job started is left running"
+	fi
+	pkill -f 'sleep 31[37]\.25'
+	if [ "$how" = kill ]; then
+		grep -q "started by the jobs of an earlier run were still running: killed" "$ROOT.log"
+		ok $? "kill: the restarted daemon says what it killed"
+	else
+		stop_daemon
+	fi
+done
+# a second daemon on the same root is refused, the first untouched
+"$HOTKDUMPD" --root "$ROOT" --set daemon.listen=127.0.0.1:0 "${QUICK_SETS[@]}" >"$TMP/second.out" 2>&1
+rc=$?
+[ "$rc" -ne 0 ] && grep -q "another hotkdumpd uses the root" "$TMP/second.out"
+ok $? "a second daemon on the same root is refused (exit $rc)"
+kill -0 "$DAEMON_PID"
+ok $? "… and the first goes on"
 stop_daemon
 
 # a token file of blanks is no token
