@@ -141,6 +141,8 @@ static void child_setup(struct daemon *d, const char *program, int fail_status, 
         log_set_program(program);
 }
 
+static void root_of(const struct daemon *d, const char *path, char *buf, size_t size);
+
 /* The mark of a job's processes (common/leftovers): the queue's folder, then the job's id. */
 static void job_mark(const struct daemon *d, const char *id, char *buf, size_t size) {
         snprintf(buf, size, "%s/queue:%s", config_string(d->cfg, CONF_ROOT), id);
@@ -160,8 +162,11 @@ static _Noreturn void worker_main(struct daemon *d, const struct queue_entry *e)
         queue_run_id(e, run_id, sizeof run_id);
         /* a path was checked for where it leads when it was queued: a link put in its place
          * since is not followed */
+        char within[PATH_MAX] = "";
+        if (!fetch_is_url(e->source))
+                root_of(d, e->source, within, sizeof within);
         struct fetch_request fr = { .source = e->source, .filename = e->filename, .expected_size = e->size,
-                                    .sha256 = e->sha256, .no_follow = true };
+                                    .sha256 = e->sha256, .no_follow = true, .within = within[0] ? within : NULL };
         struct pipeline_request pr = { .case_id = e->case_id, .fetch = &fr, .stop_after = stop_after(d->cfg),
                                        .queue_id = run_id, .job_dir = e->dir, .on_post = enqueue_post,
                                        .userdata = d->cfg };
@@ -506,6 +511,26 @@ static bool under_any(const char *path, const char *roots) {
                 if (under(path, r))
                         return true;
         return false;
+}
+
+/* The folder of watch.dirs or daemon.path_roots path is under (the first that fits), or "". */
+static void root_of(const struct daemon *d, const char *path, char *buf, size_t size) {
+        const char *lists[] = { config_string(d->cfg, CONF_WATCH_DIRS), config_string(d->cfg, CONF_DAEMON_PATH_ROOTS) };
+        buf[0] = 0;
+        for (size_t i = 0; i < 2 && !buf[0]; i++) {
+                char list[4096];
+                snprintf(list, sizeof list, "%s", lists[i]);
+                for (char *save = NULL, *r = strtok_r(list, " \t", &save); r && !buf[0]; r = strtok_r(NULL, " \t", &save)) {
+                        size_t n = strlen(r);
+                        while (n > 1 && r[n - 1] == '/')
+                                r[--n] = 0;
+                        char real[PATH_MAX];
+                        if (n > 1 && !strncmp(path, r, n) && path[n] == '/') /* as the watcher names it */
+                                snprintf(buf, size, "%s", r);
+                        else if (under(path, r) && realpath(r, real)) /* as a request's path was resolved */
+                                snprintf(buf, size, "%s", real);
+                }
+        }
 }
 
 int daemon_path_allowed(const struct daemon *d, const char *path, char *resolved) {

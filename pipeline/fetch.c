@@ -119,13 +119,61 @@ static void copy_progress(uint64_t done, uint64_t total, void *userdata) {
 
 /* Checks and links or copies the very file opened, so that a symbolic link or a file swapped
  * after the check can never bring anything else in. */
+/* Opens path, which must be under the folder within, one part at a time from within, none of
+ * them followed if it is a link: -ELOOP when a part is a link (or, with a link in place of a
+ * folder, not a folder), -EACCES when path is not under within. */
+static int open_within(const char *within, const char *path) {
+        size_t n = strlen(within);
+        while (n > 1 && within[n - 1] == '/')
+                n--;
+        if (strncmp(path, within, n) != 0 || (path[n] != '/' && n > 1))
+                return -EACCES;
+        int dir = open(within, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* the configured folder itself may be a link */
+        if (dir < 0)
+                return -errno;
+        const char *p = path + n;
+        for (;;) {
+                p += strspn(p, "/");
+                size_t len = strcspn(p, "/");
+                char name[NAME_MAX + 1];
+                if (len == 0 || len > NAME_MAX || (len == 2 && !strncmp(p, "..", 2)) || (len == 1 && *p == '.')) {
+                        close(dir);
+                        return -EACCES;
+                }
+                memcpy(name, p, len);
+                name[len] = 0;
+                p += len;
+                bool last = p[strspn(p, "/")] == 0;
+                int fd = openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (last ? O_NONBLOCK | O_NOCTTY : O_DIRECTORY));
+                int e = errno;
+                close(dir);
+                if (fd < 0)
+                        return e == ENOTDIR && !last ? -ELOOP : -e;
+                if (last)
+                        return fd;
+                dir = fd;
+        }
+}
+
 static int fetch_local(struct job *j, const struct fetch_request *req, const char *dest, char *err, size_t err_size) {
         const struct config *cfg = job_config(j);
         struct stat st;
         char fdpath[64], part[PATH_MAX + 8];
         int in, out, r;
 
-        in = open(req->source, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (req->no_follow ? O_NOFOLLOW : 0));
+        if (req->within) {
+                in = open_within(req->within, req->source);
+                if (in == -ELOOP || in == -EACCES)
+                        return log_reason(err, err_size, -EPERM,
+                                          "'%s': a part of the path has become a symbolic link since it was queued "
+                                          "(or leads out of '%s'): refused",
+                                          req->source, req->within);
+                if (in < 0) {
+                        errno = -in;
+                        in = -1;
+                }
+        } else
+                in = open(req->source, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (req->no_follow ? O_NOFOLLOW : 0));
         if (in < 0 && errno == ELOOP && req->no_follow)
                 return log_reason(err, err_size, -EPERM, "'%s' has become a symbolic link since it was queued: refused",
                                   req->source);

@@ -13,6 +13,9 @@ struct fetch_request {
         uint64_t expected_size;    /* 0: not checked */
         const char *sha256;        /* hex; NULL: not checked */
         bool no_follow;            /* a path whose last part must not be a symbolic link */
+        const char *within;        /* a folder the path was checked to be under, or NULL: every
+                                    * part below it is opened then without following a link, so a
+                                    * link put in place of a folder since cannot lead outside */
 };
 
 /* On success *ret_path is the fetched file (malloc'd). On failure err says why in one line,

@@ -10,7 +10,8 @@
 # /healthz, /metrics and the log while it is gone; uploads seen again once it is back); a
 # command of a job that starts a process in a session of its own: that process dies with the
 # job at its timeout, at a cancel, and when a daemon killed with -9 starts again; a second
-# daemon on the same root refused.
+# daemon on the same root refused; a case folder of the mirror swapped for a link to a folder
+# outside it while its upload waits in the queue.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../daemon-lib.sh"
 . "$(dirname "$0")/quick-lib.sh"
@@ -303,6 +304,28 @@ ok $? "a second daemon on the same root is refused (exit $rc)"
 kill -0 "$DAEMON_PID"
 ok $? "… and the first goes on"
 stop_daemon
+
+# --- a case folder of the mirror swapped for a link between queueing and the start ----------------
+mkdir -p "$TMP/mirror3/00200501" "$TMP/outside"
+cp "$SYNTH/kdump" "$TMP/outside/vmcore"
+start_daemon "$ROOT" "${QUICK_SETS[@]}" --set "http.token_file=$TMP/token" "${hang[@]}" \
+	--set "watch.dirs=$TMP/mirror3" --set watch.settle_ms=100
+# the only worker is held by a job whose makedumpfile waits
+first=$(TOKEN=$token api POST /analyze '{"case": "00200500", "path": "'"$TMP/paths/vmcore"'"}' | jq -r .id)
+wait_leftover
+cp "$SYNTH/kdump" "$TMP/mirror3/00200501/vmcore"
+swapped=$(job_of_case 00200501 10)
+is "$(curl -s "$API/jobs/$swapped" | jq -r .state)" queued "swapped folder: the upload is queued behind the running job"
+mv "$TMP/mirror3/00200501" "$TMP/mirror3-00200501.old"
+ln -s "$TMP/outside" "$TMP/mirror3/00200501"
+TOKEN=$token api DELETE "/jobs/$first" >/dev/null
+is "$(wait_job "$swapped" 30)" failed "swapped folder: the job fails"
+curl -s "$API/jobs/$swapped" | jq -r .error | grep -q "symbolic link since it was queued"
+ok $? "swapped folder: … and says why: $(curl -s "$API/jobs/$swapped" | jq -r .error | cut -c1-150)"
+[ -z "$(find "$ROOT/cases/00200501" -path '*/input/*' -type f 2>/dev/null)" ]
+ok $? "swapped folder: nothing from outside the mirror was taken into the case folder"
+stop_daemon
+pkill -f 'sleep 31[37]\.25'
 
 # a token file of blanks is no token
 printf '   \t \n' >"$TMP/blank-token"
