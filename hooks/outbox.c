@@ -518,14 +518,34 @@ static enum sink_outcome send_athena(struct sender *s, const char *id, json_obje
                         continue;
                 }
                 athena_mark(json_str(e, "key"), i + 1, mark, sizeof mark);
-                if (json_object_object_get_ex(p, "sending", &v) && json_object_get_boolean(v)) {
-                        /* the last try may have made it: a second comment is worse than a look */
+                if (json_object_object_get_ex(p, "sending", &v) && json_object_get_boolean(v) &&
+                    !json_int(p, "try_refused", 0)) {
+                        /* The last try may have made it: a second comment is worse than a look.
+                         * But a look finds it only once the far side has finished with it: a
+                         * request that timed out here may still be at work there. So the look
+                         * waits until the try could not complete any more: from the try's end
+                         * (or, when the sender died during it, its start plus athena.timeout),
+                         * twice athena.timeout. A try refused with an answer (429, 5xx with a
+                         * body) made nothing, and any try before it was settled first. */
+                        int64_t timeout = (int64_t) config_u64(s->cfg, CONF_ATHENA_TIMEOUT);
+                        int64_t end = json_int(p, "try_end", 0), start = json_int(p, "try_start", 0);
+                        int64_t settled = (end ? end : start + timeout) + 2 * timeout, now = (int64_t) time(NULL);
+                        if (now < settled) {
+                                snprintf(res->error, sizeof res->error,
+                                         "part %zu of %zu: the outcome of its last try is not known yet; it is looked for in %" PRId64 " s",
+                                         i + 1, n, settled - now);
+                                res->retry_after_s = (unsigned) (settled - now);
+                                res->unclear = false; /* nothing was sent now: the wait is exact */
+                                return res->outcome = SINK_RETRY;
+                        }
                         int found = 0;
                         if (athena_find_comment(s->athena, parent, mark, cid, &found, res) != SINK_SENT)
                                 return res->outcome;
                         if (found) {
                                 json_object_object_add(p, "sent", json_object_new_string(cid));
                                 json_object_object_add(p, "sending", NULL);
+                                json_object_object_add(p, "try_start", NULL);
+                                json_object_object_add(p, "try_end", NULL);
                                 json_object_array_add(ids, json_object_new_string(cid));
                                 say(s, "%s: part %zu of %zu was taken before (%s)", id, i + 1, n, cid);
                                 if (save_entry(s->cfg, id, e) == -ENOENT)
@@ -533,8 +553,12 @@ static enum sink_outcome send_athena(struct sender *s, const char *id, json_obje
                                 continue;
                         }
                 }
-                /* written down before it is sent: a crash in between shows as "sending" */
+                /* written down before it is sent: a crash in between shows as "sending", and
+                 * the try's start says how long to wait before looking for it */
                 json_object_object_add(p, "sending", json_object_new_boolean(1));
+                json_object_object_add(p, "try_start", json_object_new_int64((int64_t) time(NULL)));
+                json_object_object_add(p, "try_end", NULL);
+                json_object_object_add(p, "try_refused", NULL);
                 int r = save_entry(s->cfg, id, e);
                 if (r == -ENOENT)
                         goto gone;
@@ -543,12 +567,16 @@ static enum sink_outcome send_athena(struct sender *s, const char *id, json_obje
                         return res->outcome = SINK_RETRY;
                 }
                 if (athena_comment(s->athena, parent, json_str(p, "text"), cid, res) != SINK_SENT) {
+                        /* the mark stays (saved by the caller): only a look after the wait, or
+                         * a comment made, clears it */
+                        json_object_object_add(p, "try_end", json_object_new_int64((int64_t) time(NULL)));
                         if (!res->unclear)
-                                json_object_object_add(p, "sending", NULL);
+                                json_object_object_add(p, "try_refused", json_object_new_int(1));
                         return res->outcome;
                 }
                 json_object_object_add(p, "sent", json_object_new_string(cid));
                 json_object_object_add(p, "sending", NULL);
+                json_object_object_add(p, "try_start", NULL);
                 json_object_array_add(ids, json_object_new_string(cid));
                 if (save_entry(s->cfg, id, e) == -ENOENT)
                         goto gone;
@@ -718,6 +746,7 @@ static void deliver_one(struct sender *s, const char *id, json_object *e) {
                 s->run->delivered++;
         } else if (res.outcome == SINK_RETRY) {
                 int64_t wait = backoff(cfg, attempts, res.retry_after_s);
+                now = (int64_t) time(NULL); /* the wait counts from the try's end, not its start */
                 /* taken or not is unknown: the far side gets the time to finish what it may still
                  * be doing before the next try looks for it */
                 int64_t settle = 2 * (int64_t) config_u64(cfg, !strcmp(sink, "webhook") ? CONF_WEBHOOK_TIMEOUT

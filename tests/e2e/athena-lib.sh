@@ -24,6 +24,20 @@ stop_standin() {
 	[ -n "$SF_PID" ] && kill "$SF_PID" 2>/dev/null && wait "$SF_PID" 2>/dev/null
 	SF_PID=
 }
+# standin_account CASES-JSON: the stand-in's one API user (a random password, exported as
+# HOTKDUMP_ATHENA_PASSWORD for the daemon) and its cases ({"CASE-NUMBER": "ID", …}), then the
+# stand-in started; ATHENA_SETS holds the settings that post to it
+standin_account() {
+	PASSWORD="pw-$RANDOM-$RANDOM"
+	put users.json '{"client_id": "hotkdump-app", "client_secret": "app-secret", "username": "hotkdump@example.com", "password": "'"$PASSWORD"'"}'
+	put cases.json "$1"
+	mkdir -p "$TMP/etc"
+	echo app-secret >"$TMP/etc/client-secret"
+	start_standin
+	export HOTKDUMP_ATHENA_PASSWORD=$PASSWORD
+	ATHENA_SETS=(--set post.sinks=athena --set "athena.login_url=$SF" --set athena.client_id=hotkdump-app
+		--set "athena.client_secret_file=$TMP/etc/client-secret" --set athena.username=hotkdump@example.com)
+}
 put() { # put FILE JSON: a state file of the stand-in, replaced whole
 	printf '%s\n' "$2" >"$SF_DIR/$1.tmp" && mv "$SF_DIR/$1.tmp" "$SF_DIR/$1"
 }

@@ -24,18 +24,9 @@ python3 -m http.server --bind 127.0.0.1 --directory "$TMP/www" "$WWW_PORT" >"$TM
 WWW_PID=$!
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$WWW_PORT") 2>/dev/null && break; sleep 0.1; done
 
-PASSWORD="pw-$RANDOM-$RANDOM"
-put users.json '{"client_id": "hotkdump-app", "client_secret": "app-secret", "username": "hotkdump@example.com", "password": "'"$PASSWORD"'"}'
-put cases.json '{"00200001": "500Q0000001", "00200002": "500Q0000002", "00200003": "500Q0000003"}'
-echo app-secret >"$TMP/etc/client-secret"
-start_standin
-
-export HOTKDUMP_ATHENA_PASSWORD=$PASSWORD
-start_daemon "$ROOT" "${QUICK_SETS[@]}" --set "watch.dirs=$MIRROR" --set watch.settle_ms=200 \
-	--set "daemon.path_roots=$TMP/up" --set daemon.workers=2 \
-	--set post.sinks=athena --set "athena.login_url=$SF" --set athena.client_id=hotkdump-app \
-	--set "athena.client_secret_file=$TMP/etc/client-secret" --set athena.username=hotkdump@example.com \
-	--set post.retry_min=1 --set post.retry_max=2
+standin_account '{"00200001": "500Q0000001", "00200002": "500Q0000002", "00200003": "500Q0000003"}'
+start_daemon "$ROOT" "${QUICK_SETS[@]}" "${ATHENA_SETS[@]}" --set "watch.dirs=$MIRROR" --set watch.settle_ms=200 \
+	--set "daemon.path_roots=$TMP/up" --set daemon.workers=2 --set post.retry_min=1 --set post.retry_max=2
 unset HOTKDUMP_ATHENA_PASSWORD
 
 # --- the triggers -------------------------------------------------------------------------------
