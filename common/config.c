@@ -119,6 +119,9 @@ static const struct config_row table[_CONF_MAX] = {
                                   "Jobs analysed at the same time; the others wait in the queue." },
         [CONF_DAEMON_JOB_TIMEOUT] = { "daemon.job_timeout", TYPE_SECONDS, "6h", 1, 30ull * 86400,
                                       "Seconds one job may run before its worker is killed and the job failed." },
+        [CONF_DAEMON_DISK_RETRY] = { "daemon.disk_retry", TYPE_SECONDS, "60", 1, 86400,
+                                     "A job stopped by a full disk goes back to the queue where it stopped; no job "
+                                     "starts for this long after (the purge makes room meanwhile)." },
         [CONF_DAEMON_MAX_ATTEMPTS] = { "daemon.max_attempts", TYPE_UINT, "3", 1, 100,
                                        "Times a job is started before a worker that keeps dying fails it." },
         [CONF_DAEMON_DRAIN_TIMEOUT] = { "daemon.drain_timeout", TYPE_SECONDS, "30", 0, 3600,

@@ -76,6 +76,7 @@ struct daemon {
         bool disk_low;
         char disk_reason[512];
         char degraded_reason[PATH_MAX + 128];
+        int64_t space_wait_until_ms; /* a job found the disk full: none starts before then */
         uint64_t disk_free, purge_runs, purge_removed, purge_freed;
 };
 
@@ -142,6 +143,7 @@ static void child_setup(struct daemon *d, const char *program, int fail_status, 
 }
 
 static void root_of(const struct daemon *d, const char *path, char *buf, size_t size);
+static void start_purge(struct daemon *d, uint64_t want_free);
 
 /* The mark of a job's processes (common/leftovers): the queue's folder, then the job's id. */
 static void job_mark(const struct daemon *d, const char *id, char *buf, size_t size) {
@@ -169,7 +171,7 @@ static _Noreturn void worker_main(struct daemon *d, const struct queue_entry *e)
                                     .sha256 = e->sha256, .no_follow = true, .within = within[0] ? within : NULL };
         struct pipeline_request pr = { .case_id = e->case_id, .fetch = &fr, .stop_after = stop_after(d->cfg),
                                        .queue_id = run_id, .job_dir = e->dir, .on_post = enqueue_post,
-                                       .userdata = d->cfg };
+                                       .userdata = d->cfg, .resume_on_full_disk = true };
         struct pipeline_result res;
         int r = pipeline_run(d->cfg, &pr, &res);
         _exit(r == 0 ? 0 : r > 0 ? PIPELINE_EINCOMPLETE : res.error_class ? res.error_class : PIPELINE_EINTERNAL);
@@ -271,7 +273,11 @@ static int start_worker(struct daemon *d, const struct queue_entry *e) {
 
 /* Starts queued jobs while workers are free. */
 static void schedule(struct daemon *d) {
-        /* with the disk nearly full, queued jobs wait for the purge to make room */
+        /* with the disk nearly full, queued jobs wait for the purge to make room; after a job
+         * found it full, for daemon.disk_retry */
+        if (d->space_wait_until_ms && clock_now_ms() < d->space_wait_until_ms)
+                return;
+        d->space_wait_until_ms = 0;
         while (!d->draining && !d->disk_low && d->n_workers < config_u64(d->cfg, CONF_DAEMON_WORKERS)) {
                 const struct queue_entry *e = NULL;
                 int r = queue_claim(d->queue, &e);
@@ -360,6 +366,18 @@ static void on_worker_exit(struct ev_source *s, uint32_t events) {
         if (exited) {
                 /* the worker's own result, even when a cancel or a timeout came too late */
                 int code = si.si_status;
+                if (code == PIPELINE_ENOSPACE && e) {
+                        /* accepted work waits for room instead of failing: queued again where it
+                         * stopped, and no job starts before daemon.disk_retry (or the purge) */
+                        d->space_wait_until_ms = clock_now_ms() + (int64_t) config_u64(d->cfg, CONF_DAEMON_DISK_RETRY) * 1000;
+                        log_warning("job %s: the disk is full (%s): it waits for room and goes on where it stopped; "
+                                    "no job starts for %llu s (daemon.disk_retry)", w->id, error[0] ? error : "no space left",
+                                    (unsigned long long) config_u64(d->cfg, CONF_DAEMON_DISK_RETRY));
+                        r = queue_requeue(d->queue, w->id, QUEUE_REQUEUE_UNCOUNTED);
+                        if (clock_now_ms() >= d->next_pressure_purge_ms)
+                                start_purge(d, config_u64(d->cfg, CONF_PURGE_MIN_FREE));
+                        goto out;
+                }
                 state = code == 0 ? QUEUE_DONE : code == PIPELINE_EINCOMPLETE ? QUEUE_INCOMPLETE : QUEUE_FAILED;
                 cls = code;
                 if (state == QUEUE_FAILED && !error[0])

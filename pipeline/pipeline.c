@@ -392,6 +392,9 @@ static int classify(int r) {
                 return PIPELINE_EINPUT;
         case -EBADMSG:
                 return PIPELINE_EDAMAGED;
+        case -ENOSPC:
+        case -EDQUOT:
+                return PIPELINE_ENOSPACE;
         case -ENOENT:
         case -EACCES:
         case -EIO:
@@ -726,6 +729,14 @@ done:
         } else if (r > 0) {
                 res->error_class = PIPELINE_EINCOMPLETE;
                 snprintf(res->error, sizeof res->error, "the analysis is incomplete: %s", err);
+        }
+        if (r < 0 && res->error_class == PIPELINE_ENOSPACE && preq->resume_on_full_disk) {
+                /* not a failure of the job: it goes on where it stopped when there is room */
+                job_log(j, "stopped: %s; the job goes on when the disk has room", res->error);
+                job_free(j);
+                scan_free(&s);
+                free(input);
+                return r;
         }
         if (r < 0) /* lost with a full disk, a resume classifies the failure again */
                 (void) job_set(j, JOB_ERROR_CLASS, json_object_new_int(res->error_class));

@@ -20,7 +20,8 @@ enum {
         PIPELINE_EINPUT = 3,    /* refused input: bad case number, URL, hostile archive, no dump */
         PIPELINE_EDAMAGED = 4,  /* a damaged dump or archive */
         PIPELINE_EFETCH = 5,    /* cannot read or download the source */
-        PIPELINE_EINTERNAL = 6, /* disk full, out of memory, … */
+        PIPELINE_EINTERNAL = 6, /* out of memory, … */
+        PIPELINE_ENOSPACE = 7,  /* the disk is full: with resume_on_full_disk, the job is left to go on */
 };
 
 struct pipeline_request {
@@ -34,6 +35,9 @@ struct pipeline_request {
          * report is written, "full" or "failed" when the job ended. NULL: nothing is posted. */
         void (*on_post)(void *userdata, const char *dir, const char *kind);
         void *userdata;
+        /* a job stopped by a full disk is left running in its folder (no "failed" and no post),
+         * for the caller to run again when there is room: the daemon's queue */
+        bool resume_on_full_disk;
 };
 
 /* Runs the stages up to and including stop_after. Returns 0; 1 when the report was written

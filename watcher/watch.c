@@ -36,7 +36,11 @@ struct pending {
         off_t size;
         struct timespec mtime;
         int64_t due_ms;
+        bool retrying; /* its queueing failed for a reason that passes (a full disk) */
 };
+
+/* How soon a file that could not be queued for a reason that passes is tried again. */
+#define QUEUE_RETRY_MS 5000
 
 /* A folder of watch.dirs: its watch descriptor, or -1 while it is gone. */
 struct root {
@@ -150,21 +154,24 @@ static void arm(struct watch *w) {
         timerfd_settime(w->timer.fd, 0, &its, NULL);
 }
 
-static void add_pending(struct watch *w, const char *path, size_t root_len, const struct stat *st) {
-        int64_t due = clock_now_ms() + (int64_t) config_u64(w->env.config(w->env.ctx), CONF_WATCH_SETTLE_MS);
+/* A file to settle at due_ms: 0 for the settle time from now. Returns the entry, or NULL when
+ * there is no memory for it (said in the log; the next rescan finds it). */
+static struct pending *pend_at(struct watch *w, const char *path, size_t root_len, const struct stat *st, int64_t due) {
+        if (!due)
+                due = clock_now_ms() + (int64_t) config_u64(w->env.config(w->env.ctx), CONF_WATCH_SETTLE_MS);
         for (size_t i = 0; i < w->n_pend; i++)
                 if (!strcmp(w->pend[i].path, path)) {
                         w->pend[i].size = st->st_size;
                         w->pend[i].mtime = st->st_mtim;
                         w->pend[i].due_ms = due;
-                        return;
+                        return &w->pend[i];
                 }
         if (w->n_pend == w->cap_pend) {
                 size_t cap = w->cap_pend ? w->cap_pend * 2 : 64;
                 struct pending *v = realloc(w->pend, cap * sizeof *v);
                 if (!v) {
                         log_error("watch: out of memory: '%s' waits for the next rescan", path);
-                        return;
+                        return NULL;
                 }
                 w->pend = v;
                 w->cap_pend = cap;
@@ -172,10 +179,15 @@ static void add_pending(struct watch *w, const char *path, size_t root_len, cons
         char *p = strdup(path);
         if (!p) {
                 log_error("watch: out of memory: '%s' waits for the next rescan", path);
-                return;
+                return NULL;
         }
-        w->pend[w->n_pend++] = (struct pending) { .path = p, .root_len = root_len, .size = st->st_size,
-                                                  .mtime = st->st_mtim, .due_ms = due };
+        w->pend[w->n_pend] = (struct pending) { .path = p, .root_len = root_len, .size = st->st_size,
+                                                .mtime = st->st_mtim, .due_ms = due };
+        return &w->pend[w->n_pend++];
+}
+
+static void add_pending(struct watch *w, const char *path, size_t root_len, const struct stat *st) {
+        (void) pend_at(w, path, root_len, st, 0);
 }
 
 /* A file whose name and place say it may be an upload: kept to settle. */
@@ -230,10 +242,22 @@ static void settle(struct watch *w, struct pending *p) {
         struct watch_upload u = { .case_id = case_id, .path = p->path, .size = (uint64_t) st.st_size };
         bool dup;
         int r = w->env.submit(w->env.ctx, &u, &dup);
-        if (r < 0)
+        if (r == -ENOSPC || r == -EDQUOT || r == -ENOMEM || r == -EIO || r == -EAGAIN) {
+                /* the file is the only record of the upload: it stays pending until it is queued */
+                if (!p->retrying)
+                        log_error_errno(r, "watch: cannot queue '%s' now: %m; tried again every %d s until it is",
+                                        p->path, QUEUE_RETRY_MS / 1000);
+                struct pending *again = pend_at(w, p->path, p->root_len, &st, clock_now_ms() + QUEUE_RETRY_MS);
+                if (again)
+                        again->retrying = true;
+        } else if (r < 0)
                 log_error_errno(r, "watch: cannot queue '%s': %m", p->path);
-        else if (!dup)
-                cnt->files_queued++;
+        else {
+                if (p->retrying)
+                        log_info("watch: '%s' is queued now", p->path);
+                if (!dup)
+                        cnt->files_queued++;
+        }
 }
 
 /* Files settled per turn of the loop. */
