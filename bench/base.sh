@@ -57,7 +57,9 @@ start_hotkdumpd() {
 	local root=$1 hkd=${HOTKDUMPD:-$top/build/hotkdumpd}
 	shift
 	[ -x "$hkd" ] || { echo "$(basename "$0"): no binary at $hkd (run scripts/build)" >&2; exit 1; }
-	"$hkd" --root "$root" --set daemon.listen=127.0.0.1:0 --port-file "$root.port" "$@" >>"$root.log" 2>&1 &
+	# its uploads come from loopback, which fetch.deny refuses by default
+	"$hkd" --root "$root" --set daemon.listen=127.0.0.1:0 --port-file "$root.port" --set "fetch.deny=link-local unspecified" \
+		"$@" >>"$root.log" 2>&1 &
 	HKD_PID=$!
 	for _ in $(seq 100); do
 		if [ -s "$root.port" ]; then

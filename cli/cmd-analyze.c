@@ -131,7 +131,7 @@ int cli_analyze(int argc, char **argv) {
         if (settings_load(&settings, "analyze", &cfg) < 0)
                 goto out;
         char why[512];
-        if (outbox_check_config(cfg, why, sizeof why) < 0) {
+        if (outbox_check_config(cfg, why, sizeof why) < 0 || fetch_check_config(cfg, why, sizeof why) < 0) {
                 log_error("analyze: %s", why);
                 goto out;
         }

@@ -41,6 +41,13 @@ static const struct config_row table[_CONF_MAX] = {
                                  "Retries of a failed or stalled download; each resumes where the last stopped." },
         [CONF_FETCH_BACKOFF] = { "fetch.backoff", TYPE_SECONDS, "2", 0, 3600,
                                  "First wait between retries; it doubles each time." },
+        [CONF_FETCH_DENY] = { "fetch.deny", TYPE_STRING, "loopback link-local unspecified", 0, 0,
+                              "Addresses a download from a URL never connects to, checked on every connection and "
+                              "redirect after the name is resolved: prefixes (10.0.0.0/8, fd00::/8), addresses, or "
+                              "loopback, link-local (cloud metadata), unspecified, private, multicast. Empty: none." },
+        [CONF_FETCH_ALLOW] = { "fetch.allow", TYPE_STRING, "", 0, 0,
+                               "When set, the only addresses a download from a URL connects to (the same forms as "
+                               "fetch.deny, which still applies)." },
         [CONF_FETCH_MAX_REDIRECTS] = { "fetch.max_redirects", TYPE_UINT, "5", 0, 50,
                                        "HTTP redirects followed." },
         [CONF_UNPACK_MAX_BYTES] = { "unpack.max_bytes", TYPE_SIZE, "256G", 1, 64 * TiB,

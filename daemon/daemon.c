@@ -871,7 +871,7 @@ static void reload(struct daemon *d) {
                 log_error("SIGHUP: the configuration was not reloaded");
                 return;
         }
-        if (outbox_check_config(c, err, sizeof err) < 0) {
+        if (outbox_check_config(c, err, sizeof err) < 0 || fetch_check_config(c, err, sizeof err) < 0) {
                 log_error("SIGHUP: %s; the configuration was not reloaded", err);
                 config_free(c);
                 return;
@@ -969,6 +969,8 @@ int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
         }
 
         r = outbox_check_config(cfg, err, sizeof err);
+        if (r == 0)
+                r = fetch_check_config(cfg, err, sizeof err);
         if (r < 0) {
                 log_error("%s", err);
                 goto out;

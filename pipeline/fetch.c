@@ -19,6 +19,8 @@
 #include "common/config.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "common/netpolicy.h"
+#include "common/shown.h"
 #include "pipeline/fetch.h"
 #include "casefolder/job.h"
 #include "pipeline/progress.h"
@@ -260,7 +262,24 @@ struct transfer {
         struct timespec last_data;
         struct progress progress;
         CURL *curl;
+        const struct netpolicy *policy;
+        char refused[256]; /* why a connection was not made (fetch.deny, fetch.allow) */
 };
+
+int fetch_check_config(const struct config *cfg, char *err, size_t err_size) {
+        struct netpolicy p;
+        return netpolicy_parse(config_string(cfg, CONF_FETCH_DENY), config_string(cfg, CONF_FETCH_ALLOW), &p, err, err_size);
+}
+
+/* Every connection libcurl makes, to the first address and after each redirect, once the name
+ * is resolved: refused unless the policy allows its address. */
+static curl_socket_t open_checked(void *userdata, curlsocktype purpose, struct curl_sockaddr *a) {
+        struct transfer *t = userdata;
+        (void) purpose;
+        if (!netpolicy_allows(t->policy, &a->addr, t->refused, sizeof t->refused))
+                return CURL_SOCKET_BAD;
+        return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
 
 static size_t on_data(char *data, size_t size, size_t nmemb, void *userdata) {
         struct transfer *t = userdata;
@@ -341,6 +360,12 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
 
         if (strncasecmp(req->source, "http://", 7) != 0 && strncasecmp(req->source, "https://", 8) != 0)
                 return log_reason(err, err_size, -EPROTONOSUPPORT, "only http:// and https:// URLs are fetched");
+        struct netpolicy policy;
+        char perr[512];
+        if (netpolicy_parse(config_string(cfg, CONF_FETCH_DENY), config_string(cfg, CONF_FETCH_ALLOW), &policy, perr,
+                            sizeof perr) < 0)
+                return log_reason(err, err_size, -EINVAL, "%s", perr);
+        t.policy = &policy;
         snprintf(part, sizeof part, "%s.part", dest);
         /* what a run cut short left: NAME appears only by the rename of a whole download (it is
          * verified again after this), and NAME.part is resumed */
@@ -398,11 +423,20 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                 curl_easy_setopt(t.curl, CURLOPT_USERAGENT, "hotkdump/" PACKAGE_VERSION);
                 curl_easy_setopt(t.curl, CURLOPT_NOSIGNAL, 1L);
                 curl_easy_setopt(t.curl, CURLOPT_BUFFERSIZE, 512L * 1024);
+                curl_easy_setopt(t.curl, CURLOPT_OPENSOCKETFUNCTION, open_checked);
+                curl_easy_setopt(t.curl, CURLOPT_OPENSOCKETDATA, &t);
+                t.refused[0] = 0;
                 curl_err[0] = 0;
                 CURLcode c = curl_easy_perform(t.curl);
                 curl_easy_getinfo(t.curl, CURLINFO_RESPONSE_CODE, &http);
                 if (c == CURLE_OK)
                         break;
+                if (t.refused[0]) {
+                        char shown[2048];
+                        r = log_reason(err, err_size, -EPERM, "cannot download '%s': %s: refused",
+                                       url_redact(req->source, shown, sizeof shown), t.refused);
+                        break;
+                }
                 if (t.write_errno) {
                         r = log_reason(err, err_size, -t.write_errno, "cannot write '%s': %s", part, strerror(t.write_errno));
                         break;

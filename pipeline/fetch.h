@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct job;
@@ -21,6 +22,10 @@ struct fetch_request {
 /* On success *ret_path is the fetched file (malloc'd). On failure err says why in one line,
  * naming the source, and nothing is left under input/. */
 int fetch_run(struct job *j, const struct fetch_request *req, char **ret_path, char *err, size_t err_size);
+
+/* Whether fetch.deny and fetch.allow can be read: -EINVAL with err naming the entry. */
+struct config;
+int fetch_check_config(const struct config *cfg, char *err, size_t err_size);
 
 /* Whether source is a URL (has a scheme), so callers can tell paths from URLs. */
 int fetch_is_url(const char *source);

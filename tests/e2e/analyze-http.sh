@@ -94,7 +94,8 @@ for u in "file:///etc/passwd" "ftp://127.0.0.1/crash.tar.gz" "gopher://127.0.0.1
 done
 # a disk that fills up mid-download
 if mkdir -p "$TMP/small" && mount -t tmpfs -o size=6M tmpfs "$TMP/small" 2>/dev/null; then
-	timeout 120 "$HOTKDUMP" analyze --root "$TMP/small" --stop-after first-look --case 00345677 "$url/crash.tar.gz" >"$TMP/out" 2>"$TMP/err"
+	timeout 120 "$HOTKDUMP" analyze --root "$TMP/small" --stop-after first-look "${LOOPBACK_FETCH[@]}" --case 00345677 \
+		"$url/crash.tar.gz" >"$TMP/out" 2>"$TMP/err"
 	is "$?" 6 "disk full mid-download: exit status"
 	grep -q "No space left on device" "$TMP/err"
 	ok $? "disk full mid-download: says so"

@@ -5,12 +5,13 @@ HOTKDUMPD=${TOP_BUILDDIR:?}/hotkdumpd
 DAEMON_PID=
 
 # start_daemon ROOT ARGS…: hotkdumpd on an ephemeral port, its log in ROOT.log; sets DAEMON_PID,
-# DAEMON_PORT and API (its base URL).
+# DAEMON_PORT and API (its base URL). Downloads from loopback are allowed (LOOPBACK_FETCH).
 start_daemon() {
 	local root=$1
 	shift
 	rm -f "$root.port"
-	"$HOTKDUMPD" --root "$root" --set daemon.listen=127.0.0.1:0 --port-file "$root.port" "$@" >>"$root.log" 2>&1 &
+	"$HOTKDUMPD" --root "$root" --set daemon.listen=127.0.0.1:0 --port-file "$root.port" "${LOOPBACK_FETCH[@]}" "$@" \
+		>>"$root.log" 2>&1 &
 	DAEMON_PID=$!
 	for _ in $(seq 100); do
 		if [ -s "$root.port" ]; then

@@ -137,13 +137,17 @@ stop_nginx() {
 	NGINX_PID=
 }
 
+# The tests' upload servers listen on loopback, which fetch.deny refuses by default: the tests
+# that download from them allow it (ARGS after these can set fetch.deny again).
+LOOPBACK_FETCH=(--set "fetch.deny=link-local unspecified")
+
 # analyze ARGS…: runs hotkdump analyze with the test's root; output in $TMP/out, $TMP/err.
 # The intake tests stop after the first look (--stop-after first-look) unless ARGS say otherwise.
 ROOT=$TMP/root
 analyze() {
 	local rc stop=(--stop-after first-look)
 	case " $* " in *" --stop-after "*) stop=() ;; esac
-	timeout 300 "$HOTKDUMP" analyze --root "$ROOT" "${stop[@]}" "$@" >"$TMP/out" 2>"$TMP/err"
+	timeout 300 "$HOTKDUMP" analyze --root "$ROOT" "${stop[@]}" "${LOOPBACK_FETCH[@]}" "$@" >"$TMP/out" 2>"$TMP/err"
 	rc=$?
 	[ $rc -eq 0 ] || sed 's/^/# stderr: /' "$TMP/err"
 	return $rc

@@ -1,6 +1,7 @@
 /* Unit tests for the shared pieces: the config table, the subprocess runner (capture,
  * exit status, timeout that takes the whole process group), and atomic file replacement. */
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "common/config.h"
 #include "common/fileio.h"
 #include "common/magic.h"
+#include "common/netpolicy.h"
 #include "common/shown.h"
 #include "common/subprocess.h"
 #include "tests/tap.h"
@@ -205,7 +207,32 @@ static void test_url(void) {
         tap_is_str(url_redact("https://u:p@host/x", small, sizeof small), "https://***", "url: cut at the buffer's end");
 }
 
+static void test_netpolicy(void) {
+        struct netpolicy p;
+        char err[512], why[256];
+        struct sockaddr_in a = { .sin_family = AF_INET };
+        struct sockaddr_in6 b = { .sin6_family = AF_INET6 };
+        tap_is_int(netpolicy_parse("private 192.0.2.7", "", &p, err, sizeof err), 0, "netpolicy: names and an address");
+        inet_pton(AF_INET, "172.31.255.255", &a.sin_addr);
+        tap_ok(!netpolicy_allows(&p, (struct sockaddr *) &a, why, sizeof why), "netpolicy: 172.31.255.255 is in 172.16.0.0/12");
+        inet_pton(AF_INET, "172.32.0.0", &a.sin_addr);
+        tap_ok(netpolicy_allows(&p, (struct sockaddr *) &a, why, sizeof why), "netpolicy: 172.32.0.0 is past it");
+        inet_pton(AF_INET, "192.0.2.7", &a.sin_addr);
+        tap_ok(!netpolicy_allows(&p, (struct sockaddr *) &a, why, sizeof why), "netpolicy: an address alone is a /32");
+        inet_pton(AF_INET6, "fd12::1", &b.sin6_addr);
+        tap_ok(!netpolicy_allows(&p, (struct sockaddr *) &b, why, sizeof why), "netpolicy: fd12::1 is in fc00::/7");
+        inet_pton(AF_INET6, "::ffff:10.1.2.3", &b.sin6_addr);
+        tap_ok(!netpolicy_allows(&p, (struct sockaddr *) &b, why, sizeof why), "netpolicy: an IPv4-mapped address as the IPv4 one");
+        tap_is_int(netpolicy_parse("", "2001:db8::/32", &p, err, sizeof err), 0, "netpolicy: an allow list");
+        inet_pton(AF_INET6, "2001:db9::1", &b.sin6_addr);
+        tap_ok(!netpolicy_allows(&p, (struct sockaddr *) &b, why, sizeof why) && strstr(why, "not in fetch.allow"),
+               "netpolicy: outside the allow list");
+        tap_is_int(netpolicy_parse("10.0.0.0/33", "", &p, err, sizeof err), -EINVAL, "netpolicy: a prefix too long");
+        tap_is_int(netpolicy_parse("example.com", "", &p, err, sizeof err), -EINVAL, "netpolicy: a name is not an address");
+}
+
 int main(void) {
+        test_netpolicy();
         test_url();
         test_config();
         test_magic();

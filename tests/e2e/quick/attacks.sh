@@ -11,7 +11,9 @@
 # command of a job that starts a process in a session of its own: that process dies with the
 # job at its timeout, at a cancel, and when a daemon killed with -9 starts again; a second
 # daemon on the same root refused; a case folder of the mirror swapped for a link to a folder
-# outside it while its upload waits in the queue.
+# outside it while its upload waits in the queue; downloads from loopback (as an address, in
+# decimal, octal, IPv6 and IPv4-mapped forms, by name), link-local and through a redirect refused
+# by fetch.deny, an internal mirror allowed, fetch.allow obeyed.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../daemon-lib.sh"
 . "$(dirname "$0")/quick-lib.sh"
@@ -242,6 +244,60 @@ is "$(curl -s "$API/jobs?case=00200309" | jq '.jobs | length')" 0 "the folder mo
 curl -s "$API/metrics" | grep -qx 'hotkdump_watch_dirs_lost_total 2'
 ok $? "/metrics counts the two losses"
 stop_daemon
+
+# --- downloads to addresses the policy refuses (SSRF) -----------------------------------------
+# the stand-in upload server on 127.0.0.1 (WWW_PORT, still serving vmcore) and a redirector on
+# 127.0.0.2, the one loopback address this daemon is allowed to download from
+cat >"$TMP/redirect.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(302)
+        self.send_header("Location", sys.argv[2])
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.2", int(sys.argv[1])), H).serve_forever()
+PY
+RD_PORT=$(free_port)
+python3 "$TMP/redirect.py" "$RD_PORT" "http://127.0.0.1:$WWW_PORT/vmcore" &
+RD_PID=$!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.2/$RD_PORT") 2>/dev/null && break; sleep 0.1; done
+python3 -m http.server --bind 127.0.0.2 --directory "$TMP/www" "$((RD_PORT + 1))" >/dev/null 2>&1 &
+MIRROR_PID=$!
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.2/$((RD_PORT + 1))") 2>/dev/null && break; sleep 0.1; done
+start_daemon "$ROOT" "${QUICK_SETS[@]}" --set "http.token_file=$TMP/token" --set daemon.workers=2 --set daemon.stop_after=fetch \
+	--set "fetch.deny=127.0.0.1/32 ::1 link-local unspecified" --set fetch.retries=0
+n=0
+for u in "http://127.0.0.1:$WWW_PORT/vmcore" "http://2130706433:$WWW_PORT/vmcore" "http://0177.0.0.1:$WWW_PORT/vmcore" \
+	"http://[::1]:$WWW_PORT/vmcore" "http://[::ffff:127.0.0.1]:$WWW_PORT/vmcore" "http://localhost:$WWW_PORT/vmcore" \
+	"http://169.254.169.254/latest/meta-data/" "http://127.0.0.2:$RD_PORT/redirect"; do
+	n=$((n + 1))
+	id=$(TOKEN=$token api POST /analyze '{"case": "0020080'"$n"'", "url": "'"$u"'"}' | jq -r .id)
+	state=$(wait_job "$id" 30)
+	err=$(curl -s "$API/jobs/$id" | jq -r .error)
+	[ "$state" = failed ] && grep -q "refused" <<<"$err" && grep -qE "fetch.deny|fetch.allow" <<<"$err"
+	ok $? "fetch policy: $u is refused: $err"
+done
+id=$(TOKEN=$token api POST /analyze '{"case": "00200811", "url": "http://127.0.0.2:'"$((RD_PORT + 1))"'/vmcore"}' | jq -r .id)
+is "$(wait_job "$id" 30)" done "fetch policy: an allowed address (an internal mirror) is still downloaded from"
+stop_daemon
+start_daemon "$ROOT" "${QUICK_SETS[@]}" --set "http.token_file=$TMP/token" --set daemon.workers=1 --set daemon.stop_after=fetch \
+	--set fetch.deny= --set fetch.allow=127.0.0.3/32 --set fetch.retries=0
+id=$(TOKEN=$token api POST /analyze '{"case": "00200812", "url": "http://127.0.0.2:'"$((RD_PORT + 1))"'/vmcore"}' | jq -r .id)
+wait_job "$id" 30 >/dev/null
+curl -s "$API/jobs/$id" | jq -r .error | grep -q "127.0.0.2 is not in fetch.allow"
+ok $? "fetch policy: with fetch.allow, an address outside it is refused"
+stop_daemon
+"$HOTKDUMPD" --root "$ROOT" --set daemon.listen=127.0.0.1:0 --set "fetch.deny=loopback 10.0.0.0/33" >"$TMP/bad-deny.out" 2>&1
+rc=$?
+[ "$rc" -ne 0 ] && grep -q "fetch.deny: '10.0.0.0/33' is not an address" "$TMP/bad-deny.out"
+ok $? "fetch policy: a bad entry stops the daemon at start with the reason (exit $rc)"
+timeout 60 "$HOTKDUMP" analyze --root "$TMP/cli-root" --stop-after fetch --case 00200813 "http://127.0.0.1:$WWW_PORT/vmcore" >"$TMP/cli.out" 2>&1
+rc=$?
+[ "$rc" -ne 0 ] && grep -q "refused" "$TMP/cli.out"
+ok $? "fetch policy: hotkdump analyze refuses loopback by default too (exit $rc)"
+kill "$RD_PID" "$MIRROR_PID"
 
 # --- what a job's commands start dies with the job -------------------------------------------
 # a makedumpfile that starts a process in its own session (no longer in the job's process
