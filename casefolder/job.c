@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,7 +77,8 @@ static int save(struct job *j) {
 }
 
 /* mkdir of N = highest existing + 1; EEXIST means another job took it: try the next. */
-static int allocate_number(const char *case_dir, unsigned *ret_n, char **ret_dir) {
+/* The next number for a folder of the case: past every folder there and every one purged. */
+static int next_number(const char *case_dir, unsigned *ret_n) {
         unsigned max = 0;
         DIR *d = opendir(case_dir);
         if (!d)
@@ -98,21 +100,28 @@ static int allocate_number(const char *case_dir, unsigned *ret_n, char **ret_dir
                         max = (unsigned) n;
                 free(text);
         }
-        for (unsigned n = max + 1; n < max + 1000; n++) {
-                char path[PATH_MAX];
-                if (snprintf(path, sizeof path, "%s/%u", case_dir, n) >= (int) sizeof path)
-                        return -ENAMETOOLONG;
-                if (mkdir(path, 0755) == 0) {
-                        *ret_dir = strdup(path);
-                        if (!*ret_dir)
-                                return -ENOMEM;
-                        *ret_n = n;
-                        return fsync_dir(case_dir);
+        if (max >= 999999)
+                return -EMFILE;
+        *ret_n = max + 1;
+        return 0;
+}
+
+/* Folders being made (".new-PID-…") whose maker is gone: a process killed while it made one. */
+static void remove_stale_new(const char *case_dir) {
+        DIR *d = opendir(case_dir);
+        if (!d)
+                return;
+        for (struct dirent *e; (e = readdir(d));) {
+                if (strncmp(e->d_name, ".new-", 5) != 0)
+                        continue;
+                long pid = strtol(e->d_name + 5, NULL, 10);
+                if (pid > 0 && kill((pid_t) pid, 0) < 0 && errno == ESRCH) {
+                        char path[PATH_MAX];
+                        snprintf(path, sizeof path, "%s/%s", case_dir, e->d_name);
+                        remove_tree(path);
                 }
-                if (errno != EEXIST)
-                        return -errno;
         }
-        return -EMFILE;
+        closedir(d);
 }
 
 static int open_log(struct job *j, char *err, size_t err_size) {
@@ -153,24 +162,30 @@ static int job_create(const struct config *cfg, const char *case_id, const char 
                 job_free(j);
                 return -ENOMEM;
         }
-        r = allocate_number(case_dir, &j->number, &j->dir);
-        if (r < 0) {
-                snprintf(err, err_size, "cannot make a job folder in '%s': %s", case_dir, strerror(-r));
+        /* The folder is made under a hidden name, with its log and job.json, and renamed to its
+         * number whole: a folder N never lacks its record, so a daemon killed while making it
+         * finds it again by its queue id, or finds nothing and makes one, never two. */
+        remove_stale_new(case_dir);
+        char tmp[PATH_MAX];
+        snprintf(tmp, sizeof tmp, "%s/.new-%ld-XXXXXX", case_dir, (long) getpid());
+        if (!mkdtemp(tmp) || chmod(tmp, 0755) < 0 || !(j->dir = strdup(tmp))) {
+                r = -errno;
+                snprintf(err, err_size, "cannot make a job folder in '%s': %s", case_dir, strerror(errno));
+                if (!j->dir)
+                        (void) rmdir(tmp); /* empty: made just now */
                 job_free(j);
-                return r;
+                return r ? r : -ENOMEM;
         }
         r = open_log(j, err, err_size);
         if (r < 0) {
+                remove_tree(tmp);
                 job_free(j);
                 return r;
         }
 
         iso_now(now, sizeof now);
-        snprintf(id, sizeof id, "%s/%u", case_id, j->number);
         j->record = json_object_new_object();
-        json_object_object_add(j->record, job_field_name(JOB_ID), json_object_new_string(id));
         json_object_object_add(j->record, job_field_name(JOB_CASE), json_object_new_string(case_id));
-        json_object_object_add(j->record, job_field_name(JOB_NUMBER), json_object_new_int((int) j->number));
         char shown[PATH_MAX + 1024];
         /* the request itself keeps the whole URL; what is written and served has no credentials */
         json_object_object_add(j->record, job_field_name(JOB_SOURCE),
@@ -180,11 +195,42 @@ static int job_create(const struct config *cfg, const char *case_id, const char 
         json_object_object_add(j->record, job_field_name(JOB_STATE), json_object_new_string(job_state_to_string(JOB_RUNNING)));
         json_object_object_add(j->record, job_field_name(JOB_CREATED), json_object_new_string(now));
         json_object_object_add(j->record, job_field_name(JOB_STAGES), json_object_new_object());
-        r = save(j);
+        char final[PATH_MAX];
+        for (int tries = 0;; tries++) {
+                r = next_number(case_dir, &j->number);
+                if (r == 0 && snprintf(final, sizeof final, "%s/%u", case_dir, j->number) >= (int) sizeof final)
+                        r = -ENAMETOOLONG;
+                if (r < 0) {
+                        snprintf(err, err_size, "cannot make a job folder in '%s': %s", case_dir, strerror(-r));
+                        break;
+                }
+                snprintf(id, sizeof id, "%s/%u", case_id, j->number);
+                json_object_object_add(j->record, job_field_name(JOB_ID), json_object_new_string(id));
+                json_object_object_add(j->record, job_field_name(JOB_NUMBER), json_object_new_int((int) j->number));
+                r = save(j);
+                if (r < 0) {
+                        snprintf(err, err_size, "cannot write %s in '%s': %s", JOB_RECORD_FILE, j->dir, strerror(-r));
+                        break;
+                }
+                if (renameat2(AT_FDCWD, tmp, AT_FDCWD, final, RENAME_NOREPLACE) == 0)
+                        break;
+                r = -errno;
+                if (r != -EEXIST || tries >= 1000) { /* EEXIST: another process took the number */
+                        snprintf(err, err_size, "cannot make the job folder '%s': %s", final, strerror(-r));
+                        break;
+                }
+        }
         if (r < 0) {
-                snprintf(err, err_size, "cannot write %s in '%s': %s", JOB_RECORD_FILE, j->dir, strerror(-r));
+                remove_tree(tmp);
                 job_free(j);
                 return r;
+        }
+        free(j->dir);
+        j->dir = strdup(final);
+        (void) fsync_dir(case_dir); /* a folder lost to a power cut is made again: its queue entry says so */
+        if (!j->dir) {
+                job_free(j);
+                return -ENOMEM;
         }
         job_log(j, "job %s created for %s", id, shown);
         *ret = j;

@@ -16,6 +16,7 @@ enum {
         EXIT_DAMAGED = 4,
         EXIT_UNREADABLE = 5,
         EXIT_INTERNAL = 6, /* out of memory and the like */
+        EXIT_NO_SPACE = 7, /* the disk is full */
 };
 
 /* --config, --root and --set, as given. */

@@ -39,6 +39,7 @@ struct http {
         size_t secret_len;
         char *tls_cert, *tls_key;
         struct conn *conns; /* every open connection, for the request deadline */
+        bool run_again;     /* a connection closed or was cut: MHD runs once more at once */
 };
 
 /* One connection: the deadline by which its request (headers and body) must have arrived,
@@ -638,6 +639,9 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                         k->next->prev = k->prev;
                 free(k);
                 *socket_context = NULL;
+                /* below http.max_connections again, MHD takes up listening only in a run after
+                 * this one */
+                h->run_again = true;
         }
 }
 
@@ -651,6 +655,7 @@ static uint64_t cut_late(struct http *h) {
                 if (k->deadline_ms <= now) {
                         (void) shutdown(k->fd, SHUT_RDWR); /* MHD closes it at its next run */
                         k->deadline_ms = 0;
+                        h->run_again = true;
                         h->env.counters->cut_slow++;
                         log_warning("http: a request not received within http.request_time (%llu s): connection closed",
                                     (unsigned long long) config_u64(cfg_of(h), CONF_HTTP_REQUEST_TIME));
@@ -667,11 +672,14 @@ static void rearm(struct http *h) {
         MHD_UNSIGNED_LONG_LONG ms = 0;
         struct itimerspec its = { 0 };
         uint64_t late = cut_late(h);
-        if (late != UINT64_MAX)
-                MHD_run(h->mhd); /* a connection just cut is closed now */
         bool has = MHD_get_timeout(h->mhd, &ms) == MHD_YES;
         if (late != UINT64_MAX && (!has || late < ms)) {
                 ms = late;
+                has = true;
+        }
+        if (h->run_again) {
+                h->run_again = false;
+                ms = 0;
                 has = true;
         }
         if (has) {

@@ -21,7 +21,7 @@ enum {
         PIPELINE_EDAMAGED = 4,  /* a damaged dump or archive */
         PIPELINE_EFETCH = 5,    /* cannot read or download the source */
         PIPELINE_EINTERNAL = 6, /* out of memory, … */
-        PIPELINE_ENOSPACE = 7,  /* the disk is full: with resume_on_full_disk, the job is left to go on */
+        PIPELINE_ENOSPACE = 7,  /* the disk is full (EXIT_NO_SPACE): with resume_on_full_disk, the job is left to go on */
 };
 
 struct pipeline_request {

@@ -96,7 +96,7 @@ done
 if mkdir -p "$TMP/small" && mount -t tmpfs -o size=6M tmpfs "$TMP/small" 2>/dev/null; then
 	timeout 120 "$HOTKDUMP" analyze --root "$TMP/small" --stop-after first-look "${LOOPBACK_FETCH[@]}" --case 00345677 \
 		"$url/crash.tar.gz" >"$TMP/out" 2>"$TMP/err"
-	is "$?" 6 "disk full mid-download: exit status"
+	is "$?" 7 "disk full mid-download: exit status 7 (the disk is full)"
 	grep -q "No space left on device" "$TMP/err"
 	ok $? "disk full mid-download: says so"
 	is "$(job_field "$TMP/small/cases/00345677/1" .state)" failed "disk full mid-download: job failed"

@@ -11,7 +11,7 @@ mkdir -p "$TMP/up"
 cp "$(fixture_of sysrq kdump-compressed)" "$TMP/up/dump.202611271435"
 printf 'e2e-token-%s\n' "$RANDOM$RANDOM" >"$TMP/token"
 
-"$TOP_BUILDDIR/hotkdumpd" --root "$TMP/root" --set daemon.listen=127.0.0.1:0 --port-file "$TMP/port" \
+"$TOP_BUILDDIR/hotkdumpd" --root "$TMP/root" --set daemon.listen=127.0.0.1:0 --port-file "$TMP/port" "${LOOPBACK_FETCH[@]}" \
 	--set daemon.stop_after=identify --set daemon.path_roots="$TMP/up" --set http.token_file="$TMP/token" \
 	--set fetch.retries=0 --set daemon.drain_timeout=1 >"$TMP/daemon.log" 2>&1 &
 DAEMON_PID=$!

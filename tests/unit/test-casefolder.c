@@ -128,6 +128,19 @@ static void test_job_life(void) {
         tap_is_int(job_new(cfg, "00345677", "/tmp/y", "q-2", &k, err, sizeof err), 0, "a third job");
         tap_is_int(job_number(k), 6, "a number a purged folder had is not given again");
 
+        /* a folder a killed process was making is removed, and never has a number */
+        char stale[PATH_MAX + 64];
+        snprintf(stale, sizeof stale, "%s/.new-2147483646-abcdef", casedir);
+        tap_is_int(mkdir(stale, 0755), 0, "a folder left half made by a killed process");
+        put(stale, "hotkdump.log", "x\n");
+        struct job *m = NULL;
+        tap_is_int(job_new(cfg, "00345677", "/tmp/z", "q-3", &m, err, sizeof err), 0, "a fourth job");
+        tap_is_int(job_number(m), 7, "… takes the next number");
+        tap_ok(access(stale, F_OK) != 0, "… and the half-made folder is gone");
+        snprintf(stale, sizeof stale, "%s/7/job.json", casedir);
+        tap_ok(access(stale, F_OK) == 0, "a numbered folder has its job.json from the start");
+        m = job_free(m);
+
         tap_is_int(job_stage_begin(j, STAGE_FETCH), 0, "fetch begins");
         tap_ok(!job_stage_done(j, STAGE_FETCH), "… and is not done");
         tap_is_str(job_record_string(job_record(j), JOB_STAGE), "fetch", "the running stage is recorded");

@@ -374,8 +374,13 @@ swapped=$(job_of_case 00200501 10)
 is "$(curl -s "$API/jobs/$swapped" | jq -r .state)" queued "swapped folder: the upload is queued behind the running job"
 mv "$TMP/mirror3/00200501" "$TMP/mirror3-00200501.old"
 ln -s "$TMP/outside" "$TMP/mirror3/00200501"
-TOKEN=$token api DELETE "/jobs/$first" >/dev/null
-is "$(wait_job "$swapped" 30)" failed "swapped folder: the job fails"
+for _ in $(seq 10); do
+	TOKEN=$token api DELETE "/jobs/$first" >/dev/null
+	[ "$(status)" = 202 ] && break
+	sleep 0.5
+done
+is "$(wait_job "$swapped" 60)" failed "swapped folder: the job fails"
+[ "$(curl -s "$API/jobs/$swapped" | jq -r .state)" = failed ] || tail -n 15 "$ROOT.log" | sed 's/^/# /' 
 curl -s "$API/jobs/$swapped" | jq -r .error | grep -q "symbolic link since it was queued"
 ok $? "swapped folder: … and says why: $(curl -s "$API/jobs/$swapped" | jq -r .error | cut -c1-150)"
 [ -z "$(find "$ROOT/cases/00200501" -path '*/input/*' -type f 2>/dev/null)" ]
