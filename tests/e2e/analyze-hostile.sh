@@ -127,7 +127,7 @@ is "$(job_field "$ROOT/cases/00777777/1" .state):$(job_field "$ROOT/cases/007777
 if mkdir -p "$TMP/small" && mount -t tmpfs -o size=8M tmpfs "$TMP/small" 2>/dev/null; then
 	trap 'umount "$TMP/small" 2>/dev/null; rm -rf "$TMP"' EXIT
 	timeout 120 "$HOTKDUMP" analyze --root "$TMP/small" --stop-after first-look --case 00888888 "$TMP/up/crash.tar.gz" >"$TMP/out" 2>"$TMP/err"
-	is "$?" 6 "disk full while copying in: exit status"
+	is "$?" 7 "disk full while copying in: exit status 7 (the disk is full)"
 	grep -q "No space left on device" "$TMP/err"
 	ok $? "disk full while copying in: says so"
 	is "$(job_field "$TMP/small/cases/00888888/1" .state)" failed "disk full while copying in: job failed"
@@ -136,7 +136,7 @@ if mkdir -p "$TMP/small" && mount -t tmpfs -o size=8M tmpfs "$TMP/small" 2>/dev/
 	umount "$TMP/small"
 	mount -t tmpfs -o size=20M tmpfs "$TMP/small"
 	timeout 120 "$HOTKDUMP" analyze --root "$TMP/small" --stop-after first-look --case 00888888 "$TMP/up/crash.tar.gz" >"$TMP/out" 2>"$TMP/err"
-	is "$?" 6 "disk full while unpacking: exit status"
+	is "$?" 7 "disk full while unpacking: exit status 7 (the disk is full)"
 	grep -q "No space left on device (the disk is full)" "$TMP/err"
 	ok $? "disk full while unpacking: says so"
 	is "$(job_field "$TMP/small/cases/00888888/1" .stages.unpack.state)" failed "disk full while unpacking: unpack stage failed"
