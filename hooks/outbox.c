@@ -264,7 +264,10 @@ static bool started(json_object *e) {
                 return false;
         for (size_t i = 0; i < json_object_array_length(parts); i++) {
                 json_object *p = json_object_array_get_idx(parts, i), *v;
-                if (json_str(p, "sent") || (json_object_object_get_ex(p, "sending", &v) && json_object_get_boolean(v)))
+                /* a part whose last try was refused with an answer made nothing (and any try
+                 * before it was settled before it was made) */
+                if (json_str(p, "sent") ||
+                    (json_object_object_get_ex(p, "sending", &v) && json_object_get_boolean(v) && !json_int(p, "try_refused", 0)))
                         return true;
         }
         return false;
