@@ -88,16 +88,18 @@ healthz_fast() {
 	[ "$code" = 200 ]
 }
 
-left_running() { # left_running DIR: processes still reading the job's dump, once given 15 s to go
+left_running() { # left_running DIR: processes still reading the job's dump, once given 30 s to go
 	# (a process built with AddressSanitizer takes a while to tear down its shadow memory, and
 	# its children get their parent-death signal only then)
-	for _ in $(seq 150); do
-		pgrep -f "$1/vmcore" >/dev/null || break
+	local pids pid
+	for _ in $(seq 300); do
+		pids=$(pgrep -f "$1/vmcore") || break
 		sleep 0.1
 	done
-	# what is left, for the log
-	pgrep -f "$1/vmcore" | while read -r pid; do
+	pids=$(pgrep -f "$1/vmcore")
+	# what is left, for the log: the same look that is counted
+	for pid in $pids; do
 		echo "# left running: $(ps -o pid=,ppid=,pgid=,stat=,args= -p "$pid")" >&2
 	done
-	pgrep -f "$1/vmcore" | wc -l
+	wc -w <<<"$pids"
 }
