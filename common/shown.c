@@ -92,10 +92,10 @@ char *url_redact_text(const char *in, char *out, size_t size) {
         assert(in && out && size);
         struct sink s = { out, size, 0 };
         out[0] = 0;
-        const char *p = in;
+        const char *p = in, *end = in + strlen(in);
         while (*p) {
                 /* a scheme starts at a letter that does not continue a word */
-                size_t k = (p == in || !isalnum((unsigned char) p[-1])) ? scheme_len(p, strlen(p)) : 0;
+                size_t k = (p == in || !isalnum((unsigned char) p[-1])) ? scheme_len(p, (size_t) (end - p)) : 0;
                 if (k) {
                         size_t n = 0;
                         while (!url_end(p[n]))

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "casefolder/job.h"
+#include "common/clock.h"
 #include "common/fileio.h"
 #include "common/html.h"
 #include "common/json.h"
@@ -76,12 +77,6 @@ static json_object *job_json(const struct http *h, const struct queue_entry *e) 
 
 
 /* ---- responses ----------------------------------------------------------------------------- */
-
-static uint64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
 
 static struct conn *conn_of(struct MHD_Connection *c) {
         const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -606,7 +601,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
         (void) toe;
         struct conn *k = conn_of(c);
         if (k) /* a next request on the connection has the whole budget again */
-                k->deadline_ms = now_ms() + config_u64(cfg_of(h), CONF_HTTP_REQUEST_TIME) * 1000;
+                k->deadline_ms = (uint64_t) clock_now_ms() + config_u64(cfg_of(h), CONF_HTTP_REQUEST_TIME) * 1000;
         if (rq) {
                 free(rq->body);
                 free(rq);
@@ -626,7 +621,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
                         return; /* without a deadline: MHD's idle timeout still applies */
                 }
                 k->fd = i->connect_fd;
-                k->deadline_ms = now_ms() + config_u64(cfg_of(h), CONF_HTTP_REQUEST_TIME) * 1000;
+                k->deadline_ms = (uint64_t) clock_now_ms() + config_u64(cfg_of(h), CONF_HTTP_REQUEST_TIME) * 1000;
                 k->next = h->conns;
                 k->prev = &h->conns;
                 if (h->conns)
@@ -648,7 +643,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 /* Cuts the connections whose request is past its deadline: a shutdown, which MHD then sees as
  * the client's end and closes in its own way. Returns the milliseconds to the next deadline. */
 static uint64_t cut_late(struct http *h) {
-        uint64_t now = now_ms(), next = UINT64_MAX;
+        uint64_t now = (uint64_t) clock_now_ms(), next = UINT64_MAX;
         for (struct conn *k = h->conns; k; k = k->next) {
                 if (!k->deadline_ms)
                         continue;

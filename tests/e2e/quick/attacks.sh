@@ -348,6 +348,10 @@ for how in timeout cancel kill; do
 	if [ "$how" = kill ]; then
 		grep -q "started by the jobs of an earlier run were still running: killed" "$ROOT.log"
 		ok $? "kill: the restarted daemon says what it killed"
+		# the job runs again after the restart, its makedumpfile waiting: ended here, so that it
+		# does not hold the worker of the sections below
+		TOKEN=$token api DELETE "/jobs/$id" >/dev/null
+		wait_job "$id" 30 >/dev/null
 	else
 		stop_daemon
 	fi
