@@ -100,6 +100,8 @@ left_running() { # left_running DIR: processes still reading the job's dump, onc
 	# what is left, for the log: the same look that is counted
 	for pid in $pids; do
 		echo "# left running: $(ps -o pid=,ppid=,pgid=,stat=,args= -p "$pid")" >&2
+		echo "# $(grep -E '^(State|PPid|Threads|SigPnd|ShdPnd|SigBlk)' "/proc/$pid/status" 2>/dev/null | tr '\n\t' '  ')" \
+			"wchan $(cat "/proc/$pid/wchan" 2>/dev/null)" >&2
 	done
 	wc -w <<<"$pids"
 }
