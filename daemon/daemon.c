@@ -688,6 +688,32 @@ static _Noreturn void purge_main(struct daemon *d, int out, uint64_t want_free) 
         _exit(w == (ssize_t) sizeof res ? 0 : 1);
 }
 
+/* A finished job whose case folder is gone (purged, or removed by hand): its queue entry goes,
+ * its upload stays known. A failed or cancelled job, which POST /jobs/ID/retry may still run,
+ * and one that never had a folder, stay until purge.older_than after they ended. */
+static bool job_gone(const struct queue_entry *e, void *userdata) {
+        const struct daemon *d = userdata;
+        struct stat st;
+        if (e->dir && !(lstat(e->dir, &st) < 0 && errno == ENOENT))
+                return false;
+        if (e->dir && (e->state == QUEUE_DONE || e->state == QUEUE_INCOMPLETE))
+                return true;
+        int64_t age_us = (int64_t) config_u64(d->cfg, CONF_PURGE_OLDER_THAN) * 1000000;
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        return e->finished_us && (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000 - e->finished_us > age_us;
+}
+
+static void prune_queue(struct daemon *d) {
+        size_t n = 0;
+        int r = queue_prune(d->queue, job_gone, d, &n);
+        if (r < 0)
+                log_error_errno(r, "job queue: cannot prune the jobs whose case folders are gone: %m");
+        if (n)
+                log_info("job queue: %zu finished job(s) whose case folders are gone pruned; %zu upload(s) known", n,
+                         queue_known_count(d->queue));
+}
+
 static void on_purge_exit(struct ev_source *s, uint32_t events) {
         struct daemon *d = s->data;
         siginfo_t si = { 0 };
@@ -709,6 +735,7 @@ static void on_purge_exit(struct ev_source *s, uint32_t events) {
         s->fd = -1;
         d->purge_pid = 0;
         d->purge_runs++;
+        prune_queue(d);
         d->next_disk_check_ms = 0; /* look at the disk again now */
         /* when a pass could not make room (NOPURGE, running jobs, another program filling the
          * disk), the next one waits a while instead of running back to back */
@@ -1005,6 +1032,7 @@ int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
         }
         if (err[0])
                 log_warning("job queue: %s", err);
+        prune_queue(&d);
         size_t n_jobs;
         queue_entries(d.queue, &n_jobs);
         log_info("job queue %s: %zu job(s), %zu waiting", qdir, n_jobs, queue_count(d.queue, QUEUE_QUEUED));

@@ -256,7 +256,14 @@ static enum MHD_Result analyze(struct http *h, struct MHD_Connection *c, struct 
         json_object *j = job_json(h, e);
         if (j) {
                 json_object_object_add(j, "duplicate", json_object_new_boolean(dup));
-                if (dup && (e->state == QUEUE_FAILED || e->state == QUEUE_CANCELLED)) {
+                if (dup && e->pruned) {
+                        char hint[256];
+                        snprintf(hint, sizeof hint,
+                                 "this upload was analysed by job %s, whose case folder has since been purged; "
+                                 "it is not analysed again",
+                                 e->id);
+                        json_object_object_add(j, "hint", json_object_new_string(hint));
+                } else if (dup && (e->state == QUEUE_FAILED || e->state == QUEUE_CANCELLED)) {
                         char hint[256];
                         snprintf(hint, sizeof hint, "this upload's job %s; POST /jobs/%s/retry runs it again",
                                  e->state == QUEUE_FAILED ? "failed" : "was cancelled", e->id);

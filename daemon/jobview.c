@@ -83,8 +83,12 @@ json_object *jobview_job(const struct queue_entry *e, int stages_total) {
         add_time(o, "started", e->started_us);
         add_time(o, "finished", e->finished_us);
         json_object_object_add(o, "error", e->error ? json_object_new_string(shown_text(e->error, shown, sizeof shown, false)) : NULL);
-        snprintf(url, sizeof url, "/jobs/%s", e->id);
-        json_object_object_add(links, "self", json_object_new_string(url));
+        if (e->pruned) /* no longer a job of the queue: no link, no folder */
+                json_object_object_add(o, "pruned", json_object_new_boolean(true));
+        else {
+                snprintf(url, sizeof url, "/jobs/%s", e->id);
+                json_object_object_add(links, "self", json_object_new_string(url));
+        }
         json_object_object_add(o, "links", links);
         if (!e->dir)
                 return o;

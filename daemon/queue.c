@@ -3,12 +3,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,7 +23,7 @@ static const char *const state_names[_QUEUE_STATE_MAX] = {
         [QUEUE_INCOMPLETE] = "incomplete", [QUEUE_FAILED] = "failed",   [QUEUE_CANCELLED] = "cancelled",
 };
 
-/* Two chained hash indexes over the entries: by id, and by upload (case + file name). */
+/* Two chained hash indexes over a table of entries: by id, and by upload (case + file name). */
 #define NO_ENTRY SIZE_MAX
 
 struct slot {
@@ -29,14 +31,23 @@ struct slot {
         size_t next_id, next_upload;
 };
 
-struct queue {
-        char *dir;
+struct table {
         struct slot *v;
         size_t n, cap;
         size_t *by_id, *by_upload; /* bucket heads, nbuckets each */
         size_t nbuckets;
+};
+
+/* The jobs, one file each, and the uploads known from jobs pruned with their case folders: one
+ * line each in KNOWN_FILE, read for queue_put()'s de-duplication only. */
+#define KNOWN_FILE "known-uploads"
+
+struct queue {
+        char *dir;
+        struct table t, known;
         const struct queue_entry **list; /* what queue_entries() hands out */
-        size_t first_queued;             /* no queued entry sits below this index */
+        size_t list_cap;
+        size_t first_queued; /* no queued entry sits below this index */
 };
 
 const char *queue_state_to_string(enum queue_state s) {
@@ -81,48 +92,72 @@ static void entry_clear(struct queue_entry *e) {
         memset(e, 0, sizeof *e);
 }
 
-static void index_slot(struct queue *q, size_t i) {
-        size_t hi = hash_str(q->v[i].e.id, NULL) % q->nbuckets;
-        size_t hu = hash_str(q->v[i].e.case_id, q->v[i].e.filename) % q->nbuckets;
-        q->v[i].next_id = q->by_id[hi];
-        q->by_id[hi] = i;
-        q->v[i].next_upload = q->by_upload[hu];
-        q->by_upload[hu] = i;
+static void index_slot(struct table *t, size_t i) {
+        size_t hi = hash_str(t->v[i].e.id, NULL) % t->nbuckets;
+        size_t hu = hash_str(t->v[i].e.case_id, t->v[i].e.filename) % t->nbuckets;
+        t->v[i].next_id = t->by_id[hi];
+        t->by_id[hi] = i;
+        t->v[i].next_upload = t->by_upload[hu];
+        t->by_upload[hu] = i;
 }
 
-/* Keeps about one entry per bucket, so lookups stay O(1) however long the queue grows. */
-static int grow(struct queue *q) {
-        if (q->n < q->cap)
+static void reindex(struct table *t) {
+        for (size_t i = 0; i < t->nbuckets; i++)
+                t->by_id[i] = t->by_upload[i] = NO_ENTRY;
+        for (size_t i = 0; i < t->n; i++)
+                index_slot(t, i);
+}
+
+/* Room for one more entry. Keeps about one entry per bucket, so lookups stay O(1) however long
+ * the table grows. */
+static int grow(struct table *t) {
+        if (t->n < t->cap)
                 return 0;
-        size_t cap = q->cap ? q->cap * 2 : 256;
-        struct slot *v = realloc(q->v, cap * sizeof *v);
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        struct slot *v = realloc(t->v, cap * sizeof *v);
         if (!v)
                 return -ENOMEM;
-        q->v = v;
-        const struct queue_entry **list = realloc(q->list, cap * sizeof *list);
-        if (!list)
-                return -ENOMEM;
-        q->list = list;
+        t->v = v;
         size_t *bi = malloc(cap * sizeof *bi), *bu = malloc(cap * sizeof *bu);
         if (!bi || !bu) {
                 free(bi);
                 free(bu);
                 return -ENOMEM;
         }
-        free(q->by_id);
-        free(q->by_upload);
-        q->by_id = bi;
-        q->by_upload = bu;
-        q->nbuckets = cap;
-        q->cap = cap;
-        for (size_t i = 0; i < cap; i++)
-                bi[i] = bu[i] = NO_ENTRY;
-        for (size_t i = 0; i < q->n; i++)
-                index_slot(q, i);
+        free(t->by_id);
+        free(t->by_upload);
+        t->by_id = bi;
+        t->by_upload = bu;
+        t->nbuckets = cap;
+        t->cap = cap;
+        reindex(t);
         return 0;
 }
 
-static json_object *entry_to_json(const struct queue_entry *e) {
+static void table_clear(struct table *t) {
+        for (size_t i = 0; i < t->n; i++)
+                entry_clear(&t->v[i].e);
+        free(t->v);
+        free(t->by_id);
+        free(t->by_upload);
+        memset(t, 0, sizeof *t);
+}
+
+/* Room for one more job, in the table and in what queue_entries() hands out. */
+static int grow_jobs(struct queue *q) {
+        int r = grow(&q->t);
+        if (r < 0 || q->list_cap >= q->t.cap)
+                return r;
+        const struct queue_entry **list = realloc(q->list, q->t.cap * sizeof *list);
+        if (!list)
+                return -ENOMEM;
+        q->list = list;
+        q->list_cap = q->t.cap;
+        return 0;
+}
+
+/* What names a job and its upload: an entry's fields and a known upload's line share them. */
+static json_object *upload_json(const struct queue_entry *e) {
         json_object *o = json_object_new_object();
         if (!o)
                 return NULL;
@@ -134,6 +169,13 @@ static json_object *entry_to_json(const struct queue_entry *e) {
         json_object_object_add(o, "sha256", e->sha256 ? json_object_new_string(e->sha256) : NULL);
         json_object_object_add(o, "trigger", json_object_new_string(e->trigger));
         json_object_object_add(o, "state", json_object_new_string(state_names[e->state]));
+        return o;
+}
+
+static json_object *entry_to_json(const struct queue_entry *e) {
+        json_object *o = upload_json(e);
+        if (!o)
+                return NULL;
         json_object_object_add(o, "dir", e->dir ? json_object_new_string(e->dir) : NULL);
         json_object_object_add(o, "error", e->error ? json_object_new_string(e->error) : NULL);
         json_object_object_add(o, "error_class", json_object_new_int(e->error_class));
@@ -221,12 +263,12 @@ static int load(struct queue *q, char *err, size_t err_size) {
                         break;
                 json_object *o = r == 0 ? json_tokener_parse(text) : NULL;
                 free(text);
-                r = grow(q);
+                r = grow_jobs(q);
                 if (r < 0) {
                         json_object_put(o);
                         break;
                 }
-                int p = o ? entry_from_json(o, &q->v[q->n].e) : -EBADMSG;
+                int p = o ? entry_from_json(o, &q->t.v[q->t.n].e) : -EBADMSG;
                 json_object_put(o);
                 if (p == -ENOMEM) {
                         r = p;
@@ -242,27 +284,26 @@ static int load(struct queue *q, char *err, size_t err_size) {
                         r = 0;
                         continue;
                 }
-                q->n++;
+                q->t.n++;
         }
         closedir(d);
         if (r < 0)
                 return r;
-        if (q->n > 1)
-                qsort(q->v, q->n, sizeof *q->v, cmp_slot);
-        for (size_t i = 0; i < q->nbuckets; i++)
-                q->by_id[i] = q->by_upload[i] = NO_ENTRY;
-        for (size_t i = 0; i < q->n; i++)
-                index_slot(q, i);
+        if (q->t.n > 1)
+                qsort(q->t.v, q->t.n, sizeof *q->t.v, cmp_slot);
+        reindex(&q->t);
         /* a job running when the daemon died goes on where its case folder says it stopped */
-        for (size_t i = 0; i < q->n; i++)
-                if (q->v[i].e.state == QUEUE_RUNNING) {
-                        q->v[i].e.state = QUEUE_QUEUED;
-                        r = save(q, &q->v[i].e);
+        for (size_t i = 0; i < q->t.n; i++)
+                if (q->t.v[i].e.state == QUEUE_RUNNING) {
+                        q->t.v[i].e.state = QUEUE_QUEUED;
+                        r = save(q, &q->t.v[i].e);
                         if (r < 0)
                                 return r;
                 }
         return 0;
 }
+
+static int load_known(struct queue *q, char *err, size_t err_size);
 
 int queue_open(const char *dir, struct queue **ret, char *err, size_t err_size) {
         struct queue *q = calloc(1, sizeof *q);
@@ -274,9 +315,13 @@ int queue_open(const char *dir, struct queue **ret, char *err, size_t err_size) 
         q->dir = strdup(dir);
         r = q->dir ? mkdir_parents(dir) : -ENOMEM;
         if (r == 0)
-                r = grow(q);
+                r = grow_jobs(q);
+        if (r == 0)
+                r = grow(&q->known);
         if (r == 0)
                 r = load(q, err, err_size);
+        if (r == 0)
+                r = load_known(q, err, err_size);
         if (r < 0) {
                 queue_free(q);
                 return r;
@@ -288,21 +333,18 @@ int queue_open(const char *dir, struct queue **ret, char *err, size_t err_size) 
 struct queue *queue_free(struct queue *q) {
         if (!q)
                 return NULL;
-        for (size_t i = 0; i < q->n; i++)
-                entry_clear(&q->v[i].e);
-        free(q->v);
+        table_clear(&q->t);
+        table_clear(&q->known);
         free(q->list);
-        free(q->by_id);
-        free(q->by_upload);
         free(q->dir);
         free(q);
         return NULL;
 }
 
 static struct slot *find(const struct queue *q, const char *id) {
-        for (size_t i = q->by_id[hash_str(id, NULL) % q->nbuckets]; i != NO_ENTRY; i = q->v[i].next_id)
-                if (!strcmp(q->v[i].e.id, id))
-                        return &q->v[i];
+        for (size_t i = q->t.by_id[hash_str(id, NULL) % q->t.nbuckets]; i != NO_ENTRY; i = q->t.v[i].next_id)
+                if (!strcmp(q->t.v[i].e.id, id))
+                        return &q->t.v[i];
         return NULL;
 }
 
@@ -343,16 +385,23 @@ int queue_put(struct queue *q, const struct queue_request *req, const struct que
                 snprintf(name, sizeof name, "%s", req->filename);
         else
                 base_name(req->source, name, sizeof name);
-        for (size_t i = q->by_upload[hash_str(req->case_id, name) % q->nbuckets]; i != NO_ENTRY; i = q->v[i].next_upload)
-                if (same_upload(&q->v[i].e, req, name)) {
-                        *ret = &q->v[i].e;
+        for (size_t i = q->t.by_upload[hash_str(req->case_id, name) % q->t.nbuckets]; i != NO_ENTRY; i = q->t.v[i].next_upload)
+                if (same_upload(&q->t.v[i].e, req, name)) {
+                        *ret = &q->t.v[i].e;
                         *ret_duplicate = true;
                         return 0;
                 }
-        r = grow(q);
+        for (size_t i = q->known.by_upload[hash_str(req->case_id, name) % q->known.nbuckets]; i != NO_ENTRY;
+             i = q->known.v[i].next_upload)
+                if (same_upload(&q->known.v[i].e, req, name)) {
+                        *ret = &q->known.v[i].e;
+                        *ret_duplicate = true;
+                        return 0;
+                }
+        r = grow_jobs(q);
         if (r < 0)
                 return r;
-        struct queue_entry *e = &q->v[q->n].e;
+        struct queue_entry *e = &q->t.v[q->t.n].e;
         memset(e, 0, sizeof *e);
         do {
                 uint32_t rnd;
@@ -374,16 +423,205 @@ int queue_put(struct queue *q, const struct queue_request *req, const struct que
                 entry_clear(e);
                 return r;
         }
-        index_slot(q, q->n);
-        q->n++;
+        index_slot(&q->t, q->t.n);
+        q->t.n++;
         *ret = e;
         *ret_duplicate = false;
         return 0;
 }
 
+/* ---- the uploads of pruned jobs -------------------------------------------------------------- */
+
+/* A pruned job's line: what de-duplication compares, and what a duplicate's answer says. */
+static char *known_line(const struct queue_entry *e) {
+        json_object *o = upload_json(e);
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "finished_us", json_object_new_int64(e->finished_us));
+        const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        char *line = NULL;
+        if (text && asprintf(&line, "%s\n", text) < 0)
+                line = NULL;
+        json_object_put(o);
+        return line;
+}
+
+/* Appends e's line to the growing text (*text, *len of *cap). */
+static int text_add_line(char **text, size_t *len, size_t *cap, const struct queue_entry *e) {
+        char *l = known_line(e);
+        size_t ll = l ? strlen(l) : 0;
+        if (l && *len + ll + 1 > *cap) {
+                size_t nc = (*len + ll + 1) * 2;
+                char *t = realloc(*text, nc);
+                if (t)
+                        *text = t, *cap = nc;
+        }
+        int r = !l || *len + ll + 1 > *cap ? -ENOMEM : 0;
+        if (r == 0) {
+                memcpy(*text + *len, l, ll);
+                *len += ll;
+        }
+        free(l);
+        return r;
+}
+
+static int known_add(struct queue *q, struct queue_entry *moved) {
+        int r = grow(&q->known);
+        if (r < 0)
+                return r;
+        moved->pruned = true;
+        q->known.v[q->known.n].e = *moved;
+        index_slot(&q->known, q->known.n);
+        q->known.n++;
+        return 0;
+}
+
+/* Appends text to KNOWN_FILE and fsyncs it (and the folder when the file is new). */
+static int known_append(struct queue *q, const char *text, size_t len) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/" KNOWN_FILE, q->dir);
+        bool is_new = access(path, F_OK) < 0;
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -errno;
+        int r = 0;
+        for (size_t done = 0; r == 0 && done < len;) {
+                ssize_t w = write(fd, text + done, len - done);
+                if (w < 0 && errno != EINTR)
+                        r = -errno;
+                else if (w > 0)
+                        done += (size_t) w;
+        }
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && is_new)
+                r = fsync_dir(q->dir);
+        return r;
+}
+
+/* A record whose upload can no longer be found again: a local file that is gone. */
+static bool known_stale(const struct queue_entry *e) {
+        struct stat st;
+        return e->source[0] == '/' && lstat(e->source, &st) < 0 && errno == ENOENT;
+}
+
+/* Reads KNOWN_FILE. Lines that cannot be read (the end of an append cut by a crash), records
+ * of local files that are gone and records of jobs whose entry is still there (a prune cut
+ * between its two steps) are left out, and the file is written again without them. */
+static int load_known(struct queue *q, char *err, size_t err_size) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/" KNOWN_FILE, q->dir);
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return errno == ENOENT ? 0 : -errno;
+        char *line = NULL;
+        size_t cap = 0, bad = 0, dropped = 0;
+        ssize_t len;
+        int r = 0;
+        bool ends_well = true;
+        while (r == 0 && (len = getline(&line, &cap, f)) >= 0) {
+                ends_well = len > 0 && line[len - 1] == '\n';
+                json_object *o = json_tokener_parse(line);
+                struct queue_entry e;
+                int p = o ? entry_from_json(o, &e) : -EBADMSG;
+                json_object_put(o);
+                if (p == -ENOMEM)
+                        r = p;
+                else if (p < 0)
+                        bad++;
+                else if (!queue_state_final(e.state))
+                        bad++, entry_clear(&e);
+                else if (find(q, e.id) || known_stale(&e))
+                        dropped++, entry_clear(&e);
+                else if ((r = known_add(q, &e)) < 0)
+                        entry_clear(&e);
+        }
+        if (r == 0 && ferror(f))
+                r = -EIO;
+        free(line);
+        fclose(f);
+        if (r < 0 || (bad == 0 && dropped == 0 && ends_well))
+                return r;
+        if (bad) {
+                size_t o = strlen(err);
+                snprintf(err + o, err_size - o, "%s'%s': %zu line(s) that are not a known upload, left out", o ? "; " : "",
+                         path, bad);
+        }
+        /* written again whole: tmp + fsync + rename, so a crash keeps the old file or the new one */
+        size_t tlen = 0, tcap = 0;
+        char *text = NULL;
+        for (size_t i = 0; r == 0 && i < q->known.n; i++) {
+                r = text_add_line(&text, &tlen, &tcap, &q->known.v[i].e);
+        }
+        if (r == 0)
+                r = write_file_replace(q->dir, KNOWN_FILE, text ? text : "", tlen, true);
+        free(text);
+        return r;
+}
+
+int queue_prune(struct queue *q, queue_prune_fn gone, void *userdata, size_t *ret_pruned) {
+        size_t n = 0, tlen = 0, tcap = 0;
+        char *text = NULL;
+        bool *pick = calloc(q->t.n ? q->t.n : 1, sizeof *pick);
+        int r = pick ? 0 : -ENOMEM;
+
+        *ret_pruned = 0;
+        /* first the record, durable; then the entries go: a crash between the two leaves an entry
+         * that is also known, which the next load settles */
+        for (size_t i = 0; r == 0 && i < q->t.n; i++) {
+                const struct queue_entry *e = &q->t.v[i].e;
+                if (!queue_state_final(e->state) || !gone(e, userdata))
+                        continue;
+                r = text_add_line(&text, &tlen, &tcap, e);
+                if (r == 0) {
+                        pick[i] = true;
+                        n++;
+                }
+        }
+        if (r == 0 && n)
+                r = known_append(q, text, tlen);
+        free(text);
+        if (r < 0 || n == 0) {
+                free(pick);
+                return r;
+        }
+        size_t kept = 0;
+        for (size_t i = 0; i < q->t.n; i++) {
+                if (!pick[i]) {
+                        if (kept != i)
+                                q->t.v[kept] = q->t.v[i];
+                        kept++;
+                        continue;
+                }
+                char name[128];
+                snprintf(name, sizeof name, "%s/%s.json", q->dir, q->t.v[i].e.id);
+                if (unlink(name) < 0 && errno != ENOENT && r == 0)
+                        r = -errno;
+                struct queue_entry e = q->t.v[i].e;
+                free(e.error), e.error = NULL;
+                free(e.dir), e.dir = NULL;
+                if (known_add(q, &e) < 0)
+                        entry_clear(&e); /* still in the file: the next load has it */
+        }
+        q->t.n = kept;
+        q->first_queued = 0;
+        reindex(&q->t);
+        free(pick);
+        if (r == 0)
+                r = fsync_dir(q->dir);
+        *ret_pruned = n;
+        return r;
+}
+
+size_t queue_known_count(const struct queue *q) {
+        return q->known.n;
+}
+
 int queue_claim(struct queue *q, const struct queue_entry **ret) {
-        for (size_t i = q->first_queued; i < q->n; i++) {
-                struct queue_entry *e = &q->v[i].e;
+        for (size_t i = q->first_queued; i < q->t.n; i++) {
+                struct queue_entry *e = &q->t.v[i].e;
                 if (e->state != QUEUE_QUEUED)
                         continue;
                 q->first_queued = i;
@@ -399,7 +637,7 @@ int queue_claim(struct queue *q, const struct queue_entry **ret) {
                 *ret = e;
                 return 1;
         }
-        q->first_queued = q->n;
+        q->first_queued = q->t.n;
         *ret = NULL;
         return 0;
 }
@@ -453,22 +691,22 @@ int queue_requeue(struct queue *q, const char *id, enum queue_requeue_how how) {
         free(s->e.error);
         s->e.error = NULL;
         s->e.error_class = 0;
-        size_t i = (size_t) (s - q->v);
+        size_t i = (size_t) (s - q->t.v);
         if (i < q->first_queued)
                 q->first_queued = i;
         return save(q, &s->e);
 }
 
 const struct queue_entry *const *queue_entries(const struct queue *q, size_t *ret_n) {
-        for (size_t i = 0; i < q->n; i++)
-                q->list[i] = &q->v[i].e;
-        *ret_n = q->n;
+        for (size_t i = 0; i < q->t.n; i++)
+                q->list[i] = &q->t.v[i].e;
+        *ret_n = q->t.n;
         return q->list;
 }
 
 size_t queue_count(const struct queue *q, enum queue_state s) {
         size_t n = 0;
-        for (size_t i = 0; i < q->n; i++)
-                n += q->v[i].e.state == s;
+        for (size_t i = 0; i < q->t.n; i++)
+                n += q->t.v[i].e.state == s;
         return n;
 }

@@ -45,6 +45,8 @@ struct queue_entry {
         int64_t created_us, started_us, finished_us; /* CLOCK_REALTIME; 0: not yet */
         unsigned attempts;      /* times a worker was started for it, in this run */
         unsigned run;           /* 0, then one more at each retry */
+        bool pruned;            /* a job pruned with its case folder, known only by its upload
+                                 * (the fields that de-duplicate, state, finished_us) */
 };
 
 struct queue;
@@ -77,6 +79,16 @@ int queue_requeue(struct queue *q, const char *id, enum queue_requeue_how how);
 void queue_run_id(const struct queue_entry *e, char *buf, size_t size);
 
 const struct queue_entry *queue_get(const struct queue *q, const char *id);
+/* Removes the finished jobs gone(e, userdata) picks (their case folders were purged); their
+ * uploads stay known, in a compact record of their own, so that the same upload queued again
+ * (a mirror rescan, a webhook sent twice) is still a duplicate: queue_put() then hands out the
+ * pruned job (pruned set; queue_get() no longer finds it). The record is durable before an
+ * entry goes. *ret_pruned: how many went. */
+typedef bool (*queue_prune_fn)(const struct queue_entry *e, void *userdata);
+int queue_prune(struct queue *q, queue_prune_fn gone, void *userdata, size_t *ret_pruned);
+/* Uploads known from pruned jobs. */
+size_t queue_known_count(const struct queue *q);
+
 /* Every job, oldest first (borrowed; valid until the next change). */
 const struct queue_entry *const *queue_entries(const struct queue *q, size_t *ret_n);
 size_t queue_count(const struct queue *q, enum queue_state s);

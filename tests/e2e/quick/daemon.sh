@@ -113,4 +113,27 @@ is "$(jq -r .state "$ROOT/cases/00200001/1/job.json")" done "the earlier job of 
 stop_daemon
 is "$DAEMON_STATUS" 0 "the daemon stops cleanly"
 
+# --- finished jobs leave the queue with their case folders; their uploads stay known -----------
+jobs_before=$(ls "$ROOT/queue" | grep -c '\.json$')
+"$HOTKDUMP" purge --root "$ROOT" --older-than 0 >"$TMP/purge.out" 2>&1
+ok $? "hotkdump purge removes the finished case folders"
+[ ! -e "$ROOT/cases/00200003/1" ]
+ok $? "the mirror job's folder is gone"
+start_daemon "$ROOT" "${QUICK_SETS[@]}" --set "watch.dirs=$MIRROR" --set watch.settle_ms=200 --set "daemon.path_roots=$TMP/up"
+# the cancelled job stays (POST /jobs/ID/retry may still run it) until purge.older_than
+grep -q "job queue: $((jobs_before - 1)) finished job(s) whose case folders are gone pruned; $((jobs_before - 1)) upload(s) known" "$ROOT.log"
+ok $? "at the start, the daemon prunes the $((jobs_before - 1)) done jobs whose folders are gone, and says so"
+is "$(cat "$ROOT"/queue/*.json | jq -r .state)" cancelled "the one entry left in the queue's folder is the cancelled job"
+sleep 1 # the rescan of the mirror, and its settle time
+is "$(api GET '/jobs?case=00200003' | jq -r .total)" 0 "the mirror's dump, found again by the rescan, makes no job"
+[ ! -e "$ROOT/cases/00200003/1" ]
+ok $? "and no case folder"
+body=$(api POST /analyze '{"case": "00200001", "path": "'"$TMP/up/vmcore"'"}')
+is "$(status)" 200 "the pruned upload posted again: 200"
+jq -e '.duplicate and .pruned and (.hint | contains("purged"))' <<<"$body" >/dev/null
+ok $? "a duplicate of a pruned job, and the answer says so ($(jq -c '{duplicate, pruned, hint}' <<<"$body"))"
+is "$(api GET "/jobs/$(jq -r .id <<<"$body")" >/dev/null; status)" 404 "the pruned job is no longer in the API"
+stop_daemon
+is "$DAEMON_STATUS" 0 "the daemon stops cleanly after the prune"
+
 done_testing
