@@ -186,10 +186,10 @@ out:
 }
 
 int cli_config(int argc, char **argv) {
-        (void) argv;
         if (argc > 1) {
-                fprintf(stderr, "Usage: hotkdump config\n\nPrints every setting, commented out at its default.\n");
-                return EXIT_USAGE;
+                bool help = !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h");
+                fprintf(help ? stdout : stderr, "Usage: hotkdump config\n\nPrints every setting, commented out at its default.\n");
+                return help && argc == 2 ? EXIT_OK : EXIT_USAGE;
         }
         config_write_defaults(stdout);
         return EXIT_OK;

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "common/log.h"
+#include "common/settings.h"
 #include "hooks/sink.h"
 
 static const struct {
@@ -43,14 +44,20 @@ int main(int argc, char **argv) {
                 usage(stdout);
                 return EXIT_OK;
         }
-        if (strcmp(argv[1], "--version") == 0) {
+        if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
                 printf("hotkdump %s\n", PACKAGE_VERSION);
                 return EXIT_OK;
         }
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-                if (strcmp(argv[1], commands[i].name) == 0)
+                if (strcmp(argv[1], commands[i].name) == 0) {
+                        /* getopt's messages and ours name the command: "hotkdump analyze: …" */
+                        static char name[64];
+                        snprintf(name, sizeof name, "hotkdump %s", commands[i].name);
+                        settings_set_program(name);
+                        argv[1] = name;
                         return commands[i].run(argc - 1, argv + 1);
+                }
         log_error("unknown command '%s'", argv[1]);
-        usage(stderr);
+        fprintf(stderr, "Try 'hotkdump --help' for the commands.\n");
         return EXIT_USAGE;
 }

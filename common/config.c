@@ -305,6 +305,13 @@ int config_set(struct config *c, const char *key, const char *value, char *err, 
                 if (row->type == TYPE_STRING || row->type == TYPE_PATH) {
                         if (row->type == TYPE_PATH && !*value)
                                 return log_reason(err, err_size, -EINVAL, "%s: a path cannot be empty", key);
+                        size_t len = strlen(value);
+                        /* `root = "/srv/x y"` would be a folder named with its quotes */
+                        if (len >= 2 && (value[0] == '"' || value[0] == '\'') && value[len - 1] == value[0])
+                                return log_reason(err, err_size, -EINVAL,
+                                                  "%s: %s is quoted; values are taken as written, without quotes", key, value);
+                        if (k == CONF_ROOT && value[0] != '/')
+                                return log_reason(err, err_size, -EINVAL, "%s: '%s' is not an absolute path", key, value);
                         char *s = strdup(value);
                         if (!s)
                                 return -ENOMEM;

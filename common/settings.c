@@ -27,14 +27,23 @@ int settings_add(struct settings *s, const char *key, const char *value) {
         return 0;
 }
 
+static const char *program = PACKAGE_NAME;
+
+void settings_set_program(const char *name) {
+        program = name;
+}
+
 int settings_option(struct settings *s, int c, const char *arg, void (*usage)(FILE *out)) {
         assert(s);
         switch (c) {
+        case SETTINGS_OPT_VERSION: printf("%s %s\n", program, PACKAGE_VERSION); return EXIT_OK;
         case SETTINGS_OPT_ROOT: return settings_add(s, "root", arg) < 0 ? EXIT_USAGE : -1;
         case SETTINGS_OPT_SET: return settings_add(s, arg, NULL) < 0 ? EXIT_USAGE : -1;
         case SETTINGS_OPT_CONFIG: s->file = arg; return -1;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE; /* getopt_long() said what was wrong */
+        default: /* getopt_long() said what was wrong */
+                fprintf(stderr, "Try '%s --help' for more information.\n", program);
+                return EXIT_USAGE;
         }
 }
 

@@ -23,7 +23,8 @@ static void usage(FILE *out) {
                 "  --root DIR             where case folders and the queue live (config key root)\n"
                 "  --set KEY=VALUE        override one setting (daemon.listen=127.0.0.1:0, watch.dirs=…)\n"
                 "  --port-file FILE       write the port listened on into FILE once ready\n"
-                "  --verbose              log more\n");
+                "  --verbose              log more\n"
+                "  --version              print the version and exit\n");
 }
 
 int main(int argc, char **argv) {
@@ -42,6 +43,7 @@ int main(int argc, char **argv) {
         int c, done, r;
 
         log_set_program("hotkdumpd");
+        settings_set_program("hotkdumpd");
         while ((c = getopt_long(argc, argv, "hv", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'p':
@@ -59,7 +61,7 @@ int main(int argc, char **argv) {
         }
         if (optind != argc) {
                 log_error("unexpected argument '%s'", argv[optind]);
-                usage(stderr);
+                fprintf(stderr, "Try 'hotkdumpd --help' for more information.\n");
                 settings_clear(&settings);
                 return EXIT_USAGE;
         }

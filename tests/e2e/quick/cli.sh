@@ -106,4 +106,40 @@ is "$?" 3 "an archive entry that climbs out of the folder: exit 3"
 [ -z "$(find "$ROOT" -name escaped)" ]
 ok $? "the entry is written nowhere"
 
+# --- the conventions of a command line ------------------------------------------------------------
+for prog in "$HOTKDUMP" "$TOP_BUILDDIR/hotkdumpd"; do
+	name=$(basename "$prog")
+	is "$("$prog" --version)" "$name $(sed -n 's/^AC_INIT(\[hotkdump\], \[\([^]]*\)\].*/\1/p' "$TOP_SRCDIR/configure.ac")" \
+		"$name --version prints its name and configure.ac's version"
+done
+is "$("$HOTKDUMP" -V)" "$("$HOTKDUMP" --version)" "hotkdump -V is --version"
+"$HOTKDUMP" analyze --bogus >"$TMP/u.out" 2>&1
+is "$?" 2 "an unknown option: exit 2"
+is "$(cat "$TMP/u.out")" "hotkdump analyze: unrecognized option '--bogus'
+Try 'hotkdump analyze --help' for more information." "getopt's message names the command, then one line points to --help"
+"$TOP_BUILDDIR/hotkdumpd" --bogus >"$TMP/u.out" 2>&1
+is "$?" 2 "hotkdumpd with an unknown option: exit 2"
+is "$(tail -n 1 "$TMP/u.out")" "Try 'hotkdumpd --help' for more information." "hotkdumpd points to --help too"
+"$HOTKDUMP" nosuch >"$TMP/u.out" 2>&1
+is "$?" 2 "an unknown command: exit 2"
+grep -q "unknown command 'nosuch'" "$TMP/u.out" && [ "$(wc -l <"$TMP/u.out")" -eq 2 ]
+ok $? "an unknown command is named, in two lines, not the whole usage"
+"$HOTKDUMP" config --help >"$TMP/u.out" 2>&1
+is "$?" 0 "config --help: exit 0"
+grep -q "Usage: hotkdump config" "$TMP/u.out"
+ok $? "config --help prints its usage"
+"$HOTKDUMP" purge --dry-run --root relative/root >"$TMP/u.out" 2>&1
+is "$?" 2 "a relative root: exit 2"
+grep -q "root: 'relative/root' is not an absolute path" "$TMP/u.out"
+ok $? "a relative root is refused with the reason"
+"$HOTKDUMP" purge --dry-run --set 'root="/tmp/x y"' >"$TMP/u.out" 2>&1
+is "$?" 2 "a quoted root: exit 2"
+grep -q 'root: "/tmp/x y" is quoted' "$TMP/u.out"
+ok $? "a quoted root is refused with the reason"
+printf 'root = "%s"\n' "$TMP/quoted" >"$TMP/quoted.conf"
+"$HOTKDUMP" purge --dry-run --config "$TMP/quoted.conf" >"$TMP/u.out" 2>&1
+is "$?" 2 "a quoted root in the config file: exit 2"
+[ ! -e "\"$TMP" ] && [ ! -e "$TMP/quoted" ]
+ok $? "and no folder is made"
+
 done_testing
