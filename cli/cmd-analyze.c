@@ -28,7 +28,7 @@ static void usage(FILE *out) {
                 "                         (the default: report, all of them)\n"
                 "  --debug-file FILE      debug symbols to use: a vmlinux, or a .deb/.ddeb debug package\n"
                 "  --root DIR             where case folders live (config key root)\n"
-                "  --config FILE          read settings from FILE (default /etc/hotkdump/hotkdump.conf if present)\n"
+                "  --config FILE          read settings from FILE (default " HOTKDUMP_CONFDIR "/hotkdump.conf if present)\n"
                 "  --set KEY=VALUE        override one setting\n"
                 "  --filename NAME        the name to give the upload\n"
                 "  --size BYTES           the upload's expected size\n"

@@ -26,7 +26,7 @@ static void usage(FILE *out) {
                      "\n"
                      "  --json                 the list as JSON\n"
                      "  --root DIR             where case folders and the outbox live (config key root)\n"
-                     "  --config FILE          read settings from FILE (default /etc/hotkdump/hotkdump.conf if present)\n"
+                     "  --config FILE          read settings from FILE (default " HOTKDUMP_CONFDIR "/hotkdump.conf if present)\n"
                      "  --set KEY=VALUE        override one setting\n"
                      "\n"
                      "Exit status: 0 nothing left to send (retry: all delivered); 1 posts still wait or\n"

@@ -24,7 +24,7 @@ static void usage(FILE *out) {
                      "  --dry-run              say what would be removed, remove nothing\n"
                      "  --older-than DURATION  e.g. 30d, 12h, 0 (config key purge.older_than)\n"
                      "  --root DIR             where case folders live (config key root)\n"
-                     "  --config FILE          read settings from FILE (default /etc/hotkdump/hotkdump.conf if present)\n"
+                     "  --config FILE          read settings from FILE (default " HOTKDUMP_CONFDIR "/hotkdump.conf if present)\n"
                      "  --set KEY=VALUE        override one setting\n"
                      "\n"
                      "Exit status: 0 done; 2 usage; 6 the root cannot be read.\n");

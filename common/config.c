@@ -25,7 +25,7 @@ struct config_row {
 #define TiB (UINT64_C(1) << 40)
 
 static const struct config_row table[_CONF_MAX] = {
-        [CONF_ROOT] = { "root", TYPE_PATH, "/var/lib/hotkdump", 0, 0,
+        [CONF_ROOT] = { "root", TYPE_PATH, HOTKDUMP_STATEDIR, 0, 0,
                         "Where case folders (cases/<CASE>/<N>/) and the symbol cache live." },
         [CONF_CASE_PATTERN] = { "case_pattern", TYPE_STRING, "^[0-9]{5,10}$", 0, 0,
                                 "Extended regular expression a case number must match." },
@@ -98,7 +98,7 @@ static const struct config_row table[_CONF_MAX] = {
                                 "The first is used; one that cannot open the dump or is too old for its kernel gives "
                                 "way to the next before the fallback modes. The default is the one "
                                 "scripts/build-crash builds; when it is missing, crash from PATH is used." },
-        [CONF_CRASH_COMMANDS] = { "crash.commands", TYPE_PATH, "/etc/hotkdump/crash-commands", 0, 0,
+        [CONF_CRASH_COMMANDS] = { "crash.commands", TYPE_PATH, HOTKDUMP_CONFDIR "/crash-commands", 0, 0,
                                   "The crash command set; when the file is missing, the built-in copy of "
                                   "etc/crash-commands is used." },
         [CONF_CRASH_PYKDUMP] = { "crash.pykdump", TYPE_STRING, "", 0, 0,
@@ -111,7 +111,7 @@ static const struct config_row table[_CONF_MAX] = {
                                  "Seconds for the whole crash stage; commands not reached by then are skipped." },
         [CONF_CRASH_MAX_OUTPUT] = { "crash.max_output", TYPE_SIZE, "256M", 4096, 64 * GiB,
                                     "Bytes kept of one command's output; the rest is counted, not kept." },
-        [CONF_TRIAGE_RULES_DIR] = { "triage.rules_dir", TYPE_PATH, "/etc/hotkdump/rules.d", 0, 0,
+        [CONF_TRIAGE_RULES_DIR] = { "triage.rules_dir", TYPE_PATH, HOTKDUMP_CONFDIR "/rules.d", 0, 0,
                                     "Site triage rules (*.json), read with the built-in ones at each job's start; a "
                                     "file named like a shipped one replaces it, a rule with a shipped id replaces it." },
         [CONF_TRIAGE_MATCH_LIMIT] = { "triage.match_limit", TYPE_UINT, "10000000", 1000, 4000000000ull,
@@ -224,7 +224,7 @@ static const struct config_row table[_CONF_MAX] = {
                                        "HMAC-SHA256 of the body); empty: $HOTKDUMP_WEBHOOK_SECRET, else unsigned." },
         [CONF_WEBHOOK_TIMEOUT] = { "webhook.timeout", TYPE_SECONDS, "30", 1, 600,
                                    "Seconds one webhook call may take." },
-        [CONF_HOOKS_DIR] = { "hooks.dir", TYPE_PATH, "/etc/hotkdump/hooks.d", 0, 0,
+        [CONF_HOOKS_DIR] = { "hooks.dir", TYPE_PATH, HOTKDUMP_CONFDIR "/hooks.d", 0, 0,
                              "Scripts the exec sink runs, each executable file in name order, with the job's "
                              "facts in HOTKDUMP_* environment variables. Exit 0: done; 75: try again later; "
                              "anything else: failed." },

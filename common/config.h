@@ -7,6 +7,16 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The configured folders, which the defaults name (Makefile.am passes them from configure's
+ * sysconfdir and localstatedir): the settings file, the command set, the rules and hooks
+ * folders, and root. */
+#ifndef HOTKDUMP_CONFDIR
+#define HOTKDUMP_CONFDIR "/etc/hotkdump"
+#endif
+#ifndef HOTKDUMP_STATEDIR
+#define HOTKDUMP_STATEDIR "/var/lib/hotkdump"
+#endif
+
 enum config_key {
         CONF_ROOT,
         CONF_CASE_PATTERN,

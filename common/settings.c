@@ -54,7 +54,7 @@ int settings_load(struct settings *s, const char *cmd, struct config **ret) {
         int r = config_new(&cfg);
         if (r < 0)
                 return r;
-        const char *file = s->file ? s->file : "/etc/hotkdump/hotkdump.conf";
+        const char *file = s->file ? s->file : HOTKDUMP_CONFDIR "/hotkdump.conf";
         r = config_load_file(cfg, file, err, sizeof err);
         if (r == -ENOENT && !s->file)
                 r = 0;

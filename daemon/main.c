@@ -19,7 +19,7 @@ static void usage(FILE *out) {
                 "worker process, as `hotkdump analyze` does. SIGHUP reloads the settings; SIGTERM stops it,\n"
                 "and running jobs go on from their last finished stage at the next start.\n"
                 "\n"
-                "  --config FILE          read settings from FILE (default /etc/hotkdump/hotkdump.conf if present)\n"
+                "  --config FILE          read settings from FILE (default " HOTKDUMP_CONFDIR "/hotkdump.conf if present)\n"
                 "  --root DIR             where case folders and the queue live (config key root)\n"
                 "  --set KEY=VALUE        override one setting (daemon.listen=127.0.0.1:0, watch.dirs=…)\n"
                 "  --port-file FILE       write the port listened on into FILE once ready\n"

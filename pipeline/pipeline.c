@@ -325,7 +325,7 @@ static int run_crash(struct job *j, const struct symbols_query *q, struct symbol
         struct crash_cmdset set;
         char vmcore[PATH_MAX];
         int r = crash_cmdset_load(set_path, &set, err, err_size);
-        if (r == -ENOENT && !strcmp(set_path, "/etc/hotkdump/crash-commands")) {
+        if (r == -ENOENT && !strcmp(set_path, HOTKDUMP_CONFDIR "/crash-commands")) {
                 job_log(j, "%s is not there: using the built-in command set", set_path);
                 r = crash_cmdset_parse(crash_cmdset_builtin, strlen(crash_cmdset_builtin), "built-in crash-commands", &set,
                                        err, err_size);

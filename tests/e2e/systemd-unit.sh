@@ -1,11 +1,12 @@
 #!/bin/bash
-# etc/systemd/hotkdumpd.service: systemd-analyze verify finds nothing wrong with it (on a copy
+# hotkdumpd.service (made by make from etc/systemd/hotkdumpd.service.in, for the folders
+# scripts/build configures: /usr/local/bin, /etc/hotkdump, /var/lib/hotkdump): systemd-analyze verify finds nothing wrong with it (on a copy
 # that runs the built daemon, since verify wants the binary to exist), its sandbox keeps the
 # exposure score at 2.0 or below ("OK"; 1.5 when it was written), and the directives the daemon
 # relies on (user, state folder, stop and reload) are there. Skipped without systemd-analyze.
 . "$(dirname "$0")/lib.sh"
 
-unit=$TOP_SRCDIR/etc/systemd/hotkdumpd.service
+unit=${TOP_BUILDDIR:?}/hotkdumpd.service
 max_exposure=2.0
 
 if ! command -v systemd-analyze >/dev/null; then
@@ -16,7 +17,7 @@ fi
 
 mkdir "$TMP/unit"
 copy=$TMP/unit/hotkdumpd.service
-sed "s#^ExecStart=/usr/local/bin/hotkdumpd #ExecStart=${TOP_BUILDDIR:?}/hotkdumpd #" "$unit" >"$copy"
+sed "s#^ExecStart=/usr/local/bin/hotkdumpd #ExecStart=$TOP_BUILDDIR/hotkdumpd #" "$unit" >"$copy"
 grep -q "^ExecStart=$TOP_BUILDDIR/hotkdumpd --config /etc/hotkdump/hotkdump.conf\$" "$copy"
 ok $? "the unit runs /usr/local/bin/hotkdumpd --config /etc/hotkdump/hotkdump.conf"
 
@@ -54,7 +55,7 @@ ok $? "TimeoutStopSec (${stop:-none}) is longer than the default daemon.drain_ti
 
 # the purge's service and timer, for hosts that run only the command
 pcopy=$TMP/unit/hotkdump-purge.service
-sed "s#^ExecStart=/usr/local/bin/hotkdump #ExecStart=$TOP_BUILDDIR/hotkdump #" "$TOP_SRCDIR/etc/systemd/hotkdump-purge.service" >"$pcopy"
+sed "s#^ExecStart=/usr/local/bin/hotkdump #ExecStart=$TOP_BUILDDIR/hotkdump #" "$TOP_BUILDDIR/hotkdump-purge.service" >"$pcopy"
 cp "$TOP_SRCDIR/etc/systemd/hotkdump-purge.timer" "$TMP/unit/"
 grep -q "^ExecStart=$TOP_BUILDDIR/hotkdump purge --config /etc/hotkdump/hotkdump.conf\$" "$pcopy"
 ok $? "hotkdump-purge.service runs hotkdump purge"
@@ -70,7 +71,7 @@ ok $? "systemd-analyze security of the purge: exposure ${pscore:-unknown}, at mo
 grep -qx "OnCalendar=daily" "$TOP_SRCDIR/etc/systemd/hotkdump-purge.timer" && grep -qx "Persistent=true" "$TOP_SRCDIR/etc/systemd/hotkdump-purge.timer"
 ok $? "the timer runs it daily, catching up a missed day"
 
-grep -q '^u hotkdump ' "$TOP_SRCDIR/etc/systemd/hotkdump.sysusers.conf"
-ok $? "etc/systemd/hotkdump.sysusers.conf makes the user hotkdump"
+grep -q '^u hotkdump .* /var/lib/hotkdump ' "$TOP_BUILDDIR/hotkdump.sysusers.conf"
+ok $? "the sysusers file makes the user hotkdump, its home the state folder"
 
 done_testing
