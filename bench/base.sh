@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # Shared by every benchmark, fixtures or not: timing, loopback ports and a hotkdumpd to measure.
 

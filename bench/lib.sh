@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Shared by the benchmarks on real dumps: base.sh, the fixtures, and a 1 GiB file of real dump
 # data made from them (cached in /var/tmp/hotkdump-bench, so only the first run pays for it).
 

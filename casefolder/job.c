@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Job record and case folder.
  * job.json is rewritten atomically after every change, so it always tells the truth after a crash. */
 

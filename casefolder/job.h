@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A job: one dump's case folder (<root>/cases/<CASE>/<N>/), its durable record job.json, and
  * its log hotkdump.log, which receives every stage and every external command's output. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* job.json's vocabulary: the one place its names are spelled. */
 
 #include <assert.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* job.json, the durable record of one job, as the rest of the tree sees it: the file's name, its
  * top-level fields, the job's states and its stages, and the reading of a folder's record from
  * outside the job (the daemon, the outbox, the purge, `hotkdump crash`). Only casefolder/

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The hotkdump command's subcommands: each parses its own options and calls the library. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* `hotkdump analyze`: runs the pipeline in the foreground on one upload, exactly as the
  * daemon runs it, and prints where the results are and what was found. */
 

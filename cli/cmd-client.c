@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* `hotkdump submit` and `hotkdump status`: hotkdumpd's HTTP API from the command line, to queue
  * an upload on the daemon and follow its jobs without hand-written curl and jq. */
 

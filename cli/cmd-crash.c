@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* `hotkdump crash CASE[/N]`: crash, interactive, on a prepared case: the dump, its verified
  * symbols and module debug info, in the mode that opened it, from the case folder. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* `hotkdump info`: what each file is, read from its headers.
  * Exit status tells scripts which kind of problem the worst file had. */
 

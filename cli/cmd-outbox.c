@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* `hotkdump outbox`: the posts that wait to be sent (or that were refused), and `outbox retry`
  * to send them now. Reads the outbox in <root> directly, with or without the daemon running. */
 

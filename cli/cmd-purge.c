@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* `hotkdump purge`: one pass of the retention the daemon runs on its schedule, for hosts that
  * run only the command (etc/systemd/hotkdump-purge.timer, or cron). */
 

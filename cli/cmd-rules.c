@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* `hotkdump rules`: the triage rules a job would load now (built in plus the site folder),
  * with every problem in them; `--check FILE…` checks rule files before they are installed. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* `hotkdump symbols`: the verified debug symbols of a dump, fetched once per kernel, ever.
  * Also --explain: what would be tried, in order, without fetching anything. */
 

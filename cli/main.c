@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* hotkdump: the command-line front end of the dump triage pipeline.
  * A thin dispatcher: every subcommand is a function that calls the library. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Capped output buffers, shared by the subprocess capture and the crash runner.
  * A buffer grows by doubling up to its cap; the bytes past the cap are only counted. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A growing byte buffer with a cap: what passes the cap is counted, not kept. For the output
  * of commands (crash, makedumpfile), which a damaged dump can make endless. */
 #pragma once

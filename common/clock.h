@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The one monotonic clock: every timeout, deadline and duration is measured on it. */
 #pragma once
 

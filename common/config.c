@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Configuration table and its parser.
  * Every limit the daemon enforces is a row here, so that none is a magic number in the code. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Configuration: one table row per key (type, default, range), read from a file once,
  * validated as it is read, and overridable from the command line. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* File helpers: atomic replacement, folder creation, sparse-preserving copy.
  * Every write checks for errors, so that a full disk is a clean failure and never a short file. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* File helpers with the durability rules of the case folder: atomic replace (tmp + fsync +
  * rename + fsync of the folder), folder creation, and copying with holes kept. */
 #pragma once

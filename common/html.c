@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Text into HTML, for the pages hotkdump writes and serves. */
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Text into HTML: the one escaper of the report and the status page. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* json-c, the way the tree uses it: typed getters that accept NULL and the wrong type, dotted
  * paths into nested objects, and whole-file reads and atomic writes of one JSON object. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The processes of a job, found by the mark in their environment. */
 
 #include <assert.h>

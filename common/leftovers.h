@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The processes of a job, whatever became of their parents: each carries the job's mark in its
  * environment (inherited through fork and exec, unlike a process group or a parent, which a
  * command that daemonizes leaves), and the mark finds them when the job ends or when a daemon

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Logging for the daemon and the CLI.
  * Messages go to stderr so that stdout stays clean for a command's actual output. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Logging for the daemon and the CLI: one line per message on stderr, with a level.
  * Library code never logs; it returns -errno and a reason that these functions print once. */
 #pragma once

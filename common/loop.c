@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* An epoll set and what waits on it. */
 
 #include <assert.h>

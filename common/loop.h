@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* An epoll set and what waits on it. The loop knows descriptors and handlers, nothing of jobs:
  * the daemon's supervisor, its HTTP API and the watcher each add their own sources. */
 #pragma once

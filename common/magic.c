@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The signatures of the files an upload can hold. */
 
 #include <stdbool.h>

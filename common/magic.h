@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The one table of signatures: what a file is from its first bytes. The watcher uses it to tell
  * an upload from a stray file, the unpacker to choose between opening an archive, decompressing
  * one file or keeping it, the identification to look inside a compressed dump. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Which addresses a download may connect to. */
 
 #include <arpa/inet.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Which addresses a download may connect to: fetch.deny and fetch.allow, lists of address
  * prefixes ("10.0.0.0/8", "fd00::/8", an address alone) and names for well-known ranges. Each
  * connection is checked after the name was resolved, redirects included, so a host name, a

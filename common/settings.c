@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Settings for both programs: the config file, then --root and --set, in the order given. */
 
 #include <assert.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Settings for both programs: the config file (explicit, or /etc/hotkdump/hotkdump.conf when
  * present), then --root and --set overrides, in the order given; and the exit statuses both
  * programs end with. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Text as it may be shown: URLs without their credentials, valid UTF-8, one line for logs. */
 
 #include <assert.h>

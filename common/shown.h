@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Text as it may be shown (logs, the API, job.json): URLs without their credentials, and for
  * a log line one line of valid UTF-8. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* External commands for the pipeline (makedumpfile, crash …).
  * The child leads its own process group so that a timeout takes down everything it started. */
 

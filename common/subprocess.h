@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Running external commands: an argv (never a shell string), captured output, a timeout the
  * parent enforces on the child's whole process group, and shell-style exit status. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The daemon's loop: signals, the HTTP API, the watcher, timers and one pidfd per worker, all in
  * one epoll set. The loop never blocks on a job; each job runs in its own worker process. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* hotkdumpd: one single-threaded epoll loop that takes job requests from the HTTP API and the
  * inotify watcher, keeps them in the durable queue and runs each in a worker process. */
 #pragma once

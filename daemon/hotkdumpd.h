@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* hotkdumpd's entry point, called by its main() (and nothing else). */
 #pragma once
 

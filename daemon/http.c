@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The HTTP API: libmicrohttpd in external epoll mode inside the daemon's loop. Every handler
  * checks method, path, authorisation, content type and size first, and none of them blocks. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The HTTP API: libmicrohttpd in external epoll mode inside the daemon's loop. It knows the
  * loop, the queue's records and the calls below, nothing else of the daemon. */
 #pragma once

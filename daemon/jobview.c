@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The API's view of the daemon: a job as JSON (its queue record, what its case folder recorded,
  * links to the files a person reads) and the Prometheus text of /metrics. It reads; it decides
  * nothing. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What the API shows of the daemon: a job as JSON and the Prometheus text of /metrics, from
  * the queue's records, the case folders and the figures the supervisor keeps. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* hotkdumpd: the daemon's main(). It reads the settings and hands over to the loop in
  * daemon.c; the HTTP API, the watcher and the queue are modules of their own. */
 

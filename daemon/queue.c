@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The local job queue: one JSON file per job in <root>/queue/, replaced atomically on every
  * change (tmp + fsync + rename + fsync of the folder), so a kill -9 at any moment loses nothing. */
 

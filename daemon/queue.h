@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The job queue: every request the daemon accepted, written to disk before it is acknowledged,
  * and de-duplicated across triggers (the webhook and the mirror announcing one upload). */
 #pragma once

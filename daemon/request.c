@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Parsing what clients send: untrusted input, so these are functions of their own, each with a
  * fuzz target. Nesting is capped, every field is checked for its type, anything unknown is
  * refused; a /cases/ path names only the files a person reads. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What a client sends the API, parsed and checked: the body of POST /analyze (a JSON object of
  * known fields, each of its type) and the path of GET /cases/CASE/N/FILE. What needs the
  * configuration (the case pattern, the roots) the caller checks. */

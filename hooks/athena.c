@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Athena (Salesforce) case comments: login, case lookup by CaseNumber, comment creation, and
  * the splitting of a long comment into parts Salesforce takes. */
 

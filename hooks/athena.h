@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Athena's case comments, through the Salesforce REST API: an OAuth2 login (or a configured
  * token), the case found by its CaseNumber with SOQL, and a CaseComment made on it. */
 #pragma once

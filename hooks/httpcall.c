@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* HTTP calls of the post-back sinks, through libcurl.
  * Small answers read whole; the caller decides what an answer means. */
 

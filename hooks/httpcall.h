@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* One HTTP request of a post-back sink (Salesforce, a webhook): the whole answer read into memory,
  * and what went wrong said in a way that tells a post to try again from a post to give up. */
 #pragma once

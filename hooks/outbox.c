@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The outbox in <root>/outbox/: one JSON file per post, named by the time it was written so that
  * a listing is the order of posting; a delivery record per job in its case folder (posted.json).
  * Durable like the queue: tmp + fsync + rename + fsync of the folder. */

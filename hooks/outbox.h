@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The outbox: every post of a job's result (a case comment on Athena, a webhook call, a hook
  * script) is written here first, durably, and removed only once the far side has taken it, so
  * a post outlives an outage of the far side and restarts of the daemon. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Hook scripts: found in hooks.dir, run through the one subprocess API with a timeout, and
  * their exit status turned into a delivery outcome. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The exec sink: the site's hook scripts, run one by one with the job's facts in HOTKDUMP_*
  * environment variables, each with a timeout, their output in the case folder's log. */
 #pragma once

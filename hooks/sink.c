@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What the post-back sinks share: their secrets, read from a file or the environment and never
  * written to a log. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What one delivery of a post came to, the same for every sink (Athena, webhook, scripts). */
 #pragma once
 

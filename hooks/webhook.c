@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Webhook deliveries: one signed POST per post, the same signature scheme POST /analyze
  * accepts, so one receiver can check both. */
 

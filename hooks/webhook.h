@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The webhook sink: a job's summary.json POSTed to a configured URL, signed with HMAC-SHA256. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Fetch stage: local files and http(s) downloads into <job>/input/.
  * A download is written to NAME.part and renamed only when whole and verified. */
 

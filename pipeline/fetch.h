@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Fetch: bring the upload into the job's input/ folder, from a local path (hard link, or a
  * copy that keeps holes) or an http(s) URL (resumed, retried, capped, verified). */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* First look at a kernel log: panic line, oops headline, crashing task.
  * Plain string matching on the log's own words; the triage rules come later and go deeper. */
 

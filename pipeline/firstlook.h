@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* First look: what the kernel log alone says about the crash, before any debug symbols: the
  * panic line (or the oops headline when an oops went straight to kdump), the crashing task
  * and CPU, and the log's last lines. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The analysis stage machine for one upload.
  * Each stage records its start, end and error in job.json before the next begins. */
 

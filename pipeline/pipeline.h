@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The stage machine: fetch → unpack → identify → first look, for one upload. An upload that
  * holds several dumps gives one job per dump, each with its own case folder. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Progress output for copies and downloads.
  * The bar goes to stderr only when it is a terminal; logs get whole lines, never carriage returns. */
 

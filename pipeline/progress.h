@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Progress of a long copy or download: a bar on a terminal, and a line in the job log every
  * tenth of the way (or every 30 s when the size is unknown). */
 #pragma once

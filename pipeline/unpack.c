@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unpack stage: libarchive extraction with path, link, type, size, count and ratio checks.
  * Nothing is created outside dest: every path is walked one component at a time with
  * O_NOFOLLOW, and no symbolic link is ever created. */

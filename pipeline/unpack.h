@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unpack: turn what was fetched into plain files under <job>/dump/: archives of any kind
  * libarchive reads (nested too), whole-file compression, flattened dumps reassembled.
  * Hostile archives are refused whole; every limit comes from the configuration. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The purge: finished case folders past their age and the symbol cache's unused kernels, with
  * NOPURGE, running jobs and links respected, and a trash so that a crash never leaves half a
  * folder under its own name. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Retention: case folders whose job ended long enough ago, and debug symbols nobody used for
  * long, are removed, unless a NOPURGE file keeps them; under disk pressure the oldest go first. */
 #pragma once

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The layout's rules (ARCHITECTURE.md), checked on the sources: common/ includes nothing outside
 # common/; only daemon/ includes a daemon header; no include cycle between modules (a module is
 # a .c and its .h); job.json is read only through casefolder/'s getters, and the case folder's
@@ -76,5 +77,21 @@ bad=$(grep -nE 'strcmp\((job_state|job_record_string\([^)]*JOB_STATE)|"(running|
 [ -z "$bad" ]
 ok $? "a job's state is compared as enum job_state, not as a string"
 [ -z "$bad" ] || sed 's/^/#   /' <<<"$bad"
+
+# every file of code (sources, scripts, build files, templates) says its licence, LICENSE's
+if [ -e .git ] || git rev-parse --git-dir >/dev/null 2>&1; then
+	missing=
+	for f in $(git ls-files | grep -vE '\.(json|tsv|txt|md)$|^LICENSE$|^etc/hotkdump\.conf$'); do
+		[ -f "$f" ] || continue
+		head -n 3 "$f" | grep -q 'SPDX-License-Identifier: GPL-3.0-or-later' || missing="$missing $f"
+	done
+	[ -z "$missing" ]
+	ok $? "every file of code has an SPDX-License-Identifier line (GPL-3.0-or-later)"
+	[ -z "$missing" ] || tr ' ' '\n' <<<"$missing" | sed '/^$/d; s/^/#   /'
+else
+	skip "not a git checkout: the licence lines are checked on one"
+fi
+grep -q 'GNU GENERAL PUBLIC LICENSE' LICENSE && grep -q 'Version 3, 29 June 2007' LICENSE
+ok $? "LICENSE is the GPL, version 3"
 
 done_testing

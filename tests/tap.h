@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A minimal TAP producer for the C unit tests, read by automake's tap-driver.sh.
  * Each check prints one "ok"/"not ok" line; tap_done() prints the plan and the exit status. */
 #pragma once

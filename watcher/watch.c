@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The inotify watcher on the upload mirror: every folder under the watched ones, watched as it
  * appears; a file starts a job once it was closed or moved in and then stayed unchanged. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The inotify watcher on the upload mirror: files dropped into per-case folders under
  * watch.dirs become job requests once they have stayed still for the settle time. It knows
  * the loop it runs in and a submit callback, nothing of the daemon or its queue. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Runs crash on a dump: the command set goes in one command at a time, each followed by an echo
  * of a marker, so every answer is cut out exactly, however long a command runs or fails. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The crash stage: one crash process per job, fed the command set one command at a time, each
  * answer captured on its own; blocked tasks and top memory users are worked out here. */
 #pragma once

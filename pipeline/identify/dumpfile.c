@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Dump identification from headers: kdump-compressed, diskdump, ELF, flattened streams,
  * whole-file compression and saved kernel logs. Everything read here is untrusted input. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Dump identification: what a file is (format, kernel, build-id, completeness), read from its
  * headers only, so that the time it takes does not grow with the size of the dump. */
 #pragma once

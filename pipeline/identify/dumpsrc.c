@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Byte sources for dump identification.
  * Each one answers pread() without ever reading more of the underlying file than asked. */
 

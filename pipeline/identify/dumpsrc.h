@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Byte sources for reading dump headers: a file, a buffer, the first part of a compressed
  * stream, or the logical view of a makedumpfile flattened stream. Parsers see one pread(). */
 #pragma once

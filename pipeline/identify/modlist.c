@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The loaded modules of a dump, from the kernel's own list.
  * struct module has begun with `enum module_state state; struct list_head list;
  * char name[MODULE_NAME_LEN];` since 2.6: on a 64-bit kernel the list is at offset 8 and the

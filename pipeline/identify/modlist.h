@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The modules a dump had loaded, read from its memory: the kernel's `modules` list walked
  * through the dump's page tables (libkdumpfile does the reading and the address translation).
  * Needs only the link-time address of `modules`, from a System.map or a vmlinux's .symtab, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* VMCOREINFO lookups.
  * The text comes from a customer's dump, so nothing here trusts lengths, terminators or digits. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* VMCOREINFO: the KEY=VALUE text the kernel leaves for dump tools.
  * Read-only lookups over an untrusted buffer that need not be NUL-terminated. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The report of a job, made from job.json and the case folder's files: summary.json,
  * report.html (one self-contained page) and comment.txt (the short text for the case). */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The report: summary.json for machines, report.html for a person, comment.txt for the case,
  * all made from job.json and the files in the case folder, so they can be made again. */
 #pragma once

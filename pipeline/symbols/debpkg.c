@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* .deb/.ddeb streaming extraction with libarchive: ar outside, tar (xz, zstd, gz …) inside.
  * Reading stops as soon as everything wanted has been written. */
 

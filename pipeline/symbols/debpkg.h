@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Streaming extraction from a Debian or Ubuntu debug package (.deb/.ddeb): the ar archive is
  * read as it arrives, its data.tar.* unpacked on the fly, and only the vmlinux and the debug
  * files of wanted modules are written. No dpkg, no copy of the whole package. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Build-id and banner of debug ELF files.
  * Reads section headers and the one or two sections needed, never the whole (1 GB) file. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* What a debug ELF file (a vmlinux, a module's .ko debug file) says about the build it belongs
  * to: its GNU build-id, and whether its linux_banner names a given release and version. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* HTTP downloads as pull streams, through libcurl's multi interface: the write callback pauses
  * the transfer when our buffer is full, the reader unpauses it when it wants more. */
 

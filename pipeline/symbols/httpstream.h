@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* An HTTP(S) download read as a stream, pulled by its consumer (libarchive), so a package can
  * be unpacked while it downloads. A cut or stalled transfer is resumed with a Range request
  * (or restarted from the first byte when the server cannot resume and nothing was consumed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Preparing a vmlinux: `gdb -batch -ex "save gdb-index DIR"` writes the index, `objcopy` adds
  * it as .gdb_index and drops .rela*, the build-id is checked, the result is renamed over the
  * original. What the tools say is in the job's log. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* A vmlinux prepared for speed: crash's embedded gdb reads a .gdb_index instead of building
  * its symbol tables from all of DWARF at every start, and the .rela* sections a linked vmlinux
  * keeps (--emit-relocs, for KASLR) are dropped, since a debugger never applies them to an

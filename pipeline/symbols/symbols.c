@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Debug symbols: the sources, the naming rules of each archive, verification and the cache.
  * A cache entry appears under its final name only once its vmlinux is whole and verified. */
 

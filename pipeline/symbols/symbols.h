@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Debug symbols for a dump: found in a file the user names, the shared cache, debuginfod, the
  * Ubuntu or the Debian archive, in that order; verified against the dump's build-id (or its
  * banner) before anything is trusted; cached once per kernel for every job. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Decoders of what the kernel prints as numbers or paths, for triage summaries. */
 
 #include <assert.h>

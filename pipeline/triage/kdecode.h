@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Numbers and paths the kernel prints, in words: what a triage summary says instead of the
  * raw value. Each decoder writes one short phrase into buf and returns false when the value is
  * not of its kind (buf then holds the value as given). */

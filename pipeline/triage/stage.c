@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Triage for one job: gathers the sources the rules read from the job folder and job.json
  * (kernel log, first look, crash's answers), runs the rules and records the findings. */
 

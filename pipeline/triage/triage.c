@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Triage rules: loading and validation, then evaluation against one job's sources.
  *
  * Regular expressions are PCRE2's: named captures feed the summaries, multi-line patterns follow

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Triage: declarative rules (etc/rules.d, JSON) that name the cause of a crash from the kernel
  * log, crash's answers, VMCOREINFO and the kernel release, with the lines that prove it.
  * The format is described in etc/rules.d/README and in README.md. */

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Chaos: hotkdumpd killed with -9 at random moments while jobs flow in through both triggers
 # (POST /analyze and files dropped into the mirror, also while it is down) and the Athena
 # stand-in fails at random (500, 429, resets, slow answers, accept-then-drop). Then the daemon

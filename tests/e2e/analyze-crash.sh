@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The whole pipeline on real dumps with the real crash: symbols by build-id from a real
 # debuginfod on loopback, module debug files from a Debian pool on loopback (nginx), crash's
 # command set, the report rendered in headless Chromium, and `hotkdump crash` driven in tmux.

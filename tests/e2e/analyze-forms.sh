@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # `hotkdump analyze --stop-after first-look` on every form a customer uploads: the bare dump,
 # a tarball of /var/crash/<stamp>/ in several compressions, a zip, a gzip'd dump, a flattened
 # dump, and an upload with two dumps. Each must end with the case folder laid out, job.json

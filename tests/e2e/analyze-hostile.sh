@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Hostile and broken uploads: each is refused with one clear line naming the upload and the
 # reason, its job folder marked failed with that reason, and nothing written outside it.
 . "$(dirname "$0")/lib.sh"

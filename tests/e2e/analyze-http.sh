@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Uploads fetched over HTTP from a real nginx on loopback: a plain download, one cut off half
 # way (the server stops answering) and resumed with a Range request, a 404, a server that
 # accepts and never answers, refused URL schemes, and a disk that fills up mid-download.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # The Athena stand-in (athena-standin.py, a Salesforce-shaped case API on loopback that records
 # every call): starting it, its state files, and what it recorded. Sourced after lib.sh.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 # A stand-in for the Salesforce REST API of Athena (the case system) as hotkdump uses it to post
 # case comments, plus a webhook receiver, for the end-to-end tests: it records every call.
 """

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The crash stage when things go wrong: crash missing, a command that never returns (the only
 # use of the stand-in crash), crash killed in the middle of a command, the stage's own time
 # limit, a broken command set, and a dump crash cannot open. Each time the job says which

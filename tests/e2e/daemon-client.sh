@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # hotkdump submit and hotkdump status against a real hotkdumpd on loopback: a real dump queued
 # by path and followed to its end, the same upload again (known, same job), the job shown, listed
 # and printed as JSON, and the refusals: no token, a path outside the roots, a bad case number,

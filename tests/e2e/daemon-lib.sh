@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # Starting and talking to a real hotkdumpd on loopback. Sourced after lib.sh.
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # hotkdumpd never loses a job and never runs one twice: kill -9 in the middle of a download, of
 # an unpack and of crash, then a restart, and every job finishes, in its one case folder,
 # without a second download; SIGTERM stops running jobs and the next start finishes them.

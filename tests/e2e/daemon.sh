@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # hotkdumpd on loopback: a URL posted to POST /analyze (fetched from a real nginx) and a dump
 # dropped into the watched mirror both run the whole pipeline, with the real crash, to a
 # report; the same upload announced both ways makes one job; bad requests get the right 4xx at

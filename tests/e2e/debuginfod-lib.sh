@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # A real debuginfod server (elfutils) on loopback, indexing a folder of debug packages.
 # Sourced after lib.sh, which provides TMP, bail and free_port.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # `hotkdump info` on bad input: each case gets one clear line naming the file and the reason,
 # its own exit status (3 not a dump, 4 damaged, 5 cannot read, 1 truncated but identified),
 # no hang, and nothing written anywhere.

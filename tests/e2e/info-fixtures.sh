@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # `hotkdump info` on every real fixture dump, checked against the manifest the generator wrote
 # from what the guest itself printed, and against crash's own reading where crash can tell.
 . "$(dirname "$0")/lib.sh"

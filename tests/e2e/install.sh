@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # make install into a DESTDIR, from a build configured with folders of its own: every file is
 # there (programs, settings, command set, rules, units, sysusers and tmpfiles files), each names
 # the configured folders, the installed settings file is what the installed hotkdump prints as

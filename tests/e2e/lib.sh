@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Shared helpers for the end-to-end tests: TAP output, temp folders, and the real-dump fixtures.
 # Sourced by each tests/e2e/*.sh; HOTKDUMP and TOP_SRCDIR come from the test harness.
 

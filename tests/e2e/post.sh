@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Post back: a job's findings reach the case on Athena (a Salesforce stand-in on loopback that
 # records every call), a webhook and the hook scripts, through the durable outbox: the exact
 # calls, long comments in parts, an outage with a daemon restart in between, an answer lost

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Prepared symbols and one read of the debug package, on a real dump with the real crash: a cold
 # job takes the vmlinux and the debug files of the modules the dump has loaded out of one request
 # to a loopback Debian pool (nginx, its access log counts requests and bytes); the cache entry it

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Retention: hotkdump purge and hotkdumpd's scheduled purge remove old case folders and unused
 # symbols, and never what NOPURGE, a running job or a link outside the root protects; a purge
 # killed midway leaves no half folder under its name; a nearly full disk refuses new jobs

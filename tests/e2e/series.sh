@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The other kernel series the archive ships, end to end: for each suite in
 # HOTKDUMP_TEST_SUITES (default: trixie's 6.12 and unstable's 7.x), on dumps made by crashing
 # that suite's newest cloud kernel in QEMU (tests/fixtures/make-fixtures with

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # hotkdump symbols against a real debuginfod server (elfutils) on loopback, indexing the fixture
 # kernel's real -dbg package: a cold fetch by build-id, a warm hit that asks the server nothing,
 # two fetches at once for one kernel with one download, and a miss that falls through.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # hotkdump symbols against real archives on loopback: nginx laid out as the Debian pool and as
 # the Ubuntu ddebs archive (with its Packages index) and Launchpad, holding the fixture kernel's
 # real debug package at the names the rules produce. Cold fetch, cache hit, two fetches at once,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # hotkdumpd.service (made by make from etc/systemd/hotkdumpd.service.in, for the folders
 # scripts/build configures: /usr/local/bin, /etc/hotkdump, /var/lib/hotkdump): systemd-analyze verify finds nothing wrong with it (on a copy
 # that runs the built daemon, since verify wants the binary to exist), its sandbox keeps the

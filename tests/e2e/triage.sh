@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Triage on real dumps: for every crash cause the fixture generator makes (sysrq, OOM panic and
 # the lkdtm ones: BUG, NULL dereference, soft lockup, hung task, panic_on_warn, panic from a
 # module, stack overflow, a write to read-only data or to kernel text, an RCU stall, list_add

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target: the path of GET /cases/CASE/N/FILE, as any client may send it. Whatever it
  * accepts must name one plain case part, a folder number and a file a person reads, with nothing
  * that climbs out of the case folder. */

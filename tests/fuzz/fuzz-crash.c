@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target: everything read from crash's answers (whose content comes from the
  * customer's dump) and the command-set parser (a file people edit). */
 

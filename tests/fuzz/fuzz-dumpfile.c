@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target: dump identification over arbitrary bytes, the way a customer's upload
  * reaches it. Seeds: the real fixture dumps (their first megabytes). */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target: the first-look parser over arbitrary kernel-log text, which comes from the
  * customer's dump or an uploaded dmesg file. */
 

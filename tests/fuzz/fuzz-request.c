@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target: the body of POST /analyze, as any client may send it. */
 
 #include <stddef.h>

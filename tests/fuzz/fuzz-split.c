@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target: splitting a comment (made from what a customer's kernel printed) into the
  * parts Salesforce takes. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target: the symbol naming rules and the module-list reader, which take the dump's
  * own utsname strings and kernel log. */
 

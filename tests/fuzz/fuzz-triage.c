@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer target: the triage rule loader (files people write) and the rules run on a kernel
  * log (the customer's). The input is a rule file, then a NUL byte, then a log; without the NUL
  * the whole input is both. The shipped rules run on the log too. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Synthetic dumps for unit tests: kdump-compressed v6, ELF cores and flattened streams,
  * laid out as makedumpfile and the kernel lay them out on x86_64. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Builds small synthetic dumps in memory, byte for byte in the on-disk layouts, so that the
  * unit tests can cover what Debian's makedumpfile cannot write (snappy, zstd, odd headers). */
 #pragma once

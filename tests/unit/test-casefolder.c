@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests of the case folder: job.json's vocabulary (every name round-trips, nothing else
  * parses), the reading of a folder's record from outside (missing, damaged, a link, a record
  * without its case), checked path building, folder numbers taken with mkdir (and never given

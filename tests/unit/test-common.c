@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests for the shared pieces: the config table, the subprocess runner (capture,
  * exit status, timeout that takes the whole process group), and atomic file replacement. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests for what is read from crash and from its command set: the command-set parser and
  * its errors, the `ps` and `ps -m` tables, the crashing function in a backtrace, and the panic
  * string of `sys`. The texts are in the layout crash 8 prints. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests for the streaming debug-package reader: packages made here with libarchive in the
  * layouts Debian has used (files, a vmlinux under lib/modules/, links in either order, links
  * to links, links that leave the package), read through the same callback a download uses. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests for dump identification on synthetic dumps: every page compression, QEMU-style
  * headers, truncation at each depth, absurd headers, flattened streams and gzip'd files. */
 

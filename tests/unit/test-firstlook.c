@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests for the first look: panic lines, oops headlines when there is no panic line,
  * the crashing task, and logs that say nothing. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests of the post-back sinks' pure parts: splitting a comment for Salesforce, the webhook
  * signature, and the environment a hook script is given. */
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests of the HTTP API's routing, on loopback, with the supervisor's calls (struct
  * http_ops) answered by this file over a real queue: which path and method reach which call,
  * what each answers when the call refuses, the token on writes, the body limit before a byte is

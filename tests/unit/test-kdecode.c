@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests for the decoders triage summaries use: x86 page fault error codes, init's exit
  * code (a wait status) and the subsystem of a kernel source path. */
 

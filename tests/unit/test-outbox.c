@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests of the outbox's state machine, with the exec sink (hook scripts, local, so every
  * outcome can be made at will): a post per sink and script, written once however often it is
  * asked for; a delivery recorded in posted.json before the entry goes; a refusal kept, failed,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests of the stage machine's resume and sibling rules, on synthetic dumps, up to the
  * first look (no symbols, no crash): an upload of two dumps makes two jobs, the second carrying
  * the upload's id; a finished upload run again makes nothing new; a job stopped after its fetch

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests of the purge's choice of what goes: a finished job's folder older than older_than
  * goes, and nothing else: not a younger one, a running one, one with NOPURGE (or in a case with
  * one), one the daemon says is busy, one being made, a link; a dry run removes nothing; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests of the job queue's pruning: finished jobs whose case folders are gone leave the
  * queue, their uploads stay known (a mirror rescan or a second webhook is still a duplicate,
  * after a reopen too), the record survives a cut append and a prune cut between its steps, and

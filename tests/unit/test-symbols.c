@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests for the symbol naming rules and the module list read from a kernel log. */
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Triage rules: loading and its error messages, the condition logic, templates, ordering, and
  * the shipped rules on log excerpts of the causes no fixture dump can show here (a general
  * protection fault, a hard lockup, an RCU stall, a stack overflow, a machine check, a page

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests for VMCOREINFO lookups: keys, values, and text that is not well formed. */
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests of the daemon's pure parts: the durable queue (dedupe, claim, ack, requeue, reload
  * after a crash, a damaged entry), the parser of POST /analyze, and the watcher's decisions on
  * a dropped file (its case number, a temporary name, whether its first bytes can be a dump). */

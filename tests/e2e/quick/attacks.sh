@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Faults and attacks that once broke hotkdumpd, each shown on a real daemon on loopback: requests
 # whose body length is ambiguous (request smuggling, with raw sockets); clients that trickle
 # their headers or body to hold connections (cut at http.request_time, whatever http.timeout

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The quick tier, no fixtures: the `hotkdump` command on synthetic dumps (tests/unit/synth.c,
 # written by tests/e2e/quick/mkdump) with a vmlinux that carries their build-id and the stand-in
 # crash. Identify, the whole analyze to a report, the symbol check, and bad input refused with

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The quick tier, no fixtures: hotkdumpd with both triggers on synthetic dumps and the stand-in
 # crash. A path and a URL posted to POST /analyze (the URL served by a real HTTP server on
 # loopback) and a dump dropped into the watched mirror each run the whole pipeline to a report

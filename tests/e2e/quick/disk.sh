@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # A full disk drops no work: hotkdumpd's root on a small tmpfs, filled up. A job that runs out
 # of space while it copies its dump goes back to the queue (not failed), and finishes once there
 # is room; a file dropped into the mirror while the queue cannot be written is queued when

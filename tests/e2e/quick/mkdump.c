@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Writes one of the unit tests' synthetic dumps to a file, for the quick end-to-end tier, which
  * runs before (and without) the QEMU fixtures: mkdump kdump|kdump-zlib|elf|flat|gzip OUT. */
 #include "tests/unit/synth.h"

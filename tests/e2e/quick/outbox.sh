@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Never two comments for one post, when the Athena stand-in answers too late: a comment request
 # that outlives athena.timeout (the stand-in makes the comment after 5 s, the sender stops
 # waiting at 2 s) is looked for only once the far side can no longer be at work on it, counted

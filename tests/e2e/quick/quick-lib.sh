@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # The quick tier's dumps and symbols: synthetic dumps of tests/unit/synth.c, a vmlinux with
 # their build-id, the stand-in crash. Sourced after lib.sh.
