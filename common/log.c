@@ -2,15 +2,33 @@
 /* Logging for the daemon and the CLI.
  * Messages go to stderr so that stdout stays clean for a command's actual output. */
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/log.h"
 #include "common/shown.h"
 
 static enum log_level max_level = LOG_INFO;
 static const char *program = "hotkdump";
+
+/* Whether stderr is the journal (systemd sets $JOURNAL_STREAM to its device:inode): then each
+ * line starts with its syslog priority, "<3>" for an error, so that `journalctl -p err` finds
+ * it. Asked once; -1 until then. */
+static int to_journal = -1;
+
+static bool stderr_is_journal(void) {
+        if (to_journal < 0) {
+                const char *js = getenv("JOURNAL_STREAM");
+                unsigned long long dev, ino;
+                struct stat st;
+                to_journal = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(2, &st) == 0 &&
+                             (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+        }
+        return to_journal;
+}
 
 void log_set_level(enum log_level level) {
         max_level = level;
@@ -63,10 +81,14 @@ int log_full_errno(enum log_level level, int error, const char *fmt, ...) {
         va_end(ap);
         /* one line, whatever a file name or a server put in it, and no credentials */
         shown_text(line, shown, sizeof shown, true);
+        static const int priority[] = { [LOG_ERR] = 3, [LOG_WARNING] = 4, [LOG_INFO] = 6, [LOG_DEBUG] = 7 };
+        char pri[8] = "";
+        if (stderr_is_journal())
+                snprintf(pri, sizeof pri, "<%d>", priority[level]);
         if (prefix[level])
-                fprintf(stderr, "%s: %s: %s\n", program, prefix[level], shown);
+                fprintf(stderr, "%s%s: %s: %s\n", pri, program, prefix[level], shown);
         else
-                fprintf(stderr, "%s: %s\n", program, shown);
+                fprintf(stderr, "%s%s: %s\n", pri, program, shown);
         return -e;
 }
 

@@ -25,6 +25,7 @@
 #include "common/json.h"
 #include "common/leftovers.h"
 #include "common/log.h"
+#include "common/notify.h"
 #include "common/subprocess.h"
 #include "hooks/outbox.h"
 #include "pipeline/pipeline.h"
@@ -55,6 +56,7 @@ struct daemon {
         struct worker **workers;
         size_t n_workers;
         bool draining, stop, want_drain, want_reload;
+        size_t notified_workers; /* the count of running jobs the last STATUS= said */
         int64_t drain_deadline_ms;
         pid_t pid;
         struct daemon_counters counters;
@@ -800,10 +802,20 @@ static void check_disk(struct daemon *d, int64_t now) {
         d->disk_low = low;
 }
 
+/* The service manager's view (Type=notify): ready, and what runs. first: "READY=1" or NULL. */
+static void notify_ready(struct daemon *d, const char *first) {
+        char state[256];
+        snprintf(state, sizeof state, "%s%sSTATUS=listening on port %u; %zu job(s) running, %zu queued", first ? first : "",
+                 first ? "\n" : "", d->http ? http_port(d->http) : 0u, d->n_workers, queue_count(d->queue, QUEUE_QUEUED));
+        d->notified_workers = d->n_workers;
+        (void) notify_send(state);
+}
+
 static void begin_drain(struct daemon *d) {
         if (d->draining)
                 return;
         d->draining = true;
+        (void) notify_send("STOPPING=1\nSTATUS=shutting down: waiting for the running jobs to stop");
         d->drain_deadline_ms = clock_now_ms() + (int64_t) config_u64(d->cfg, CONF_DAEMON_DRAIN_TIMEOUT) * 1000;
         log_info("shutting down: no new work; %zu running job(s) are stopped and go on at the next start", d->n_workers);
         if (d->http)
@@ -980,6 +992,7 @@ int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
         int r, root_lock = -1;
 
         d.pid = getpid();
+        notify_init();
         signal(SIGPIPE, SIG_IGN);
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -1063,6 +1076,7 @@ int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
                 }
         }
         schedule(&d);
+        notify_ready(&d, "READY=1");
 
         while (!d.stop) {
                 int n = loop_run_once(d.loop, -1);
@@ -1076,9 +1090,14 @@ int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
                 }
                 if (d.want_reload) {
                         d.want_reload = false;
-                        if (!d.draining)
+                        if (!d.draining) {
+                                (void) notify_send("RELOADING=1\nSTATUS=reloading the configuration");
                                 reload(&d);
+                                notify_ready(&d, "READY=1");
+                        }
                 }
+                if (!d.draining && d.n_workers != d.notified_workers)
+                        notify_ready(&d, NULL);
                 if (d.draining && ((d.n_workers == 0 && d.sender_pid <= 0 && d.purge_pid <= 0) || clock_now_ms() > d.drain_deadline_ms + 5000))
                         d.stop = true;
         }

@@ -731,6 +731,10 @@ static int read_secret(const char *path, char **ret, size_t *ret_len, char *err,
         int r = read_secret_file(path, ret, ret_len);
         if (r < 0)
                 snprintf(err, err_size, "'%s': %s", path, r == -ENODATA ? "its first line is empty or blank" : strerror(-r));
+        struct stat st;
+        if (r == 0 && stat(path, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)))
+                log_warning("http: the secret in '%s' can be read by %s (mode %04o): chmod 600 it", path,
+                            st.st_mode & S_IROTH ? "every user" : "its group", (unsigned) (st.st_mode & 07777));
         return r;
 }
 

@@ -519,8 +519,11 @@ int watch_start(const struct watch_env *env, struct watch **ret, char *err, size
                 }
                 if (stat(root, &st) < 0 || !S_ISDIR(st.st_mode)) {
                         int e = errno;
-                        snprintf(err, err_size, "watch.dirs: '%s' %s", root,
-                                 st.st_mode && !S_ISDIR(st.st_mode) ? "is not a folder" : strerror(e));
+                        snprintf(err, err_size, "watch.dirs: '%s' %s%s", root,
+                                 st.st_mode && !S_ISDIR(st.st_mode) ? "is not a folder"
+                                 : e == ENOENT                      ? "is missing"
+                                                                    : "cannot be read: ",
+                                 st.st_mode || e == ENOENT ? "" : strerror(e));
                         watch_free(w);
                         return -EINVAL;
                 }

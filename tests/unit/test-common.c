@@ -27,7 +27,7 @@ static void test_config(void) {
         char err[256];
 
         tap_is_int(config_new(&c), 0, "config: defaults load");
-        tap_is_str(config_string(c, CONF_ROOT), "/var/lib/hotkdump", "config: root default");
+        tap_is_str(config_string(c, CONF_ROOT), HOTKDUMP_STATEDIR, "config: root default: the configured state folder");
         tap_ok(config_u64(c, CONF_FETCH_MAX_BYTES) == (UINT64_C(64) << 30), "config: 64G parses as bytes");
         tap_is_int(config_set(c, "fetch.max_bytes", "512M", err, sizeof err), 0, "config: set a size");
         tap_ok(config_u64(c, CONF_FETCH_MAX_BYTES) == (UINT64_C(512) << 20), "config: 512M");
