@@ -80,8 +80,10 @@ int cli_crash(int argc, char **argv) {
         char **builds = NULL;
         int done, c, ret = EXIT_USAGE;
 
+        /* options after CASE are ours too (`hotkdump crash 00345677 --root /srv/hk`); crash's
+         * own come after "--" */
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+h", opts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
                 switch (c) {
                 case 'p': print = true; break;
                 default:

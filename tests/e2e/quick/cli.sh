@@ -40,6 +40,9 @@ grep -q "crash 8.0.6-standin" "$J/comment.txt"
 ok $? "the comment names the crash that answered"
 grep -q "Open in crash: hotkdump crash 00100001/1" "$TMP/a.out"
 ok $? "the summary printed says how to open the dump in crash"
+"$HOTKDUMP" crash --print 00100001 --root "$ROOT" "${QUICK_SETS[@]}" -- -s >"$TMP/open.out" 2>/dev/null
+grep -q "^cd $ROOT/cases/00100001/1 && .* -s .*/vmlinux $ROOT/cases/00100001/1/vmcore\$" "$TMP/open.out"
+ok $? "hotkdump crash CASE --root DIR: options after CASE are ours, crash's come after -- ($(cut -c1-60 "$TMP/open.out")…)"
 [ -s "$J/hotkdump.log" ]
 ok $? "the job's log is in the case folder"
 
