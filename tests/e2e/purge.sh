@@ -159,11 +159,27 @@ ok $? "its folder is there"
 ok $? "a finished job's folder went"
 grep -q "purge: kept: cases/00500008/1 (its job is " "$ROOT.log"
 ok $? "the daemon's log says why the running job's folder stays"
-is "$(wait_job "$id" 300)" done "the job finishes"
+# with purge.older_than=0 the purge after its end takes the folder, and the job then leaves the
+# queue (its upload stays known): seen done through the API, or found pruned as done
+ended=
+deadline=$((SECONDS + 300))
+while [ $SECONDS -lt $deadline ]; do
+	ended=$(curl -s --max-time 10 "$API/jobs/$id" | jq -r '.state // empty')
+	case $ended in done | incomplete | failed | cancelled) break ;; esac
+	ended=$(jq -r --arg id "$id" 'select(.id == $id) | .state' "$ROOT/queue/known-uploads" 2>/dev/null)
+	[ -n "$ended" ] && break
+	sleep 0.5
+done
+is "$ended" done "the job finishes"
 deadline=$((SECONDS + 30))
 while [ -e "$ROOT/cases/00500008/1" ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
 [ ! -e "$ROOT/cases/00500008/1" ]
 ok $? "once finished, the next purge takes it"
+deadline=$((SECONDS + 30))
+until [ "$(jq -r --arg id "$id" 'select(.id == $id) | .state' "$ROOT/queue/known-uploads" 2>/dev/null)" = done ] ||
+	[ $SECONDS -ge $deadline ]; do sleep 0.2; done
+is "$(jq -r --arg id "$id" 'select(.id == $id) | .state' "$ROOT/queue/known-uploads" 2>/dev/null)" done \
+	"then the job leaves the queue, its upload known as done"
 freed=$(curl -s "$API/metrics" | awk '/^hotkdump_purge_freed_bytes_total/ {print $2}')
 [ "${freed:-0}" -gt 1000000 ]
 ok $? "GET /metrics counts the bytes freed ($freed)"
