@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/capbuf.h"
 #include "common/json.h"
 #include "common/fileio.h"
 #include "daemon/queue.h"
@@ -433,36 +434,18 @@ int queue_put(struct queue *q, const struct queue_request *req, const struct que
 
 /* ---- the uploads of pruned jobs -------------------------------------------------------------- */
 
-/* A pruned job's line: what de-duplication compares, and what a duplicate's answer says. */
-static char *known_line(const struct queue_entry *e) {
+/* Appends a pruned job's line to b: what de-duplication compares, and what a duplicate's
+ * answer says. */
+static int known_line(struct capbuf *b, const struct queue_entry *e) {
         json_object *o = upload_json(e);
         if (!o)
-                return NULL;
+                return -ENOMEM;
         json_object_object_add(o, "finished_us", json_object_new_int64(e->finished_us));
         const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        char *line = NULL;
-        if (text && asprintf(&line, "%s\n", text) < 0)
-                line = NULL;
+        int r = text ? capbuf_add(b, text, strlen(text)) : -ENOMEM;
+        if (r == 0)
+                r = capbuf_add(b, "\n", 1);
         json_object_put(o);
-        return line;
-}
-
-/* Appends e's line to the growing text (*text, *len of *cap). */
-static int text_add_line(char **text, size_t *len, size_t *cap, const struct queue_entry *e) {
-        char *l = known_line(e);
-        size_t ll = l ? strlen(l) : 0;
-        if (l && *len + ll + 1 > *cap) {
-                size_t nc = (*len + ll + 1) * 2;
-                char *t = realloc(*text, nc);
-                if (t)
-                        *text = t, *cap = nc;
-        }
-        int r = !l || *len + ll + 1 > *cap ? -ENOMEM : 0;
-        if (r == 0) {
-                memcpy(*text + *len, l, ll);
-                *len += ll;
-        }
-        free(l);
         return r;
 }
 
@@ -477,7 +460,9 @@ static int known_add(struct queue *q, struct queue_entry *moved) {
         return 0;
 }
 
-/* Appends text to KNOWN_FILE and fsyncs it (and the folder when the file is new). */
+/* Appends text to KNOWN_FILE and fsyncs it (and the folder when the file is new). A write that
+ * fails (a full disk) is cut back off, so that no half line is left for the next append to
+ * join. */
 static int known_append(struct queue *q, const char *text, size_t len) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/" KNOWN_FILE, q->dir);
@@ -485,7 +470,8 @@ static int known_append(struct queue *q, const char *text, size_t len) {
         int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return -errno;
-        int r = 0;
+        struct stat st;
+        int r = fstat(fd, &st) < 0 ? -errno : 0;
         for (size_t done = 0; r == 0 && done < len;) {
                 ssize_t w = write(fd, text + done, len - done);
                 if (w < 0 && errno != EINTR)
@@ -495,6 +481,8 @@ static int known_append(struct queue *q, const char *text, size_t len) {
         }
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
+        if (r < 0)
+                (void) ftruncate(fd, st.st_size);
         if (close(fd) < 0 && r == 0)
                 r = -errno;
         if (r == 0 && is_new)
@@ -551,20 +539,18 @@ static int load_known(struct queue *q, char *err, size_t err_size) {
                          path, bad);
         }
         /* written again whole: tmp + fsync + rename, so a crash keeps the old file or the new one */
-        size_t tlen = 0, tcap = 0;
-        char *text = NULL;
-        for (size_t i = 0; r == 0 && i < q->known.n; i++) {
-                r = text_add_line(&text, &tlen, &tcap, &q->known.v[i].e);
-        }
+        struct capbuf text = { .max = SIZE_MAX };
+        for (size_t i = 0; r == 0 && i < q->known.n; i++)
+                r = known_line(&text, &q->known.v[i].e);
         if (r == 0)
-                r = write_file_replace(q->dir, KNOWN_FILE, text ? text : "", tlen, true);
-        free(text);
+                r = write_file_replace(q->dir, KNOWN_FILE, text.buf ? text.buf : "", text.len, true);
+        capbuf_free(&text);
         return r;
 }
 
 int queue_prune(struct queue *q, queue_prune_fn gone, void *userdata, size_t *ret_pruned) {
-        size_t n = 0, tlen = 0, tcap = 0;
-        char *text = NULL;
+        size_t n = 0;
+        struct capbuf text = { .max = SIZE_MAX };
         bool *pick = calloc(q->t.n ? q->t.n : 1, sizeof *pick);
         int r = pick ? 0 : -ENOMEM;
 
@@ -575,15 +561,15 @@ int queue_prune(struct queue *q, queue_prune_fn gone, void *userdata, size_t *re
                 const struct queue_entry *e = &q->t.v[i].e;
                 if (!queue_state_final(e->state) || !gone(e, userdata))
                         continue;
-                r = text_add_line(&text, &tlen, &tcap, e);
+                r = known_line(&text, e);
                 if (r == 0) {
                         pick[i] = true;
                         n++;
                 }
         }
         if (r == 0 && n)
-                r = known_append(q, text, tlen);
-        free(text);
+                r = known_append(q, text.buf, text.len);
+        capbuf_free(&text);
         if (r < 0 || n == 0) {
                 free(pick);
                 return r;
