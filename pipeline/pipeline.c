@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/shown.h"
 #include "pipeline/identify/dumpfile.h"
@@ -359,12 +360,22 @@ static int run_crash(struct job *j, const struct symbols_query *q, struct symbol
         o.modules_dir = sym->modules; /* filled in by want_modules() when it was not there yet */
         if (fallback)
                 job_log(j, "%s is not there (scripts/build-crash makes it): using crash from PATH", CRASH_DEFAULT);
-        json_object *rec = NULL;
-        r = crash_run(j, &o, &set, &rec, err, err_size);
+        json_object *crec = NULL;
+        r = crash_run(j, &o, &set, &crec, err, err_size);
         crash_cmdset_clear(&set);
         crash_binaries_free(builds);
-        if (rec) {
-                int w = job_set(j, JOB_CRASH, rec);
+        json_object *old = crec ? json_get(crec, "too_old") : NULL;
+        if (r == 0 && old) {
+                /* its answers are there, but may be wrong: never a green "done" */
+                json_object *lines = json_get(old, "lines");
+                const char *first = lines && json_object_array_length(lines)
+                                            ? json_object_get_string(json_object_array_get_idx(lines, 0)) : "";
+                const char *version = json_path_text(old, "version");
+                r = log_reason(err, err_size, -ENODATA, "crash %s is too old for kernel %s: it reported \"%s\"",
+                               version ? version : "?", q->release[0] ? q->release : "?", first);
+        }
+        if (crec) {
+                int w = job_set(j, JOB_CRASH, crec);
                 if (r == 0)
                         r = w;
         }

@@ -263,7 +263,7 @@ static size_t warnings(struct job *j, char w[][512], size_t max) {
         static const char *const names[] = { "symbols", "crash" };
         for (size_t i = 0; i < 2 && n < max; i++) {
                 const char *e = json_path_text(json_get(stages, names[i]), "error");
-                if (e)
+                if (e && !(i == 1 && json_get(crash, "too_old"))) /* said better just below */
                         snprintf(w[n++], 512, "%s: %s", names[i], e);
         }
         json_object *old = json_get(crash, "too_old");

@@ -140,9 +140,13 @@ old=$(command -v crash || true)
 if [ -n "$old" ] && "$old" --version | grep -q "crash 8\.0\.[0-3]\b"; then
 	printf 'sys sys\nps ps\n' >"$TMP/set-old"
 	run --case 00100009 --set "crash.binary=$old" --set "crash.commands=$TMP/set-old" "$dump"
-	is "$?" 0 "old crash: the job finishes"
+	is "$?" 1 "old crash: the command exits 1 (incomplete), not 0"
 	d=$(newest 00100009)
 	v=$(job_field "$d" .crash.version)
+	is "$(job_field "$d" .state)" incomplete "old crash: the job is incomplete, never a green done"
+	grep -q "crash $v is too old for kernel $(jq -r .kernel_release "$MANIFEST"): it reported \".*not found in PID hash" <<<"$(job_field "$d" .error)"
+	ok $? "old crash: the job's error names crash $v, the kernel and what crash said"
+	is "$(grep -c "too old for kernel\|does not fully understand" "$d/comment.txt")" 1 "old crash: the comment says it once"
 	grep -q "not found in PID hash" <<<"$(job_field "$d" '.crash.too_old.lines')"
 	ok $? "old crash: the signs are recorded (too_old)"
 	grep -q "crash $v does not fully understand kernel $(jq -r .kernel_release "$MANIFEST")" "$d/comment.txt" &&

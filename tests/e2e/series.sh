@@ -139,6 +139,7 @@ if [ -n "$newest_series" ] && [ "$(jq -r .kernel_release "$dir/manifest.json" | 
 	v=$(job_field "$d" .crash.version)
 	grep -q "crash $v does not fully understand kernel $rel" "$d/comment.txt"
 	ok $? "$newest_series with crash $v only: the comment says crash is too old for $rel"
+	is "$(job_field "$d" .state)" incomplete "$newest_series with crash $v only: the job is incomplete, not done"
 	grep -q "^Cause:   Crash triggered on purpose through sysrq-c" "$d/comment.txt"
 	ok $? "$newest_series with crash $v only: the cause from the first look is still named"
 	n=$((n + 1))
