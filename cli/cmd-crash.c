@@ -194,7 +194,10 @@ int cli_crash(int argc, char **argv) {
         char line[16384];
         subprocess_format_argv(av, line, sizeof line);
         if (print) {
-                printf("cd %s && %s\n", dir, line);
+                const char *cd[] = { "cd", dir, NULL };
+                char cd_line[PATH_MAX * 4 + 8];
+                subprocess_format_argv(cd, cd_line, sizeof cd_line);
+                printf("%s && %s\n", cd_line, line);
                 free(av);
                 close(sym.lock_fd);
                 ret = EXIT_OK;

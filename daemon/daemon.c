@@ -163,6 +163,14 @@ static _Noreturn void worker_main(struct daemon *d, const struct queue_entry *e)
         /* cancelled or stopped (SIGTERM to this group): crash's process group goes too */
         subprocess_kill_on_signal();
 
+        /* the comment's "Full report" link: the daemon serves the case folders itself */
+        const char *base = config_string(d->cfg, CONF_REPORT_BASE_URL);
+        if ((!base || !*base) && d->http) {
+                char url[400], err[256];
+                snprintf(url, sizeof url, "%s/cases", http_url(d->http));
+                if (config_set(d->cfg, "report.base_url", url, err, sizeof err) < 0)
+                        log_warning("report.base_url: %s", err);
+        }
         char run_id[128];
         queue_run_id(e, run_id, sizeof run_id);
         /* a path was checked for where it leads when it was queued: a link put in its place

@@ -36,6 +36,7 @@ struct http {
         struct MHD_Daemon *mhd;
         struct ev_source io, timer;
         unsigned port;
+        char url[320];           /* how others reach it: http(s)://HOST:PORT */
         char *token;             /* NULL: none configured */
         unsigned char *secret;   /* the HMAC key, or NULL */
         size_t secret_len;
@@ -869,6 +870,15 @@ int http_start(const struct http_env *env, struct http **ret, char *err, size_t 
                   host, sizeof host);
         log_info("listening on %s://%s%s%s:%u/", tls ? "https" : "http", bound.ss_family == AF_INET6 ? "[" : "", host,
                  bound.ss_family == AF_INET6 ? "]" : "", h->port);
+        /* bound to every address: others reach it by the host's name */
+        bool any = bound.ss_family == AF_INET6 ? IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *) &bound)->sin6_addr)
+                                               : ((struct sockaddr_in *) &bound)->sin_addr.s_addr == htonl(INADDR_ANY);
+        char name[256] = "";
+        if (any && (gethostname(name, sizeof name - 1) < 0 || !name[0]))
+                snprintf(name, sizeof name, "localhost");
+        bool brackets = !any && bound.ss_family == AF_INET6;
+        snprintf(h->url, sizeof h->url, "%s://%s%s%s:%u", tls ? "https" : "http", brackets ? "[" : "", any ? name : host,
+                 brackets ? "]" : "", h->port);
         *ret = h;
         return 0;
 fail:
@@ -882,6 +892,10 @@ void http_quiesce(struct http *h) {
         int fd = MHD_quiesce_daemon(h->mhd);
         if (fd >= 0)
                 close(fd);
+}
+
+const char *http_url(const struct http *h) {
+        return h ? h->url : "";
 }
 
 unsigned http_port(const struct http *h) {

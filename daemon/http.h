@@ -57,5 +57,8 @@ int http_start(const struct http_env *env, struct http **ret, char *err, size_t 
 void http_quiesce(struct http *h);
 struct http *http_free(struct http *h);
 unsigned http_port(const struct http *h);
+/* How others reach the server: "http://HOST:PORT" (https with TLS; the host's name when it
+ * listens on every address). */
+const char *http_url(const struct http *h);
 /* Reloads what can change without a restart: the token and the signing secret. */
 int http_reload(struct http *h, char *err, size_t err_size);

@@ -27,6 +27,28 @@
 #define HTML_OUTPUT_MAX (1u << 20)  /* of one command's output in the page; the rest is linked */
 #define LOG_MAX         (8u << 20)
 
+/* "hotkdump crash [--root ROOT] CASE/N", as a shell takes it: the root is named when it is not
+ * the default, in single quotes when it needs them. */
+static void crash_command(struct job *j, char *buf, size_t size) {
+        static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+,:@";
+        const char *root = config_string(job_config(j), CONF_ROOT);
+        size_t o = (size_t) snprintf(buf, size, "hotkdump crash ");
+        if (root && strcmp(root, HOTKDUMP_STATEDIR) != 0) {
+                bool plain = root[strspn(root, safe)] == 0;
+                o += (size_t) snprintf(buf + o, size - o, "--root %s", plain ? "" : "'");
+                for (const char *c = root; *c && o + 8 < size; c++) {
+                        if (*c == '\'' && !plain)
+                                o += (size_t) snprintf(buf + o, size - o, "'\\''");
+                        else
+                                buf[o++] = *c;
+                }
+                buf[o] = 0;
+                o += (size_t) snprintf(buf + o, size - o, "%s ", plain ? "" : "'");
+        }
+        if (o < size)
+                snprintf(buf + o, size - o, "%s/%u", job_case(j), job_number(j));
+}
+
 /* The whole file, or max bytes of it when it is larger: its last ones (from a line start) with
  * tail, for a kernel log, whose end is what matters; else its first ones. *ret_size: the
  * file's size. */
@@ -711,9 +733,11 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
                         fprintf(f, "<li><a href=\"%s\">%s</a></li>\n", files[i], files[i]);
         }
         fputs("</ul>\n", f);
-        fputs("<footer>Open this dump in crash: <code>hotkdump crash ", f);
-        html_write_str(f, job_case(j));
-        fprintf(f, "/%u</code></footer>\n", job_number(j));
+        char command[PATH_MAX * 4 + 64];
+        crash_command(j, command, sizeof command);
+        fputs("<footer>Open this dump in crash: <code>", f);
+        html_write_str(f, command);
+        fputs("</code></footer>\n", f);
         fputs("</main></body></html>\n", f);
         return fclose(f) == 0 ? 0 : -ENOMEM;
 }
@@ -760,8 +784,9 @@ static int make_comment(struct job *j, const struct headline *h, char w[][512], 
                          base[strlen(base) - 1] == '/' ? "" : "/", job_case(j), job_number(j));
         else
                 snprintf(where, sizeof where, "Full report: %s/report.html", job_dir(j));
-        char open_line[128];
-        snprintf(open_line, sizeof open_line, "Open in crash: hotkdump crash %s/%u", job_case(j), job_number(j));
+        char open_line[PATH_MAX * 4 + 128], command[PATH_MAX * 4 + 64];
+        crash_command(j, command, sizeof command);
+        snprintf(open_line, sizeof open_line, "Open in crash: %s", command);
         /* the tail is always there: room is kept for it */
         size_t tail = strlen(where) + strlen(open_line) + 4;
         struct text t = { .buf = malloc(max + 1), .max = max > tail ? max - tail : 0 };

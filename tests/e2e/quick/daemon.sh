@@ -64,6 +64,15 @@ for c in 00200001:500Q0000001 00200002:500Q0000002 00200003:500Q0000003; do
 	ok $? "case ${c%%:*}: one comment with the job's full report"
 done
 
+# --- the comment's links work as printed --------------------------------------------------------
+url=$(sed -n 's/^Full report: //p' "$ROOT/cases/00200001/1/comment.txt")
+is "$url" "http://127.0.0.1:$DAEMON_PORT/cases/00200001/1/report.html" \
+	"report.base_url unset: the comment's Full report is the daemon's own URL"
+code=$(curl -s -o "$TMP/served.html" -w '%{http_code}' "$url")
+is "$code" 200 "... which the daemon serves"
+cmp -s "$TMP/served.html" "$ROOT/cases/00200001/1/report.html"
+ok $? "... and it is the job's report.html"
+
 # --- /metrics adds up the three jobs ---------------------------------------------------------
 curl -s "$API/metrics" >"$TMP/metrics"
 grep -q '^hotkdump_jobs_finished_total{state="done"} 3$' "$TMP/metrics"
