@@ -186,12 +186,56 @@ out:
         return ret;
 }
 
+static void config_usage(FILE *out) {
+        fprintf(out, "Usage: hotkdump config [--effective [--config FILE] [--root DIR] [--set KEY=VALUE]…]\n"
+                     "\n"
+                     "Prints every setting, commented out at its default: a settings file to start from.\n"
+                     "\n"
+                     "  --effective  the settings in force instead: the settings file (--config, else\n"
+                     "               " HOTKDUMP_CONFDIR "/hotkdump.conf when there is one), then --root and\n"
+                     "               --set, one \"key = value\" line each; one not at its default has the\n"
+                     "               default on the line before (the output reads back as a settings file)\n");
+}
+
 int cli_config(int argc, char **argv) {
-        if (argc > 1) {
-                bool help = !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h");
-                fprintf(help ? stdout : stderr, "Usage: hotkdump config\n\nPrints every setting, commented out at its default.\n");
-                return help && argc == 2 ? EXIT_OK : EXIT_USAGE;
+        static const struct option opts[] = {
+                { "effective", no_argument, NULL, 'e' },
+                SETTINGS_OPTIONS,
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        struct settings settings = { 0 };
+        struct config *cfg = NULL;
+        bool effective = false;
+        int c, done, ret = EXIT_USAGE;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0) {
+                if (c == 'e') {
+                        effective = true;
+                        continue;
+                }
+                if ((done = settings_option(&settings, c, optarg, config_usage)) >= 0) {
+                        ret = done;
+                        goto out;
+                }
         }
-        config_write_defaults(stdout);
-        return EXIT_OK;
+        if (optind != argc || (!effective && (settings.file || settings.n))) {
+                log_error("config: %s", optind != argc ? "no arguments are taken" : "--config, --root and --set go with --effective");
+                settings_option(&settings, '?', NULL, config_usage);
+                goto out;
+        }
+        if (!effective) {
+                config_write_defaults(stdout);
+                ret = EXIT_OK;
+                goto out;
+        }
+        if (settings_load(&settings, "config", &cfg) < 0)
+                goto out;
+        config_write(cfg, stdout);
+        ret = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;
+out:
+        settings_clear(&settings);
+        config_free(cfg);
+        return ret;
 }

@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,6 +419,51 @@ uint64_t config_u64(const struct config *c, enum config_key k) {
 bool config_bool(const struct config *c, enum config_key k) {
         assert(c);
         return c->num[k] != 0;
+}
+
+/* A number as it would be written: sizes and durations with the largest unit that divides them. */
+struct unit {
+        char unit;
+        uint64_t mult;
+};
+
+static void format_u64(enum config_type type, uint64_t x, char *buf, size_t size) {
+        static const struct unit sizes[] = { { 'T', 1ull << 40 }, { 'G', 1ull << 30 }, { 'M', 1ull << 20 }, { 'K', 1ull << 10 } },
+                                 times[] = { { 'd', 86400 }, { 'h', 3600 }, { 'm', 60 } };
+        if (type == TYPE_BOOL) {
+                snprintf(buf, size, "%s", x ? "yes" : "no");
+                return;
+        }
+        const struct unit *u = type == TYPE_SIZE ? sizes : type == TYPE_SECONDS ? times : NULL;
+        size_t n = type == TYPE_SIZE ? sizeof sizes / sizeof sizes[0] : type == TYPE_SECONDS ? sizeof times / sizeof times[0] : 0;
+        for (size_t i = 0; i < n && x; i++)
+                if (x % u[i].mult == 0) {
+                        snprintf(buf, size, "%" PRIu64 "%c", x / u[i].mult, u[i].unit);
+                        return;
+                }
+        snprintf(buf, size, "%" PRIu64 "%s", x, type == TYPE_SECONDS && x ? "s" : "");
+}
+
+void config_write(const struct config *c, FILE *out) {
+        assert(c && out);
+        for (int k = 0; k < _CONF_MAX; k++) {
+                const struct config_row *row = &table[k];
+                char value[64];
+                const char *v = value;
+                bool is_default;
+                if (row->type == TYPE_STRING || row->type == TYPE_PATH) {
+                        v = c->str[k] ? c->str[k] : "";
+                        is_default = !strcmp(v, row->def);
+                } else {
+                        uint64_t d = 0;
+                        format_u64(row->type, c->num[k], value, sizeof value);
+                        is_default = parse_u64(row->def, row->type, &d) == 0 && d == c->num[k];
+                }
+                /* the default on a line of its own: the output reads back as a settings file */
+                if (!is_default)
+                        fprintf(out, "# default: %s\n", *row->def ? row->def : "(empty)");
+                fprintf(out, "%s = %s\n", row->name, v);
+        }
 }
 
 void config_write_defaults(FILE *out) {

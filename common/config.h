@@ -128,3 +128,6 @@ bool config_bool(const struct config *c, enum config_key k);
 
 /* Writes every key commented out at its default, with its help text (etc/hotkdump.conf). */
 void config_write_defaults(FILE *out);
+/* Every setting in force, one "key = value" line each, with a "# default: …" line before those
+ * not at their default: it reads back as a settings file. */
+void config_write(const struct config *c, FILE *out);

@@ -38,8 +38,22 @@ ok $? "crash's answer to sys is logged in the case folder"
 ok $? "the report: comment.txt, report.html and summary.json"
 grep -q "crash 8.0.6-standin" "$J/comment.txt"
 ok $? "the comment names the crash that answered"
-grep -q "Open in crash: hotkdump crash 00100001/1" "$TMP/a.out"
-ok $? "the summary printed says how to open the dump in crash"
+is "$(sed -n 's/^  Open in crash: //p' "$TMP/a.out")" "hotkdump crash --root $ROOT 00100001/1" \
+	"the summary printed says how to open the dump in crash, with the root that is not the default"
+grep -qF "<code>hotkdump crash --root $ROOT 00100001/1</code>" "$J/report.html"
+ok $? "report.html's footer has the same command"
+# as printed, it opens that dump (a root that needs quoting is quoted)
+odd="$TMP/root two's"
+cp -a "$ROOT" "$odd"
+"$HOTKDUMP" analyze --root "$odd" "${QUICK_SETS[@]}" --case 00100002 "$SYNTH/kdump-zlib" >"$TMP/odd.out" 2>&1
+line=$(sed -n 's/^  Open in crash: hotkdump crash //p' "$TMP/odd.out")
+is "$line" "--root '$TMP/root two'\\''s' 00100002/1" "a root with a space and a quote: shell-quoted in the printed line"
+eval "\"\$HOTKDUMP\" crash --print $line \"\${QUICK_SETS[@]}\"" >"$TMP/odd-open.out" 2>&1
+# what the shell makes of crash --print's line: cd to the job's folder, crash on its vmcore
+printed=$(tail -n 1 "$TMP/odd-open.out")
+eval "cd_words=( ${printed%% && *} )" && eval "crash_words=( ${printed#* && } )"
+[ "${cd_words[*]:-}" = "cd $odd/cases/00100002/1" ] && [ "${crash_words[-1]:-}" = "$odd/cases/00100002/1/vmcore" ]
+ok $? "the printed line, run by a shell, opens that dump, and crash --print's own line is quoted ($(cut -c1-70 <<<"$printed")…)"
 "$HOTKDUMP" crash --print 00100001 --root "$ROOT" "${QUICK_SETS[@]}" -- -s >"$TMP/open.out" 2>/dev/null
 grep -q "^cd $ROOT/cases/00100001/1 && .* -s .*/vmlinux $ROOT/cases/00100001/1/vmcore\$" "$TMP/open.out"
 ok $? "hotkdump crash CASE --root DIR: options after CASE are ours, crash's come after -- ($(cut -c1-60 "$TMP/open.out")…)"
@@ -145,5 +159,19 @@ printf 'root = "%s"\n' "$TMP/quoted" >"$TMP/quoted.conf"
 is "$?" 2 "a quoted root in the config file: exit 2"
 [ ! -e "\"$TMP" ] && [ ! -e "$TMP/quoted" ]
 ok $? "and no folder is made"
+
+# --- config --effective: the settings in force, readable back -----------------------------------
+printf 'daemon.workers = 5\nroot = %s\n' "$TMP/eroot" >"$TMP/eff-in.conf"
+"$HOTKDUMP" config --effective --config "$TMP/eff-in.conf" --set daemon.job_timeout=90m >"$TMP/eff.conf" 2>"$TMP/eff.err"
+is "$?" 0 "config --effective: exit 0"
+is "$(grep -c '^[a-z_.]* = ' "$TMP/eff.conf")" "$("$HOTKDUMP" config | grep -c '^#[a-z_.]* = ')" "config --effective: one line per setting"
+is "$(grep -A1 '^# default: 2$' "$TMP/eff.conf" | tail -n 1)" "daemon.workers = 5" "... the file's value, its default on the line before"
+is "$(grep -A1 '^# default: 6h$' "$TMP/eff.conf" | tail -n 1)" "daemon.job_timeout = 90m" "... --set over the file, a duration in its unit"
+grep -qx "root = $TMP/eroot" "$TMP/eff.conf" && grep -qx "fetch.max_bytes = 64G" "$TMP/eff.conf"
+ok $? "... and the defaults as they are"
+"$HOTKDUMP" config --effective --config "$TMP/eff.conf" | cmp -s - "$TMP/eff.conf"
+ok $? "config --effective's output read back as a settings file gives the same settings"
+"$HOTKDUMP" config --set daemon.workers=3 >"$TMP/u.out" 2>&1
+is "$?" 2 "config --set without --effective: exit 2, with the reason"
 
 done_testing
