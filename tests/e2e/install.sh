@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # make install into a DESTDIR, from a build configured with folders of its own: every file is
-# there (programs, settings, command set, rules, units, sysusers and tmpfiles files), each names
-# the configured folders, the installed settings file is what the installed hotkdump prints as
-# its defaults, the installed daemon starts on defaults with no settings file, a second install
-# keeps a site's edited settings, and uninstall removes the rest.
+# there (programs, settings, command set, rules, units, sysusers and tmpfiles files, man pages,
+# bash completion), each names the configured folders, the installed settings file is what the
+# installed hotkdump prints as its defaults, the installed daemon starts on defaults with no
+# settings file, a second install keeps a site's edited settings, and uninstall removes the rest.
 . "$(dirname "$0")/lib.sh"
 
 prefix=/opt/hk-test
@@ -29,9 +29,13 @@ ok $rc "make install DESTDIR=…"
 confdir=$sysconfdir/hotkdump
 statedir=$localstatedir/lib/hotkdump
 units=$prefix/lib/systemd/system
+mandir=$prefix/share/man
+completions=$prefix/share/bash-completion/completions
 for f in "$prefix/bin/hotkdump" "$prefix/bin/hotkdumpd" "$confdir/hotkdump.conf" "$confdir/crash-commands" \
 	"$units/hotkdumpd.service" "$units/hotkdump-purge.service" "$units/hotkdump-purge.timer" \
-	"$prefix/lib/sysusers.d/hotkdump.conf" "$prefix/lib/tmpfiles.d/hotkdump.conf"; do
+	"$prefix/lib/sysusers.d/hotkdump.conf" "$prefix/lib/tmpfiles.d/hotkdump.conf" \
+	"$mandir/man1/hotkdump.1" "$mandir/man8/hotkdumpd.8" "$mandir/man5/hotkdump.conf.5" \
+	"$completions/hotkdump" "$completions/hotkdumpd"; do
 	[ -f "$dest$f" ]
 	ok $? "installed: $f"
 done
@@ -45,6 +49,15 @@ is "$(ls "$dest$prefix/share/hotkdump/rules.d" | tr '\n' ' ')" "$(ls "$TOP_SRCDI
 ok $? "the programs are executable"
 cmp -s "$TOP_SRCDIR/etc/crash-commands" "$dest$confdir/crash-commands"
 ok $? "the command set is etc/crash-commands"
+for p in man/hotkdump.1 man/hotkdumpd.8 man/hotkdump.conf.5; do
+	cmp -s "$TOP_SRCDIR/$p" "$dest$mandir/man${p##*.}/${p#man/}"
+	ok $? "the man page $p, in $mandir/man${p##*.}"
+done
+# bash-completion loads hotkdumpd's completion from the file of its name, which sources hotkdump's
+bash -c '. "$1" && complete -p hotkdump && complete -p hotkdumpd' _ "$dest$completions/hotkdumpd" >"$TMP/complete.out" 2>&1
+rc=$?
+ok $rc "the installed completion for hotkdumpd loads, and completes both programs"
+[ $rc -eq 0 ] || sed 's/^/# /' "$TMP/complete.out"
 
 # every file names the configured folders
 grep -qx "ExecStart=$prefix/bin/hotkdumpd --config $confdir/hotkdump.conf" "$dest$units/hotkdumpd.service"
