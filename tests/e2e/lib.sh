@@ -49,8 +49,10 @@ trap 'rm -rf "$TMP"' EXIT
 # The real dumps: built once per kernel by tests/fixtures/make-fixtures and cached outside the
 # tree, so this returns at once after the first run.
 load_fixtures() {
-	FIXTURES=$("$TOP_SRCDIR/tests/fixtures/make-fixtures" 2>"$TMP/make-fixtures.log" | tail -n 1) ||
+	# not in a pipe: its exit status is the generator's
+	FIXTURES=$("$TOP_SRCDIR/tests/fixtures/make-fixtures" 2>"$TMP/make-fixtures.log") ||
 		{ sed 's/^/# /' "$TMP/make-fixtures.log"; bail "the fixture generator failed"; }
+	FIXTURES=$(tail -n 1 <<<"$FIXTURES")
 	MANIFEST=$FIXTURES/manifest.json
 	[ -f "$MANIFEST" ] || bail "no manifest in '$FIXTURES'"
 }
@@ -63,8 +65,10 @@ load_debug_package() {
 
 # load_crash: CRASH, the crash binary scripts/build-crash makes (built once, cached).
 load_crash() {
-	CRASH=$("$TOP_SRCDIR/scripts/build-crash" 2>"$TMP/build-crash.log" | tail -n 1) ||
-		{ sed 's/^/# /' "$TMP/build-crash.log"; bail "no crash"; }
+	CRASH=$("$TOP_SRCDIR/scripts/build-crash" 2>"$TMP/build-crash.log") ||
+		{ sed 's/^/# /' "$TMP/build-crash.log"; bail "no crash: scripts/build-crash failed"; }
+	CRASH=$(tail -n 1 <<<"$CRASH")
+	[ -x "$CRASH" ] || bail "no crash: scripts/build-crash printed '$CRASH'"
 }
 
 # fixture_field INDEX FIELD
