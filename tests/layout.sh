@@ -81,7 +81,7 @@ ok $? "a job's state is compared as enum job_state, not as a string"
 # every file of code (sources, scripts, build files, templates) says its licence, LICENSE's
 if [ -e .git ] || git rev-parse --git-dir >/dev/null 2>&1; then
 	missing=
-	for f in $(git ls-files | grep -vE '\.(json|tsv|txt|md)$|^LICENSE$|^etc/hotkdump\.conf$'); do
+	for f in $(git ls-files | grep -vE '\.(json|tsv|txt|md)$|^LICENSE$|^etc/hotkdump\.conf$|^debian/(changelog|control|copyright|source/format)$'); do
 		[ -f "$f" ] || continue
 		head -n 3 "$f" | grep -q 'SPDX-License-Identifier: GPL-3.0-or-later' || missing="$missing $f"
 	done
