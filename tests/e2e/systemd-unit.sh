@@ -22,6 +22,12 @@ sed "s#^ExecStart=/usr/local/bin/hotkdumpd #ExecStart=$TOP_BUILDDIR/hotkdumpd #"
 grep -q "^ExecStart=$TOP_BUILDDIR/hotkdumpd --config /etc/hotkdump/hotkdump.conf\$" "$copy"
 ok $? "the unit runs /usr/local/bin/hotkdumpd --config /etc/hotkdump/hotkdump.conf"
 
+# verify runs man for each Documentation= page: the pages the tree ships, as make install lays them out
+for page in "$TOP_SRCDIR"/man/*.[0-9]; do
+	mkdir -p "$TMP/man/man${page##*.}"
+	ln -sf "$page" "$TMP/man/man${page##*.}/"
+done
+export MANPATH=$TMP/man
 systemd-analyze verify "$copy" >"$TMP/verify.out" 2>&1
 rc=$?
 # verify warns about unknown keys and bad values without failing: any line naming the unit counts
