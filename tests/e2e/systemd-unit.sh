@@ -1,13 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# hotkdumpd.service (made by make from etc/systemd/hotkdumpd.service.in, for the folders
-# scripts/build configures: /usr/local/bin, /etc/hotkdump, /var/lib/hotkdump): systemd-analyze verify finds nothing wrong with it (on a copy
-# that runs the built daemon, since verify wants the binary to exist), its sandbox keeps the
+# hotkdumpd.service (made by make from etc/systemd/hotkdumpd.service.in, for the folders this
+# build was configured with: HK_BINDIR, HK_CONFDIR, HK_STATEDIR from make check): it names those
+# folders, systemd-analyze verify finds nothing wrong with it (on a copy that runs the built
+# daemon, since verify wants the binary to exist), its sandbox keeps the
 # exposure score at 2.0 or below ("OK"; 1.5 when it was written), and the directives the daemon
 # relies on (user, state folder, stop and reload) are there. Skipped without systemd-analyze.
 . "$(dirname "$0")/lib.sh"
 
 unit=${TOP_BUILDDIR:?}/hotkdumpd.service
+bindir=${HK_BINDIR:?} confdir=${HK_CONFDIR:?} statedir=${HK_STATEDIR:?}
 max_exposure=2.0
 
 if ! command -v systemd-analyze >/dev/null; then
@@ -18,9 +20,11 @@ fi
 
 mkdir "$TMP/unit"
 copy=$TMP/unit/hotkdumpd.service
-sed "s#^ExecStart=/usr/local/bin/hotkdumpd #ExecStart=$TOP_BUILDDIR/hotkdumpd #" "$unit" >"$copy"
-grep -q "^ExecStart=$TOP_BUILDDIR/hotkdumpd --config /etc/hotkdump/hotkdump.conf\$" "$copy"
-ok $? "the unit runs /usr/local/bin/hotkdumpd --config /etc/hotkdump/hotkdump.conf"
+grep -qxF "ExecStart=$bindir/hotkdumpd --config $confdir/hotkdump.conf" "$unit"
+ok $? "the unit runs $bindir/hotkdumpd --config $confdir/hotkdump.conf"
+sed "s#^ExecStart=$bindir/hotkdumpd #ExecStart=$TOP_BUILDDIR/hotkdumpd #" "$unit" >"$copy"
+grep -qxF "ExecStart=$TOP_BUILDDIR/hotkdumpd --config $confdir/hotkdump.conf" "$copy"
+ok $? "the copy for verify runs the built daemon"
 
 # verify runs man for each Documentation= page: the pages the tree ships, as make install lays them out
 for page in "$TOP_SRCDIR"/man/*.[0-9]; do
@@ -47,7 +51,7 @@ fi
 
 for d in User=hotkdump Group=hotkdump DynamicUser=no StateDirectory=hotkdump ConfigurationDirectory=hotkdump \
 	'ExecReload=kill -HUP $MAINPID' Restart=on-failure KillMode=mixed ProtectSystem=strict \
-	ReadWritePaths=/var/lib/hotkdump ProtectHome=read-only NoNewPrivileges=yes PrivateTmp=yes PrivateDevices=yes \
+	"ReadWritePaths=$statedir" ProtectHome=read-only NoNewPrivileges=yes PrivateTmp=yes PrivateDevices=yes \
 	CapabilityBoundingSet= 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' SystemCallFilter=@system-service \
 	SystemCallArchitectures=native UMask=0027; do
 	grep -qxF -- "$d" "$unit"
@@ -62,10 +66,10 @@ ok $? "TimeoutStopSec (${stop:-none}) is longer than the default daemon.drain_ti
 
 # the purge's service and timer, for hosts that run only the command
 pcopy=$TMP/unit/hotkdump-purge.service
-sed "s#^ExecStart=/usr/local/bin/hotkdump #ExecStart=$TOP_BUILDDIR/hotkdump #" "$TOP_BUILDDIR/hotkdump-purge.service" >"$pcopy"
+grep -qxF "ExecStart=$bindir/hotkdump purge --config $confdir/hotkdump.conf" "$TOP_BUILDDIR/hotkdump-purge.service"
+ok $? "hotkdump-purge.service runs $bindir/hotkdump purge"
+sed "s#^ExecStart=$bindir/hotkdump #ExecStart=$TOP_BUILDDIR/hotkdump #" "$TOP_BUILDDIR/hotkdump-purge.service" >"$pcopy"
 cp "$TOP_SRCDIR/etc/systemd/hotkdump-purge.timer" "$TMP/unit/"
-grep -q "^ExecStart=$TOP_BUILDDIR/hotkdump purge --config /etc/hotkdump/hotkdump.conf\$" "$pcopy"
-ok $? "hotkdump-purge.service runs hotkdump purge"
 systemd-analyze verify "$pcopy" "$TMP/unit/hotkdump-purge.timer" >"$TMP/verify-purge.out" 2>&1
 rc=$?
 ! grep -q 'hotkdump-purge\.' "$TMP/verify-purge.out" && [ $rc -eq 0 ]
@@ -78,7 +82,7 @@ ok $? "systemd-analyze security of the purge: exposure ${pscore:-unknown}, at mo
 grep -qx "OnCalendar=daily" "$TOP_SRCDIR/etc/systemd/hotkdump-purge.timer" && grep -qx "Persistent=true" "$TOP_SRCDIR/etc/systemd/hotkdump-purge.timer"
 ok $? "the timer runs it daily, catching up a missed day"
 
-grep -q '^u hotkdump .* /var/lib/hotkdump ' "$TOP_BUILDDIR/hotkdump.sysusers.conf"
+grep -q "^u hotkdump .* $statedir " "$TOP_BUILDDIR/hotkdump.sysusers.conf"
 ok $? "the sysusers file makes the user hotkdump, its home the state folder"
 
 done_testing
