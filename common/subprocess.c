@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,6 +23,9 @@
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
 #endif
 
 struct capture {
@@ -67,7 +71,8 @@ static char **make_env(const char *const *add) {
         return v;
 }
 
-static void child(const struct subprocess_opts *o, char **envp, pid_t parent, int in_r, int out_w, int err_w) {
+/* Moves the command's stdin, stdout and stderr onto 0, 1 and 2. */
+static int setup_stdio(const struct subprocess_opts *o, int in_r, int out_w, int err_w) {
         int in = in_r >= 0 ? in_r : o->stdin_fd >= 0 ? o->stdin_fd : open("/dev/null", O_RDONLY);
         int out = in_r < 0 && o->stdout_fd >= 0 ? o->stdout_fd : out_w;
 
@@ -79,8 +84,11 @@ static void child(const struct subprocess_opts *o, char **envp, pid_t parent, in
                 out = fcntl(out, F_DUPFD, 3);
         if (err_w >= 0 && err_w <= 2)
                 err_w = fcntl(err_w, F_DUPFD, 3);
-        setpgid(0, 0);
-        /* the command dies with us: a worker killed by the daemon leaves no crash behind */
+        return in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err_w, 2) < 0 ? -1 : 0;
+}
+
+/* The command itself, its stdio in place: it dies with parent. */
+static _Noreturn void exec_command(const struct subprocess_opts *o, char **envp, pid_t parent) {
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
                 _exit(127);
         /* the parent may ignore or block signals; the command should not inherit that */
@@ -88,8 +96,6 @@ static void child(const struct subprocess_opts *o, char **envp, pid_t parent, in
         sigemptyset(&all);
         sigprocmask(SIG_SETMASK, &all, NULL);
         signal(SIGPIPE, SIG_DFL);
-        if (in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err_w, 2) < 0)
-                _exit(127);
         if (o->cwd && chdir(o->cwd) < 0) {
                 dprintf(2, "cannot enter '%s': %s\n", o->cwd, strerror(errno));
                 _exit(127);
@@ -100,6 +106,91 @@ static void child(const struct subprocess_opts *o, char **envp, pid_t parent, in
                 execvp(o->argv[0], (char *const *) o->argv);
         dprintf(2, "cannot run '%s': %s\n", o->argv[0], strerror(errno));
         _exit(errno == ENOENT ? 127 : 126);
+}
+
+/* Dies as the command did: the same exit code, or the same signal (without a core of ours). */
+static _Noreturn void exit_as(int wstatus) {
+        if (WIFSIGNALED(wstatus)) {
+                int sig = WTERMSIG(wstatus);
+                struct rlimit none = { 0, 0 };
+                (void) setrlimit(RLIMIT_CORE, &none);
+                signal(sig, SIG_DFL);
+                sigset_t one;
+                sigemptyset(&one);
+                sigaddset(&one, sig);
+                raise(sig);
+                sigprocmask(SIG_UNBLOCK, &one, NULL);
+                _exit(128 + sig);
+        }
+        _exit(WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 127);
+}
+
+/* opts->guard: the leader of the command's group, between parent and the command, for a
+ * command that replaces the parent-death signal it was given. crash does (SIGUSR2, whose
+ * handler runs its whole exit path in the signal handler and can hang on a lock another of its
+ * threads held), so a killed worker could leave crash running for ever. The guard watches
+ * parent through a pidfd and kills the group, itself included, when parent dies; otherwise it
+ * waits for the command and exits as it did. Signals sent to the group (a timeout's SIGTERM)
+ * are for the command: the guard blocks them and follows the command out. Without pidfd_open
+ * (Linux < 5.3) the command is run directly. */
+static void guard(const struct subprocess_opts *o, char **envp, pid_t parent) {
+        int parent_fd = (int) syscall(SYS_pidfd_open, parent, 0);
+        if (parent_fd < 0)
+                return;
+        if (getppid() != parent)
+                _exit(127);
+        /* nothing of the parent's stays open here: another command's pipes would not close */
+        if (parent_fd != 3) {
+                if (dup2(parent_fd, 3) < 0)
+                        _exit(127);
+                parent_fd = 3;
+        }
+        if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0)
+                for (int fd = 4; fd < 1024; fd++)
+                        close(fd);
+        sigset_t all;
+        sigfillset(&all);
+        sigprocmask(SIG_SETMASK, &all, NULL);
+        (void) prctl(PR_SET_NAME, "hotkdump-guard");
+        pid_t me = getpid(), cmd = fork();
+        if (cmd < 0)
+                _exit(126);
+        if (cmd == 0) {
+                close(parent_fd);
+                exec_command(o, envp, me);
+        }
+        /* stdio is the command's alone: its readers see it end when it does */
+        int null = open("/dev/null", O_RDWR);
+        for (int fd = 0; fd <= 2; fd++)
+                if (null >= 0)
+                        dup2(null, fd);
+        int cmd_fd = (int) syscall(SYS_pidfd_open, cmd, 0);
+        for (;;) {
+                struct pollfd p[2] = { { .fd = parent_fd, .events = POLLIN }, { .fd = cmd_fd, .events = POLLIN } };
+                int n = poll(p, cmd_fd >= 0 ? 2 : 1, cmd_fd >= 0 ? -1 : 100);
+                if (n < 0 && errno != EINTR)
+                        break;
+                if (n > 0 && p[0].revents)
+                        break;
+                int wstatus;
+                pid_t w = waitpid(cmd, &wstatus, WNOHANG);
+                if (w == cmd)
+                        exit_as(wstatus);
+                if (w < 0 && errno != EINTR)
+                        break;
+        }
+        kill(0, SIGKILL);
+        _exit(137);
+}
+
+static void child(const struct subprocess_opts *o, char **envp, pid_t parent, int in_r, int out_w, int err_w) {
+        if (setup_stdio(o, in_r, out_w, err_w) < 0)
+                _exit(127);
+        setpgid(0, 0);
+        /* the command dies with us: a worker killed by the daemon leaves no crash behind */
+        if (o->guard)
+                guard(o, envp, parent);
+        exec_command(o, envp, parent);
 }
 
 /* The process groups of the commands running now. The command itself dies with us

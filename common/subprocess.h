@@ -17,6 +17,8 @@ struct subprocess_opts {
         uint64_t timeout_ms;       /* 0: none; then SIGTERM to the group, SIGKILL after kill_grace_ms */
         uint64_t kill_grace_ms;    /* 0: 5000 */
         size_t capture_max;        /* bytes kept of each stream; 0: 1 MiB; the rest is counted, not kept */
+        bool guard;                /* for a command that sets its own parent-death signal (crash): a
+                                    * process of ours leads its group and kills it when we die */
 };
 
 struct subprocess_result {
@@ -38,7 +40,7 @@ void subprocess_result_clear(struct subprocess_result *r);
 /* A command that keeps running while we talk to it (crash): its stdin is a pipe we write,
  * its stdout and stderr one pipe we read, in the order it wrote them. */
 struct subprocess {
-        pid_t pid;
+        pid_t pid;  /* the leader of its process group: the command, or its guard (opts->guard) */
         int pidfd;  /* readable once it exited; -1 on kernels without pidfd_open */
         int in_fd;  /* its stdin */
         int out_fd; /* its stdout and stderr */

@@ -438,7 +438,7 @@ static int session_start(struct session *s, enum mode mode, uint64_t deadline, s
                 rnd = (uint64_t) clock_now_ms() ^ ((uint64_t) getpid() << 32) ^ (uint64_t) (uintptr_t) s;
         snprintf(s->nonce, sizeof s->nonce, "%016llx", (unsigned long long) rnd);
 
-        struct subprocess_opts so = { .argv = argv, .cwd = o->dir };
+        struct subprocess_opts so = { .argv = argv, .cwd = o->dir, .guard = true };
         int r = subprocess_spawn(&so, &s->p);
         if (r < 0)
                 return r;
@@ -575,7 +575,8 @@ static enum status run_one(struct runner *rn, const char *cmd, uint64_t deadline
                 r = session_read(s, seq, deadline, a);
         if (r == -ETIMEDOUT) {
                 job_log(s->job, "'%s' timed out: interrupting it", cmd);
-                kill(s->p.pid, SIGINT);
+                /* to the group, as Ctrl-C at a terminal: crash, not only its guard */
+                subprocess_signal(&s->p, SIGINT);
                 struct capbuf rest = { .max = 0 };
                 r = session_read(s, seq, (uint64_t) clock_now_ms() + INTERRUPT_GRACE, &rest);
                 capbuf_free(&rest);
@@ -932,7 +933,7 @@ const char *crash_mode_option(const char *mode) {
 int crash_version(const char *binary, char *buf, size_t size) {
         const char *argv[] = { binary, "--version", NULL };
         struct subprocess_opts o = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .timeout_ms = 30000,
-                                     .capture_max = 4096 };
+                                     .capture_max = 4096, .guard = true };
         struct subprocess_result res;
         int r = subprocess_run(&o, &res);
         if (r < 0)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -139,6 +140,121 @@ static void test_subprocess(void) {
         tap_is_str(line, "crash -s 'it'\\''s here' 'a b'", "subprocess: argv quoted for a shell");
 }
 
+/* A process that starts, with or without a guard, a command that replaces its parent-death
+ * signal by one it ignores (as crash does, with a handler that can hang), and is then killed:
+ * returns the command's pid, or -1. */
+static int orphan_after_kill(bool guard, const char *pidfile) {
+        int ready[2];
+        if (truncate(pidfile, 0) < 0 || pipe(ready) < 0)
+                return -1;
+        pid_t middle = fork();
+        if (middle == 0) {
+                char script[512];
+                snprintf(script, sizeof script, "trap '' USR2; echo $$ > %s; exec setpriv --pdeathsig USR2 sleep 300",
+                         pidfile);
+                const char *argv[] = { "sh", "-c", script, NULL };
+                struct subprocess_opts o = { .argv = argv, .guard = guard };
+                struct subprocess p;
+                if (subprocess_spawn(&o, &p) < 0)
+                        _exit(1);
+                if (write(ready[1], "x", 1) != 1)
+                        _exit(1);
+                pause();
+                _exit(0);
+        }
+        close(ready[1]);
+        char c;
+        bool started = read(ready[0], &c, 1) == 1;
+        close(ready[0]);
+        int pid = 0;
+        /* the command has its own parent-death signal once it is sleep */
+        for (int i = 0; started && i < 500; i++) {
+                char path[64], comm[32] = "";
+                FILE *f = fopen(pidfile, "r");
+                if (f) {
+                        if (fscanf(f, "%d", &pid) != 1)
+                                pid = 0;
+                        fclose(f);
+                }
+                snprintf(path, sizeof path, "/proc/%d/comm", pid);
+                if (pid > 0 && (f = fopen(path, "r"))) {
+                        if (!fgets(comm, sizeof comm, f))
+                                comm[0] = 0;
+                        fclose(f);
+                }
+                if (!strcmp(comm, "sleep\n") && process_alive(pid))
+                        break;
+                pid = 0;
+                usleep(10000);
+        }
+        kill(middle, SIGKILL);
+        waitpid(middle, NULL, 0);
+        return pid > 0 ? pid : -1;
+}
+
+static bool gone_within(int pid, int ms) {
+        for (int i = 0; i < ms / 10; i++) {
+                if (!process_alive(pid))
+                        return true;
+                usleep(10000);
+        }
+        return !process_alive(pid);
+}
+
+static void test_guard(void) {
+        struct subprocess_result res;
+        const char *echo[] = { "sh", "-c", "echo out; echo err >&2; exit 3", NULL };
+        struct subprocess_opts o = { .argv = echo, .stdin_fd = -1, .stdout_fd = -1, .guard = true };
+        tap_is_int(subprocess_run(&o, &res), 0, "guard: runs");
+        tap_is_int(res.status, 3, "guard: the command's exit status");
+        tap_ok(res.out && !strcmp(res.out, "out\n") && res.err && !strcmp(res.err, "err\n"), "guard: its output captured");
+        subprocess_result_clear(&res);
+
+        const char *segv[] = { "sh", "-c", "kill -SEGV $$", NULL };
+        o.argv = segv;
+        tap_is_int(subprocess_run(&o, &res), 0, "guard: a command killed by a signal");
+        tap_is_int(res.status, 128 + SIGSEGV, "guard: its signal, as a shell says");
+        subprocess_result_clear(&res);
+
+        /* a timeout's SIGTERM to the group reaches the command, not just the guard */
+        const char *term[] = { "sh", "-c", "trap 'echo bye; exit 7' TERM; while :; do sleep 0.05; done", NULL };
+        o = (struct subprocess_opts) { .argv = term, .stdin_fd = -1, .stdout_fd = -1, .guard = true, .timeout_ms = 300 };
+        tap_is_int(subprocess_run(&o, &res), 0, "guard: a command that times out");
+        tap_ok(res.timed_out && res.status == 7 && res.out && !strcmp(res.out, "bye\n"),
+               "guard: the command handled the timeout's SIGTERM and its exit was waited for");
+        subprocess_result_clear(&res);
+
+        /* a conversation: stdin reaches it, its end is seen */
+        const char *rd[] = { "sh", "-c", "read x; echo got $x; read y || echo eof", NULL };
+        o = (struct subprocess_opts) { .argv = rd, .guard = true };
+        struct subprocess p;
+        tap_is_int(subprocess_spawn(&o, &p), 0, "guard: spawns");
+        bool wrote = write(p.in_fd, "hi\n", 3) == 3;
+        close(p.in_fd);
+        p.in_fd = -1;
+        char out[64] = "";
+        size_t got = 0;
+        ssize_t n;
+        while (got < sizeof out - 1 && (n = read(p.out_fd, out + got, sizeof out - 1 - got)) > 0)
+                got += (size_t) n;
+        out[got] = 0;
+        tap_ok(wrote && !strcmp(out, "got hi\neof\n"), "guard: stdin reaches the command and closing it is seen");
+        tap_is_int(subprocess_finish(&p, 5000), 0, "guard: finish gives its exit status");
+
+        char pidfile[] = "/tmp/hotkdump-orphan-XXXXXX";
+        close(mkstemp(pidfile));
+        int pid = orphan_after_kill(false, pidfile);
+        tap_ok(pid > 0 && !gone_within(pid, 1000),
+               "without a guard, a command that replaced its parent-death signal outlives its killed parent");
+        if (pid > 0)
+                kill(pid, SIGKILL);
+        pid = orphan_after_kill(true, pidfile);
+        tap_ok(pid > 0 && gone_within(pid, 5000), "with a guard, it dies with its killed parent");
+        if (pid > 0)
+                kill(pid, SIGKILL);
+        unlink(pidfile);
+}
+
 static void test_fileio(void) {
         char dir[] = "/tmp/hotkdump-fileio-XXXXXX", path[512];
         struct stat st;
@@ -238,6 +354,7 @@ int main(void) {
         test_config();
         test_magic();
         test_subprocess();
+        test_guard();
         test_fileio();
         return tap_done();
 }
