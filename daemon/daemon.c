@@ -312,10 +312,8 @@ static void read_outcome(struct daemon *d, const char *dir, char *error, size_t 
                 snprintf(error, error_size, "%s", job_record_string(rec, JOB_ERROR));
         for (int s = 0; s < _STAGE_MAX; s++) {
                 double secs = job_record_stage_seconds(rec, (enum job_stage) s);
-                if (secs >= 0) {
-                        d->stages[s].seconds += secs;
-                        d->stages[s].count++;
-                }
+                if (secs >= 0)
+                        jobview_stage_add(&d->stages[s], secs);
         }
         d->bytes_fetched += (uint64_t) job_record_int(rec, JOB_INPUT_BYTES, 0);
         /* the symbols stage's record: where the vmlinux came from */

@@ -139,7 +139,27 @@ json_object *jobview_job(const struct queue_entry *e, int stages_total) {
         return o;
 }
 
+const double jobview_stage_bounds[JOBVIEW_STAGE_BUCKETS] = { 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600 };
+
+void jobview_stage_add(struct jobview_stage *st, double seconds) {
+        st->seconds += seconds;
+        st->count++;
+        for (size_t b = 0; b < JOBVIEW_STAGE_BUCKETS; b++)
+                if (seconds <= jobview_stage_bounds[b]) {
+                        st->in_bucket[b]++;
+                        break;
+                }
+}
+
+/* One counter or gauge without labels, with its HELP and TYPE. */
+static void metric(FILE *out, const char *name, const char *type, const char *help, unsigned long long value) {
+        fprintf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name, value);
+}
+
 void jobview_metrics(FILE *out, const struct jobview_figures *f, struct queue *q) {
+        fprintf(out, "# HELP hotkdump_build_info The hotkdumpd that answers: its version.\n"
+                     "# TYPE hotkdump_build_info gauge\nhotkdump_build_info{version=\"%s\"} 1\n",
+                PACKAGE_VERSION);
         fprintf(out, "# HELP hotkdump_jobs Jobs in the queue by state.\n# TYPE hotkdump_jobs gauge\n");
         for (int s = 0; s < _QUEUE_STATE_MAX; s++)
                 fprintf(out, "hotkdump_jobs{state=\"%s\"} %zu\n", queue_state_to_string((enum queue_state) s),
@@ -154,9 +174,17 @@ void jobview_metrics(FILE *out, const struct jobview_figures *f, struct queue *q
                 fprintf(out, "hotkdump_jobs_finished_total{state=\"%s\"} %llu\n",
                         queue_state_to_string((enum queue_state) s), (unsigned long long) f->jobs_finished[s]);
         fprintf(out, "# HELP hotkdump_stage_seconds Time the stages of finished jobs took.\n"
-                     "# TYPE hotkdump_stage_seconds summary\n");
+                     "# TYPE hotkdump_stage_seconds histogram\n");
         for (int s = 0; s < _STAGE_MAX; s++) {
                 const char *n = job_stage_to_string((enum job_stage) s);
+                uint64_t below = 0;
+                for (size_t b = 0; b < JOBVIEW_STAGE_BUCKETS; b++) {
+                        below += f->stages[s].in_bucket[b];
+                        fprintf(out, "hotkdump_stage_seconds_bucket{stage=\"%s\",le=\"%g\"} %llu\n", n,
+                                jobview_stage_bounds[b], (unsigned long long) below);
+                }
+                fprintf(out, "hotkdump_stage_seconds_bucket{stage=\"%s\",le=\"+Inf\"} %llu\n", n,
+                        (unsigned long long) f->stages[s].count);
                 fprintf(out, "hotkdump_stage_seconds_sum{stage=\"%s\"} %.3f\n", n, f->stages[s].seconds);
                 fprintf(out, "hotkdump_stage_seconds_count{stage=\"%s\"} %llu\n", n,
                         (unsigned long long) f->stages[s].count);
@@ -175,39 +203,39 @@ void jobview_metrics(FILE *out, const struct jobview_figures *f, struct queue *q
         for (int c = 2; c <= 5; c++)
                 fprintf(out, "hotkdump_http_responses_total{code=\"%dxx\"} %llu\n", c,
                         (unsigned long long) f->http.requests[c]);
-        fprintf(out, "# TYPE hotkdump_http_auth_rejected_total counter\nhotkdump_http_auth_rejected_total %llu\n",
-                (unsigned long long) f->http.rejected_auth);
+        metric(out, "hotkdump_http_auth_rejected_total", "counter",
+               "Requests refused for a missing or wrong token (401, 403).", f->http.rejected_auth);
         fprintf(out, "# HELP hotkdump_http_slow_requests_cut_total Connections closed because their request took "
                      "longer than http.request_time.\n"
                      "# TYPE hotkdump_http_slow_requests_cut_total counter\nhotkdump_http_slow_requests_cut_total %llu\n",
                 (unsigned long long) f->http.cut_slow);
-        fprintf(out, "# TYPE hotkdump_watch_events_total counter\nhotkdump_watch_events_total %llu\n",
-                (unsigned long long) f->watch.events);
-        fprintf(out, "# TYPE hotkdump_watch_overflows_total counter\nhotkdump_watch_overflows_total %llu\n",
-                (unsigned long long) f->watch.overflows);
+        metric(out, "hotkdump_watch_events_total", "counter", "inotify events read from the watched folders.",
+               f->watch.events);
+        metric(out, "hotkdump_watch_overflows_total", "counter",
+               "Times the inotify queue overflowed and the watched folders were scanned again.", f->watch.overflows);
         fprintf(out, "# HELP hotkdump_watch_dirs_missing Folders of watch.dirs that are gone now (uploads there are not seen).\n"
                      "# TYPE hotkdump_watch_dirs_missing gauge\nhotkdump_watch_dirs_missing %llu\n",
                 (unsigned long long) f->watch.roots_missing);
         fprintf(out, "# HELP hotkdump_watch_dirs_lost_total Times a folder of watch.dirs was deleted or moved away.\n"
                      "# TYPE hotkdump_watch_dirs_lost_total counter\nhotkdump_watch_dirs_lost_total %llu\n",
                 (unsigned long long) f->watch.roots_lost);
-        fprintf(out, "# TYPE hotkdump_watch_files_queued_total counter\nhotkdump_watch_files_queued_total %llu\n",
-                (unsigned long long) f->watch.files_queued);
+        metric(out, "hotkdump_watch_files_queued_total", "counter", "Files found in the mirror that became jobs.",
+               f->watch.files_queued);
         fprintf(out, "# HELP hotkdump_outbox_posts Posts of results not delivered yet (waiting or failed).\n"
                      "# TYPE hotkdump_outbox_posts gauge\nhotkdump_outbox_posts %u\n", f->outbox_count);
         fprintf(out, "# HELP hotkdump_purge_freed_bytes_total Bytes the purge freed (case folders, symbols).\n"
                      "# TYPE hotkdump_purge_freed_bytes_total counter\nhotkdump_purge_freed_bytes_total %llu\n",
                 (unsigned long long) f->purge_freed);
-        fprintf(out, "# TYPE hotkdump_purge_removed_folders_total counter\nhotkdump_purge_removed_folders_total %llu\n",
-                (unsigned long long) f->purge_removed);
-        fprintf(out, "# TYPE hotkdump_purge_runs_total counter\nhotkdump_purge_runs_total %llu\n",
-                (unsigned long long) f->purge_runs);
+        metric(out, "hotkdump_purge_removed_folders_total", "counter",
+               "Case folders and symbol folders the purge removed.", f->purge_removed);
+        metric(out, "hotkdump_purge_runs_total", "counter", "Purges run (on schedule, or for low disk space).", f->purge_runs);
         fprintf(out, "# HELP hotkdump_disk_free_bytes Free space on the root's file system.\n"
                      "# TYPE hotkdump_disk_free_bytes gauge\nhotkdump_disk_free_bytes %llu\n",
                 (unsigned long long) f->disk_free);
-        fprintf(out, "# TYPE hotkdump_disk_low gauge\nhotkdump_disk_low %d\n", f->disk_low ? 1 : 0);
-        fprintf(out, "# TYPE hotkdump_outbox_runs_total counter\nhotkdump_outbox_runs_total %llu\n",
-                (unsigned long long) f->sender_runs);
-        fprintf(out, "# TYPE hotkdump_watch_files_ignored_total counter\nhotkdump_watch_files_ignored_total %llu\n",
-                (unsigned long long) f->watch.files_ignored);
+        metric(out, "hotkdump_disk_low", "gauge",
+               "1 while free space is under purge.min_free: new jobs are refused.", f->disk_low ? 1 : 0);
+        metric(out, "hotkdump_outbox_runs_total", "counter", "Runs of the outbox's sender.", f->sender_runs);
+        metric(out, "hotkdump_watch_files_ignored_total", "counter",
+               "Files in the mirror left alone (not a dump or archive, or without a valid case number).",
+               f->watch.files_ignored);
 }

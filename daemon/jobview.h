@@ -15,10 +15,16 @@
 #include "watcher/watch.h"
 
 /* The figures /metrics shows, as the supervisor counted them. */
+/* The upper bounds, in seconds, of the buckets of hotkdump_stage_seconds (then +Inf): from a
+ * cache hit's symbols stage to a large dump's crash run. */
+#define JOBVIEW_STAGE_BUCKETS 12
+extern const double jobview_stage_bounds[JOBVIEW_STAGE_BUCKETS];
+
 struct jobview_figures {
         struct jobview_stage {
                 double seconds;
                 uint64_t count;
+                uint64_t in_bucket[JOBVIEW_STAGE_BUCKETS]; /* not cumulative; beyond the last: count - their sum */
         } stages[_STAGE_MAX];                    /* the stages of finished jobs */
         uint64_t jobs_finished[_QUEUE_STATE_MAX]; /* by the state they ended in */
         uint64_t bytes_fetched, symbol_cache_hits, symbol_fetches;
@@ -34,5 +40,7 @@ struct jobview_figures {
 /* A job as GET /jobs/ID shows it: the queue's record plus its case folder's stage, stages,
  * progress (of stages_total), headline cause, posts and links. NULL when out of memory. */
 json_object *jobview_job(const struct queue_entry *e, int stages_total);
+/* Adds one stage's time to its histogram. */
+void jobview_stage_add(struct jobview_stage *st, double seconds);
 /* The text of GET /metrics. */
 void jobview_metrics(FILE *out, const struct jobview_figures *f, struct queue *q);

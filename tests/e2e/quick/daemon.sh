@@ -84,6 +84,30 @@ ok $? "/metrics: the bytes they fetched are counted"
 grep -q '^hotkdump_watch_files_queued_total 1$' "$TMP/metrics"
 ok $? "/metrics: the watcher queued one file"
 
+# the text is what Prometheus accepts: HELP and TYPE on every metric, names and units as its
+# linter wants them (promtool ships in Debian's prometheus package)
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$TMP/metrics" >"$TMP/promtool.out" 2>&1
+	ok $? "/metrics: promtool check metrics finds nothing to say"
+	sed 's/^/# /' "$TMP/promtool.out"
+else
+	skip "promtool is not installed (Debian's prometheus package)"
+fi
+awk '/^# (HELP|TYPE) / { seen[$3 " " $2]++ } /^[a-z]/ { n = $1; sub(/[{ ].*/, "", n); names[n]++ }
+	END { for (n in names) { b = n; sub(/_(bucket|sum|count)$/, "", b)
+		if (!seen[n " HELP"] && !seen[b " HELP"]) { print "# no HELP: " n; bad++ } } exit bad > 0 }' "$TMP/metrics"
+ok $? "/metrics: every metric has its HELP"
+version=$("$TOP_BUILDDIR/hotkdumpd" --version | awk 'NR == 1 { print $NF }')
+grep -qx "hotkdump_build_info{version=\"$version\"} 1" "$TMP/metrics"
+ok $? "/metrics: hotkdump_build_info names version $version"
+# the crash stage as a histogram: cumulative buckets up to +Inf, which is the count
+awk -F'[ ]' '/^hotkdump_stage_seconds_bucket\{stage="crash",/ { if ($2 < last) bad = 1; last = $2; inf = $2 }
+	/^hotkdump_stage_seconds_count\{stage="crash"\}/ { count = $2 }
+	END { exit !(!bad && inf == count && count == 3) }' "$TMP/metrics"
+ok $? "/metrics: the crash stage's histogram is cumulative and ends at its count, 3"
+grep -q '^# TYPE hotkdump_stage_seconds histogram$' "$TMP/metrics"
+ok $? "/metrics: stage times are a histogram (percentiles can be taken)"
+
 # --- bad requests, and the daemon answers meanwhile -------------------------------------------
 for t in '400|{"case": "../etc", "path": "/tmp/x"}|a bad case number' \
 	'400|{"case": "00200001", "url": "file:///etc/shadow"}|a file:// URL' \
