@@ -13,16 +13,8 @@
 #include "cli/cli.h"
 #include "common/log.h"
 #include "pipeline/identify/dumpfile.h"
+#include "common/clock.h"
 #include "pipeline/identify/vmcoreinfo.h"
-
-static void format_time(int64_t t, char *buf, size_t size) {
-        time_t tt = (time_t) t;
-        struct tm tm;
-        if (gmtime_r(&tt, &tm))
-                strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
-        else
-                snprintf(buf, size, "%lld", (long long) t);
-}
 
 static void format_line(const struct dump_info *i, char *buf, size_t size) {
         const char *f = dump_format_to_string(i->format);
@@ -82,7 +74,7 @@ static void print_text(const char *path, const struct dump_info *i, bool vmcorei
                 printf("  hostname:     %s\n", i->nodename);
         printf("  build-id:     %s\n", i->build_id[0] ? i->build_id : "unknown");
         if (i->has_crash_time) {
-                format_time(i->crash_time, buf, sizeof buf);
+                clock_format_utc(i->crash_time, false, buf, sizeof buf);
                 printf("  crash time:   %s\n", buf);
         } else
                 printf("  crash time:   unknown\n");

@@ -62,6 +62,10 @@ struct request {
 };
 
 #define JSON_TYPE "application/json"
+#define PROBLEM_TYPE "application/problem+json"
+#define OOM_PROBLEM                                                                                      \
+        "{\"type\":\"/problems/unavailable\",\"title\":\"The daemon could not do it\",\"status\":503,"          \
+        "\"detail\":\"out of memory\",\"error\":\"out of memory\"}\n"
 
 /* The supervisor, through the calls the daemon gave us. */
 static const struct config *cfg_of(const struct http *h) {
@@ -119,36 +123,159 @@ static enum MHD_Result send_text(struct http *h, struct MHD_Connection *c, unsig
                              type);
 }
 
-static enum MHD_Result send_json(struct http *h, struct MHD_Connection *c, unsigned status, json_object *o) {
+/* The API's errors: RFC 9457 problem details (application/problem+json). Each kind has a
+ * stable type, "/problems/SLUG", that GET /problems lists with what to do about it; the
+ * detail says what was wrong with this request. "error" repeats the detail for the clients of
+ * the API's first version. */
+enum problem {
+        P_MEDIA_TYPE,
+        P_BODY_TOO_LARGE,
+        P_AMBIGUOUS_LENGTH,
+        P_INVALID_REQUEST,
+        P_INVALID_CASE,
+        P_PATH_FORBIDDEN,
+        P_INVALID_PATH,
+        P_INVALID_PARAMETER,
+        P_UNAUTHORIZED,
+        P_NOT_FOUND,
+        P_NO_SUCH_JOB,
+        P_JOB_NOT_FINISHED,
+        P_JOB_FINISHED,
+        P_METHOD_NOT_ALLOWED,
+        P_REFUSING,
+        P_UNAVAILABLE,
+        _P_MAX
+};
+
+static const struct {
+        const char *slug;
+        unsigned status;
+        const char *title, *help;
+} problems[_P_MAX] = {
+        [P_MEDIA_TYPE] = { "unsupported-media-type", 415, "The body must be JSON",
+                           "Send the body with Content-Type: application/json." },
+        [P_BODY_TOO_LARGE] = { "body-too-large", 413, "The body is too large",
+                               "The body is larger than http.max_body; a request names its upload by url or path, "
+                               "it never carries it." },
+        [P_AMBIGUOUS_LENGTH] = { "ambiguous-length", 400, "The body's length is ambiguous",
+                                 "Send one Content-Length, or chunked encoding, not both." },
+        [P_INVALID_REQUEST] = { "invalid-request", 400, "The request is not valid",
+                                "The detail names the field and what is wrong with it; POST /analyze takes "
+                                "{\"case\", \"url\" or \"path\", \"filename\", \"size\", \"sha256\"}." },
+        [P_INVALID_CASE] = { "invalid-case", 400, "The case number is not valid",
+                             "A case number must match case.pattern." },
+        [P_PATH_FORBIDDEN] = { "path-forbidden", 403, "The path is outside the folders jobs may read",
+                               "A path must lie under watch.dirs or daemon.path_roots." },
+        [P_INVALID_PATH] = { "invalid-path", 400, "The path is not a file that can be read",
+                             "The detail says why: missing, not a regular file, or unreadable." },
+        [P_INVALID_PARAMETER] = { "invalid-parameter", 400, "A query parameter is not valid",
+                                  "The detail names the parameter and what it takes." },
+        [P_UNAUTHORIZED] = { "unauthorized", 401, "Authorisation is needed",
+                             "Send Authorization: Bearer TOKEN (http.token_file), or sign the body of POST /analyze "
+                             "(X-Hotkdump-Signature: sha256=HMAC, http.secret_file)." },
+        [P_NOT_FOUND] = { "not-found", 404, "No such resource", "GET /openapi.json lists what there is." },
+        [P_NO_SUCH_JOB] = { "no-such-job", 404, "No such job",
+                            "The job's id is not known: mistyped, or its record was pruned (daemon.keep_jobs)." },
+        [P_JOB_NOT_FINISHED] = { "job-not-finished", 409, "The job has not finished",
+                                 "Only a finished job can be run again; cancel it first, or wait." },
+        [P_JOB_FINISHED] = { "job-finished", 409, "The job has finished", "A finished job cannot be cancelled." },
+        [P_METHOD_NOT_ALLOWED] = { "method-not-allowed", 405, "The method is not allowed here",
+                                   "The Allow header lists the methods the resource takes." },
+        [P_REFUSING] = { "refusing", 503, "The daemon is not taking work now",
+                         "It is stopping, or its disk is nearly full (purge.min_free); try again later "
+                         "(the detail says which)." },
+        [P_UNAVAILABLE] = { "unavailable", 503, "The daemon could not do it",
+                            "Out of memory, or the queue could not be written; the daemon's log has more." },
+};
+
+static json_object *problem_json(enum problem p, const char *detail) {
+        char type[64];
+        snprintf(type, sizeof type, "/problems/%s", problems[p].slug);
+        json_object *o = json_object_new_object();
         if (!o)
-                return send_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "{\"error\":\"out of memory\"}\n", 26, JSON_TYPE);
+                return NULL;
+        json_object_object_add(o, "type", json_object_new_string(type));
+        json_object_object_add(o, "title", json_object_new_string(problems[p].title));
+        json_object_object_add(o, "status", json_object_new_int((int) problems[p].status));
+        if (detail) {
+                json_object_object_add(o, "detail", json_object_new_string(detail));
+                json_object_object_add(o, "error", json_object_new_string(detail));
+        }
+        return o;
+}
+
+/* Sends o (taken) with its type, and one more header when header is not NULL. */
+static enum MHD_Result send_json_as(struct http *h, struct MHD_Connection *c, unsigned status, json_object *o,
+                                    const char *type, const char *header, const char *value) {
+        if (!o)
+                return send_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, OOM_PROBLEM, sizeof OOM_PROBLEM - 1, PROBLEM_TYPE);
         const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         size_t n = s ? strlen(s) : 0;
         char *buf = s ? malloc(n + 2) : NULL;
         enum MHD_Result r;
         if (!buf)
-                r = send_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "{\"error\":\"out of memory\"}\n", 26, JSON_TYPE);
+                r = send_text(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, OOM_PROBLEM, sizeof OOM_PROBLEM - 1, PROBLEM_TYPE);
         else {
                 memcpy(buf, s, n);
                 buf[n++] = '\n';
-                r = send_buffer(h, c, status, buf, n, JSON_TYPE);
+                struct MHD_Response *resp = MHD_create_response_from_buffer(n, buf, MHD_RESPMEM_MUST_FREE);
+                if (!resp)
+                        free(buf);
+                else if (header)
+                        MHD_add_response_header(resp, header, value);
+                r = send_response(h, c, status, resp, type);
         }
         json_object_put(o);
         return r;
 }
 
-static enum MHD_Result send_error(struct http *h, struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+static enum MHD_Result send_json(struct http *h, struct MHD_Connection *c, unsigned status, json_object *o) {
+        return send_json_as(h, c, status, o, JSON_TYPE, NULL, NULL);
+}
+
+static enum MHD_Result send_problem(struct http *h, struct MHD_Connection *c, enum problem p, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
-static enum MHD_Result send_error(struct http *h, struct MHD_Connection *c, unsigned status, const char *fmt, ...) {
+static enum MHD_Result send_problem(struct http *h, struct MHD_Connection *c, enum problem p, const char *fmt, ...) {
         char msg[1024];
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
+        return send_json_as(h, c, problems[p].status, problem_json(p, msg), PROBLEM_TYPE, NULL, NULL);
+}
+
+/* A job's answer, with Location: /jobs/ID (201 and 202 name what they made or changed). */
+static enum MHD_Result send_job(struct http *h, struct MHD_Connection *c, unsigned status, const struct queue_entry *e,
+                                json_object *o) {
+        char where[160];
+        snprintf(where, sizeof where, "/jobs/%s", e ? e->id : "");
+        return send_json_as(h, c, status, o, JSON_TYPE, e ? MHD_HTTP_HEADER_LOCATION : NULL, where);
+}
+
+/* GET /problems: every type, with its status, title and what to do; GET /problems/SLUG: one. */
+static enum MHD_Result problem_list(struct http *h, struct MHD_Connection *c, const char *slug) {
+        for (int p = 0; slug && p < _P_MAX; p++)
+                if (!strcmp(slug, problems[p].slug)) {
+                        json_object *o = problem_json((enum problem) p, NULL);
+                        if (o)
+                                json_object_object_add(o, "help", json_object_new_string(problems[p].help));
+                        return send_json(h, c, MHD_HTTP_OK, o);
+                }
+        if (slug)
+                return send_problem(h, c, P_NOT_FOUND, "no problem type '%.64s' (GET /problems lists them)", slug);
+        json_object *arr = json_object_new_array();
+        for (int p = 0; arr && p < _P_MAX; p++) {
+                json_object *o = problem_json((enum problem) p, NULL);
+                if (o)
+                        json_object_object_add(o, "help", json_object_new_string(problems[p].help));
+                json_object_array_add(arr, o);
+        }
         json_object *o = json_object_new_object();
         if (o)
-                json_object_object_add(o, "error", json_object_new_string(msg));
-        return send_json(h, c, status, o);
+                json_object_object_add(o, "problems", arr);
+        else
+                json_object_put(arr);
+        return send_json(h, c, MHD_HTTP_OK, o);
 }
 
 /* ---- authorisation ------------------------------------------------------------------------- */
@@ -209,29 +336,29 @@ static enum MHD_Result analyze(struct http *h, struct MHD_Connection *c, struct 
         int r;
 
         if (!content_type_json(c))
-                return send_error(h, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "the body must be JSON (Content-Type: %s)",
+                return send_problem(h, c, P_MEDIA_TYPE, "the body must be JSON (Content-Type: %s)",
                                   JSON_TYPE);
         if (rq->too_big)
-                return send_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is larger than %llu bytes (http.max_body)",
+                return send_problem(h, c, P_BODY_TOO_LARGE, "the body is larger than %llu bytes (http.max_body)",
                                   (unsigned long long) config_u64(cfg, CONF_HTTP_MAX_BODY));
         r = request_parse_analyze(rq->body, rq->len, &ar, why, sizeof why);
         if (r < 0)
-                return r == -ENOMEM ? send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory")
-                                    : send_error(h, c, MHD_HTTP_BAD_REQUEST, "%s", why);
+                return r == -ENOMEM ? send_problem(h, c, P_UNAVAILABLE, "out of memory")
+                                    : send_problem(h, c, P_INVALID_REQUEST, "%s", why);
         req.case_id = ar.case_id;
         req.filename = ar.filename;
         req.size = ar.size;
         req.sha256 = ar.sha256;
         req.source = ar.url;
         if (job_case_valid(cfg, ar.case_id, why, sizeof why) < 0) {
-                ret = send_error(h, c, MHD_HTTP_BAD_REQUEST, "%s", why);
+                ret = send_problem(h, c, P_INVALID_CASE, "%s", why);
                 goto out;
         }
         if (ar.path) {
                 struct stat st;
                 r = h->env.ops->path_allowed(h->env.ctx, ar.path, resolved);
                 if (r == -EACCES) {
-                        ret = send_error(h, c, MHD_HTTP_FORBIDDEN,
+                        ret = send_problem(h, c, P_PATH_FORBIDDEN,
                                          "'%.1024s' is outside the folders jobs may read (watch.dirs, daemon.path_roots)",
                                          ar.path);
                         goto out;
@@ -239,20 +366,20 @@ static enum MHD_Result analyze(struct http *h, struct MHD_Connection *c, struct 
                 if (r == 0 && (stat(resolved, &st) < 0 || !S_ISREG(st.st_mode)))
                         r = -EISDIR;
                 if (r < 0) {
-                        ret = send_error(h, c, MHD_HTTP_BAD_REQUEST, "'path' %.1024s: %s", ar.path,
+                        ret = send_problem(h, c, P_INVALID_PATH, "'path' %.1024s: %s", ar.path,
                                          r == -EISDIR ? "is not a file" : strerror(-r));
                         goto out;
                 }
                 req.source = resolved;
         }
         if (refusing(h)) {
-                ret = send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", refusing(h));
+                ret = send_problem(h, c, P_REFUSING, "%s", refusing(h));
                 goto out;
         }
         r = h->env.ops->submit(h->env.ctx, &req, &e, &dup);
         if (r < 0) {
                 log_error_errno(r, "cannot queue a job for case %s: %m", req.case_id);
-                ret = send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot queue the job: %s", strerror(-r));
+                ret = send_problem(h, c, P_UNAVAILABLE, "cannot queue the job: %s", strerror(-r));
                 goto out;
         }
         json_object *j = job_json(h, e);
@@ -272,7 +399,7 @@ static enum MHD_Result analyze(struct http *h, struct MHD_Connection *c, struct 
                         json_object_object_add(j, "hint", json_object_new_string(hint));
                 }
         }
-        ret = send_json(h, c, dup ? MHD_HTTP_OK : MHD_HTTP_ACCEPTED, j);
+        ret = send_job(h, c, dup ? MHD_HTTP_OK : MHD_HTTP_ACCEPTED, e, j);
 out:
         request_clear(&ar);
         return ret;
@@ -284,34 +411,57 @@ static enum MHD_Result list_jobs(struct http *h, struct MHD_Connection *c) {
         const char *want_case = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "case");
         const char *want_state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
         const char *limit_s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+        const char *cursor = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
         unsigned long limit = 100;
         if (want_state && queue_state_from_string(want_state) < 0)
-                return send_error(h, c, MHD_HTTP_BAD_REQUEST, "unknown state '%.32s'", want_state);
+                return send_problem(h, c, P_INVALID_PARAMETER, "unknown state '%.32s'", want_state);
         if (limit_s) {
                 char *end;
                 limit = strtoul(limit_s, &end, 10);
                 if (*end || !*limit_s || limit == 0 || limit > 10000)
-                        return send_error(h, c, MHD_HTTP_BAD_REQUEST, "'limit' must be 1 to 10000");
+                        return send_problem(h, c, P_INVALID_PARAMETER, "'limit' must be 1 to 10000");
         }
         size_t n;
         const struct queue_entry *const *v = queue_entries(queue_of(h), &n);
+        /* newest first; a cursor is the id of the last job of the page before, so a page
+         * stays where it was while new jobs arrive */
+        size_t start = n;
+        if (cursor) {
+                while (start > 0 && strcmp(v[start - 1]->id, cursor))
+                        start--;
+                if (start == 0)
+                        return send_problem(h, c, P_INVALID_PARAMETER,
+                                            "'cursor' %.96s is not a job of the queue (its record may have been pruned)",
+                                            cursor);
+                start--;
+        }
         json_object *o = json_object_new_object(), *arr = json_object_new_array();
         if (!o || !arr) {
                 json_object_put(o);
                 json_object_put(arr);
-                return send_json(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL);
+                return send_json(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, NULL); /* the out-of-memory problem */
         }
-        size_t total = 0;
-        for (size_t i = n; i-- > 0;) { /* newest first */
+        size_t total = 0, shown = 0;
+        const char *last = NULL;
+        bool more = false;
+        for (size_t i = n; i-- > 0;) {
                 if (want_case && strcmp(v[i]->case_id, want_case))
                         continue;
                 if (want_state && strcmp(queue_state_to_string(v[i]->state), want_state))
                         continue;
-                if (total++ < limit)
+                total++;
+                if (i >= start)
+                        continue;
+                if (shown < limit) {
                         json_object_array_add(arr, job_json(h, v[i]));
+                        last = v[i]->id;
+                        shown++;
+                } else
+                        more = true;
         }
         json_object_object_add(o, "jobs", arr);
         json_object_object_add(o, "total", json_object_new_int64((int64_t) total));
+        json_object_object_add(o, "next_cursor", more && last ? json_object_new_string(last) : NULL);
         return send_json(h, c, MHD_HTTP_OK, o);
 }
 
@@ -322,7 +472,7 @@ static enum MHD_Result status_page(struct http *h, struct MHD_Connection *c) {
         size_t len = 0, n;
         FILE *f = open_memstream(&buf, &len);
         if (!f)
-                return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+                return send_problem(h, c, P_UNAVAILABLE, "out of memory");
         struct queue *q = queue_of(h);
         const struct queue_entry *const *v = queue_entries(q, &n);
         fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" "
@@ -384,7 +534,7 @@ static enum MHD_Result status_page(struct http *h, struct MHD_Connection *c) {
         fputs("</tbody></table>\n</body></html>\n", f);
         if (fclose(f) != 0) {
                 free(buf);
-                return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+                return send_problem(h, c, P_UNAVAILABLE, "out of memory");
         }
         return send_buffer(h, c, MHD_HTTP_OK, buf, len, "text/html; charset=utf-8");
 }
@@ -394,11 +544,11 @@ static enum MHD_Result metrics(struct http *h, struct MHD_Connection *c) {
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
         if (!f)
-                return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+                return send_problem(h, c, P_UNAVAILABLE, "out of memory");
         h->env.ops->metrics(h->env.ctx, f);
         if (fclose(f) != 0) {
                 free(buf);
-                return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+                return send_problem(h, c, P_UNAVAILABLE, "out of memory");
         }
         return send_buffer(h, c, MHD_HTTP_OK, buf, len, "text/plain; version=0.0.4; charset=utf-8");
 }
@@ -410,7 +560,7 @@ static enum MHD_Result case_file(struct http *h, struct MHD_Connection *c, const
         unsigned number;
         if (request_case_file(rest, case_id, sizeof case_id, &number, &name, &type) < 0 ||
             job_case_valid(cfg, case_id, why, sizeof why) < 0)
-                return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such file: /cases/%s (use /cases/CASE/N/FILE)", rest);
+                return send_problem(h, c, P_NOT_FOUND, "no such file: /cases/%s (use /cases/CASE/N/FILE)", rest);
         snprintf(num, sizeof num, "%u", number);
         /* each folder opened without following links, so a link planted in a case folder
          * cannot make us serve a file elsewhere */
@@ -432,12 +582,12 @@ static enum MHD_Result case_file(struct http *h, struct MHD_Connection *c, const
         if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 if (fd >= 0)
                         close(fd);
-                return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such file: /cases/%s", rest);
+                return send_problem(h, c, P_NOT_FOUND, "no such file: /cases/%s", rest);
         }
         struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t) st.st_size, fd);
         if (!resp) {
                 close(fd);
-                return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+                return send_problem(h, c, P_UNAVAILABLE, "out of memory");
         }
         if (!strcmp(name, "report.html"))
                 MHD_add_response_header(resp, "Content-Security-Policy",
@@ -448,11 +598,10 @@ static enum MHD_Result case_file(struct http *h, struct MHD_Connection *c, const
 /* ---- routing ------------------------------------------------------------------------------- */
 
 static enum MHD_Result method_not_allowed(struct http *h, struct MHD_Connection *c, const char *allow) {
-        struct MHD_Response *resp = MHD_create_response_from_buffer(35, (void *) "{\"error\":\"method not allowed here\"}",
-                                                                    MHD_RESPMEM_PERSISTENT);
-        if (resp)
-                MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-        return send_response(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, resp, JSON_TYPE);
+        char detail[128];
+        snprintf(detail, sizeof detail, "this resource takes %s", allow);
+        return send_json_as(h, c, MHD_HTTP_METHOD_NOT_ALLOWED, problem_json(P_METHOD_NOT_ALLOWED, detail), PROBLEM_TYPE,
+                            MHD_HTTP_HEADER_ALLOW, allow);
 }
 
 static enum MHD_Result job_route(struct http *h, struct MHD_Connection *c, const char *method, const char *rest) {
@@ -460,33 +609,35 @@ static enum MHD_Result job_route(struct http *h, struct MHD_Connection *c, const
         const char *slash = strchr(rest, '/');
         size_t n = slash ? (size_t) (slash - rest) : strlen(rest);
         if (n == 0 || n >= sizeof id)
-                return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such job");
+                return send_problem(h, c, P_NO_SUCH_JOB, "no such job");
         snprintf(id, sizeof id, "%.*s", (int) n, rest);
         const struct queue_entry *e = queue_get(queue_of(h), id);
         if (slash && strcmp(slash, "/retry") != 0)
-                return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such resource");
+                return send_problem(h, c, P_NOT_FOUND, "no such resource");
         if (!e)
-                return send_error(h, c, MHD_HTTP_NOT_FOUND, "no job '%s'", id);
+                return send_problem(h, c, P_NO_SUCH_JOB, "no job '%s'", id);
         if (slash) {
                 if (strcmp(method, "POST") != 0)
                         return method_not_allowed(h, c, "POST");
                 int r = refusing(h) ? -ESHUTDOWN : h->env.ops->retry(h->env.ctx, id);
                 if (r == -EBUSY)
-                        return send_error(h, c, MHD_HTTP_CONFLICT, "job '%s' has not finished", id);
+                        return send_problem(h, c, P_JOB_NOT_FINISHED, "job '%s' has not finished", id);
                 if (r < 0)
-                        return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot retry job '%s': %s", id,
-                                          r == -ESHUTDOWN ? refusing(h) : strerror(-r));
-                return send_json(h, c, MHD_HTTP_ACCEPTED, job_json(h, queue_get(queue_of(h), id)));
+                        return send_problem(h, c, r == -ESHUTDOWN ? P_REFUSING : P_UNAVAILABLE, "cannot retry job '%s': %s",
+                                            id, r == -ESHUTDOWN ? refusing(h) : strerror(-r));
+                e = queue_get(queue_of(h), id);
+                return send_job(h, c, MHD_HTTP_ACCEPTED, e, e ? job_json(h, e) : NULL);
         }
         if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
                 return send_json(h, c, MHD_HTTP_OK, job_json(h, e));
         if (!strcmp(method, "DELETE")) {
                 int r = h->env.ops->cancel(h->env.ctx, id);
                 if (r == -EALREADY)
-                        return send_error(h, c, MHD_HTTP_CONFLICT, "job '%s' has finished", id);
+                        return send_problem(h, c, P_JOB_FINISHED, "job '%s' has finished", id);
                 if (r < 0)
-                        return send_error(h, c, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot cancel job '%s': %s", id, strerror(-r));
-                return send_json(h, c, MHD_HTTP_ACCEPTED, job_json(h, queue_get(queue_of(h), id)));
+                        return send_problem(h, c, P_UNAVAILABLE, "cannot cancel job '%s': %s", id, strerror(-r));
+                e = queue_get(queue_of(h), id);
+                return send_job(h, c, MHD_HTTP_ACCEPTED, e, e ? job_json(h, e) : NULL);
         }
         return method_not_allowed(h, c, "GET, DELETE");
 }
@@ -512,12 +663,18 @@ static enum MHD_Result dispatch(struct http *h, struct MHD_Connection *c, const 
                 }
                 return send_json(h, c, MHD_HTTP_OK, o);
         }
+        /* what the API is: no secret in it */
+        if (!strcmp(url, "/openapi.json"))
+                return get ? send_text(h, c, MHD_HTTP_OK, http_openapi, strlen(http_openapi), JSON_TYPE)
+                           : method_not_allowed(h, c, "GET");
+        if (!strcmp(url, "/problems") || !strncmp(url, "/problems/", 10))
+                return get ? problem_list(h, c, url[9] ? url + 10 : NULL) : method_not_allowed(h, c, "GET");
         /* everything else may need the token */
         if ((!get || config_bool(cfg_of(h), CONF_HTTP_PROTECT_READS)) && !rq->authorised && !writes_open(h) &&
             /* a signature covers a body only: it may queue that upload, and nothing else */
             !(strcmp(method, "POST") == 0 && strcmp(url, "/analyze") == 0 && !rq->too_big && signature_ok(h, c, rq))) {
                 h->env.counters->rejected_auth++;
-                return send_error(h, c, MHD_HTTP_UNAUTHORIZED,
+                return send_problem(h, c, P_UNAUTHORIZED,
                                   "a bearer token (Authorization: Bearer …) or a signature (X-Hotkdump-Signature: "
                                   "sha256=…) is needed, and the one given is not right");
         }
@@ -533,7 +690,7 @@ static enum MHD_Result dispatch(struct http *h, struct MHD_Connection *c, const 
                 return job_route(h, c, method, url + 6);
         if (!strncmp(url, "/cases/", 7))
                 return get ? case_file(h, c, url + 7) : method_not_allowed(h, c, "GET");
-        return send_error(h, c, MHD_HTTP_NOT_FOUND, "no such resource: %.256s", url);
+        return send_problem(h, c, P_NOT_FOUND, "no such resource: %.256s", url);
 }
 
 struct framing {
@@ -568,20 +725,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 struct framing f = { 0 };
                 MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
                 if (f.lengths > 1 || (f.lengths && f.encodings))
-                        return send_error(h, c, MHD_HTTP_BAD_REQUEST, "%s: the body's length is ambiguous",
+                        return send_problem(h, c, P_AMBIGUOUS_LENGTH, "%s: the body's length is ambiguous",
                                           f.lengths > 1 ? "more than one Content-Length header"
                                                         : "Content-Length together with Transfer-Encoding");
+                /* answered once the request is complete: an answer queued on this first call is
+                 * an early one, after which MHD closes the connection instead of keeping it */
                 if (strcmp(method, "POST") != 0)
-                        return dispatch(h, c, url, method, rq);
+                        return MHD_YES;
                 /* refused before a byte of the body is read */
                 const char *len = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
                 uint64_t max = config_u64(cfg_of(h), CONF_HTTP_MAX_BODY);
                 if (len && strtoull(len, NULL, 10) > max)
-                        return send_error(h, c, MHD_HTTP_CONTENT_TOO_LARGE,
+                        return send_problem(h, c, P_BODY_TOO_LARGE,
                                           "the body is larger than %llu bytes (http.max_body)", (unsigned long long) max);
                 if (!rq->authorised && !writes_open(h) && !MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Hotkdump-Signature")) {
                         h->env.counters->rejected_auth++;
-                        return send_error(h, c, MHD_HTTP_UNAUTHORIZED, "a bearer token (Authorization: Bearer …) or a "
+                        return send_problem(h, c, P_UNAUTHORIZED, "a bearer token (Authorization: Bearer …) or a "
                                           "signature (X-Hotkdump-Signature: sha256=…) is needed");
                 }
                 return MHD_YES;

@@ -51,6 +51,9 @@ struct http_env {
         struct http_counters *counters;
 };
 
+/* The OpenAPI description of the API, served at /openapi.json (daemon/openapi.json, built in). */
+extern const char http_openapi[];
+
 struct http;
 int http_start(const struct http_env *env, struct http **ret, char *err, size_t err_size);
 /* Stops accepting connections; those open are answered. */

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fileio.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -161,13 +162,6 @@ static int reassemble_flattened(struct job *j, struct scan *s, char *err, size_t
         return 0;
 }
 
-static void format_time(int64_t t, char *buf, size_t size) {
-        time_t tt = (time_t) t;
-        struct tm tm;
-        gmtime_r(&tt, &tm);
-        strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
-}
-
 /* The kernel log: read by makedumpfile from the dump, else an uploaded dmesg of the same kernel. */
 static int first_look(struct job *j, const struct found *dump, const struct scan *s, const struct rules *rules,
                       json_object *rule_errors, char *err, size_t err_size) {
@@ -221,7 +215,7 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
         }
         char when[64] = "unknown";
         if (info->has_crash_time)
-                format_time(info->crash_time, when, sizeof when);
+                clock_format_utc(info->crash_time, false, when, sizeof when);
         fprintf(txt, "hotkdump first look: case %s, job %u\n\n", job_case(j), job_number(j));
         fprintf(txt, "dump:        %s (%s%s%s%s)\n", dump->path, info->flattened ? "flattened upload, " : "",
                 dump_format_to_string(info->format), info->page_compression[0] ? ", " : "", info->page_compression);
@@ -259,7 +253,9 @@ static int first_look(struct job *j, const struct found *dump, const struct scan
         json_object_object_add(fl, "log_source", log ? json_object_new_string(source) : NULL);
         json_object_object_add(fl, "log_file", log ? json_object_new_string(log_file) : NULL);
         json_object_object_add(fl, "release", info->release[0] ? json_object_new_string(info->release) : NULL);
-        json_object_object_add(fl, "crash_time", info->has_crash_time ? json_object_new_int64(info->crash_time) : NULL);
+        char iso[32];
+        clock_format_utc(info->crash_time, true, iso, sizeof iso);
+        json_object_object_add(fl, "crash_time", info->has_crash_time ? json_object_new_string(iso) : NULL);
         r = job_set(j, JOB_FIRST_LOOK, fl);
         if (r == 0)
                 r = triage_job(j, rules, rule_errors, log, log_len, info->vmcoreinfo, info->vmcoreinfo_len, "first look");

@@ -16,6 +16,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/magic.h"
 #include "dumpfile.h"
@@ -1096,7 +1097,9 @@ json_object *dump_info_to_json(const char *path, const struct dump_info *i) {
         STR("machine", i->machine);
         STR("hostname", i->nodename);
         STR("build_id", i->build_id);
-        json_object_object_add(o, "crash_time", i->has_crash_time ? json_object_new_int64(i->crash_time) : NULL);
+        char when[32];
+        clock_format_utc(i->crash_time, true, when, sizeof when);
+        json_object_object_add(o, "crash_time", i->has_crash_time ? json_object_new_string(when) : NULL);
         json_object_object_add(o, "page_size", i->page_size ? json_object_new_int64(i->page_size) : NULL);
         json_object_object_add(o, "dump_level", i->dump_level >= 0 ? json_object_new_int(i->dump_level) : NULL);
         json_object_object_add(o, "cpus", i->nr_cpus >= 0 ? json_object_new_int(i->nr_cpus) : NULL);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/fileio.h"
 #include "common/html.h"
@@ -369,6 +370,8 @@ static size_t panic_region(const char *log, size_t len) {
 
 static json_object *make_summary(struct job *j, const struct headline *h) {
         json_object *rec = job_record(j), *s = json_object_new_object(), *hl = json_object_new_object();
+        /* 2: times are ISO 8601 (identity.crash_time and first_look.crash_time were seconds) */
+        json_object_object_add(s, "schema_version", json_object_new_int(SUMMARY_SCHEMA_VERSION));
         json_object_object_add(s, "case", json_object_new_string(job_case(j)));
         json_object_object_add(s, "job", json_object_new_int((int) job_number(j)));
         json_object_object_add(s, "state", job_record_string(rec, JOB_STATE) ? json_object_new_string(job_record_string(rec, JOB_STATE)) : NULL);
@@ -483,14 +486,12 @@ static void html_log(FILE *f, const char *log, size_t len) {
         fputs("</pre></details>\n", f);
 }
 
-static void fmt_time(const char *epoch, char *buf, size_t size) {
-        snprintf(buf, size, "unknown");
-        if (!epoch)
-                return;
-        time_t t = (time_t) strtoll(epoch, NULL, 10);
-        struct tm tm;
-        if (gmtime_r(&t, &tm))
-                strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+static void fmt_time(const char *when, char *buf, size_t size) {
+        int64_t t;
+        if (clock_parse_utc(when, &t) < 0)
+                snprintf(buf, size, "unknown");
+        else
+                clock_format_utc(t, false, buf, size);
 }
 
 static void html_finding(FILE *f, json_object *x, bool open) {

@@ -8,6 +8,11 @@
 
 struct job;
 
+/* summary.json's schema_version: 2 since its times are ISO 8601 (before, identity.crash_time
+ * and first_look.crash_time were seconds since the epoch, and there was no schema_version).
+ * The schema is components.schemas.Summary of daemon/openapi.json. */
+#define SUMMARY_SCHEMA_VERSION 2
+
 /* The crashing function from a crash `bt`: the exception RIP when there is one, else the first
  * frame that is not the panic or exception machinery. "" when none. Exposed for tests. */
 void report_crashing_function(const char *bt, size_t len, char *buf, size_t size);

@@ -81,6 +81,16 @@ jq -e '.crash.commands[] | select(.name == "sys") | .seconds >= 0' "$d/summary.j
 ok $? "sysrq: each command has its timing"
 jq -e '.identity.release and .symbols.vmlinux and .first_look.panic_line and .stages.crash.seconds' "$d/summary.json" >/dev/null
 ok $? "sysrq: summary.json holds identity, symbols, first look and stage timings"
+if python3 -c 'import jsonschema' 2>/dev/null; then
+	python3 "$TOP_SRCDIR/tests/e2e/quick/openapi-check.py" --schema "$TOP_SRCDIR/daemon/openapi.json" Summary "$d/summary.json" \
+		>"$TMP/schema.out" 2>&1
+	ok $? "sysrq: summary.json is valid against its schema (Summary in daemon/openapi.json)"
+	sed 's/^/# /' "$TMP/schema.out"
+else
+	skip "python3-jsonschema is not installed"
+fi
+is "$(jq -r '.identity.crash_time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$")' "$d/summary.json")" true \
+	"sysrq: its crash time is ISO 8601"
 grep -q "Tasks in state UN" "$(cmd_file "$d" blocked)" && grep -q "Largest resident memory users" "$(cmd_file "$d" top-memory)"
 ok $? "sysrq: blocked tasks and top memory users are computed from crash's tables"
 

@@ -27,7 +27,7 @@ check_identity() { # FILE WANT-FORMAT WANT-COMPRESSION WANT-FLATTENED LABEL INDE
 		is "$(info_json "$file" .cpus)" "$(fixture_field "$i" cpus)" "$label: cpus"
 		# only a kernel that went through kdump stamps the crash time; QEMU's dump has none
 		case $(fixture_field "$i" producer) in
-		makedumpfile*) is "$(info_json "$file" '.crash_time | type')" number "$label: crash time present" ;;
+		makedumpfile*) is "$(info_json "$file" '.crash_time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$")')" true "$label: crash time present, ISO 8601" ;;
 		esac
 	fi
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/fileio.h"
 #include "common/magic.h"
@@ -255,6 +256,23 @@ static void test_guard(void) {
         unlink(pidfile);
 }
 
+static void test_clock_utc(void) {
+        char buf[40];
+        int64_t t = 0;
+        clock_format_utc(1790000000, true, buf, sizeof buf);
+        tap_is_str(buf, "2026-09-21T14:13:20Z", "utc: ISO 8601");
+        clock_format_utc(1790000000, false, buf, sizeof buf);
+        tap_is_str(buf, "2026-09-21 14:13:20 UTC", "utc: for a person");
+        tap_ok(clock_parse_utc("2026-09-21T14:13:20Z", &t) == 0 && t == 1790000000, "utc: read back");
+        tap_ok(clock_parse_utc("2026-09-21T14:13:20.123Z", &t) == 0 && t == 1790000000, "utc: fractions ignored");
+        tap_ok(clock_parse_utc("1790000000", &t) == 0 && t == 1790000000, "utc: seconds, as older records have them");
+        tap_ok(clock_parse_utc("1970-01-01T00:00:00Z", &t) == 0 && t == 0, "utc: the epoch");
+        tap_ok(clock_parse_utc("2000-02-29T00:00:00Z", &t) == 0 && t == 951782400, "utc: a leap day");
+        tap_ok(clock_parse_utc("2026-13-01T00:00:00Z", &t) < 0, "utc: month 13 refused");
+        tap_ok(clock_parse_utc("2026-09-21T14:13:20+02:00", &t) < 0, "utc: only UTC");
+        tap_ok(clock_parse_utc("", &t) < 0 && clock_parse_utc("soon", &t) < 0, "utc: not a time");
+}
+
 static void test_fileio(void) {
         char dir[] = "/tmp/hotkdump-fileio-XXXXXX", path[512];
         struct stat st;
@@ -355,6 +373,7 @@ int main(void) {
         test_magic();
         test_subprocess();
         test_guard();
+        test_clock_utc();
         test_fileio();
         return tap_done();
 }
