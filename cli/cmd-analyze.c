@@ -15,6 +15,7 @@
 #include "common/subprocess.h"
 #include "hooks/outbox.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/progress.h"
 
 static void usage(FILE *out) {
         fprintf(out,
@@ -142,6 +143,8 @@ int cli_analyze(int argc, char **argv) {
                                          .stop_after = stop_after, .on_post = enqueue, .userdata = cfg };
         /* interrupted (^C, TERM, a closed terminal): crash's process group goes too */
         subprocess_kill_on_signal();
+        /* downloads, unpacking, symbols and crash's commands show how far they are */
+        progress_to_stderr(true);
         r = pipeline_run(cfg, &preq, &res);
         /* the posts go now; what cannot go stays in the outbox, and is said */
         for (size_t i = 0; send && i < res.n_dirs && *config_string(cfg, CONF_POST_SINKS); i++) {

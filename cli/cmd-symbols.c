@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "common/fileio.h"
 #include "common/log.h"
+#include "pipeline/progress.h"
 #include "pipeline/identify/dumpfile.h"
 #include "pipeline/symbols/symbols.h"
 
@@ -152,6 +153,7 @@ int cli_symbols(int argc, char **argv) {
         }
         struct symbols_result res;
         char err[4096];
+        progress_to_stderr(true);
         int r = symbols_find(cfg, &q, debug_file, NULL, &res, err, sizeof err);
         if (r < 0) {
                 log_error("symbols: %s", err);

@@ -34,6 +34,12 @@ void log_set_level(enum log_level level) {
         max_level = level;
 }
 
+static void (*before_write)(void);
+
+void log_set_before_write(void (*fn)(void)) {
+        before_write = fn;
+}
+
 void log_set_program(const char *name) {
         program = name;
 }
@@ -85,6 +91,8 @@ int log_full_errno(enum log_level level, int error, const char *fmt, ...) {
         char pri[8] = "";
         if (stderr_is_journal())
                 snprintf(pri, sizeof pri, "<%d>", priority[level]);
+        if (before_write)
+                before_write();
         if (prefix[level])
                 fprintf(stderr, "%s%s: %s: %s\n", pri, program, prefix[level], shown);
         else

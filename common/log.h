@@ -11,6 +11,9 @@ enum log_level { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
 void log_set_level(enum log_level level);
 void log_set_program(const char *name);
+/* Called before each message is written to stderr (the command line's progress bar clears its
+ * line there), or NULL. */
+void log_set_before_write(void (*fn)(void));
 
 /* Prints the message; a "%m" in fmt stands for strerror(error). Returns -|error| so that
  * callers can write `return log_error_errno(r, "…: %m");`. */

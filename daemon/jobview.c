@@ -14,6 +14,7 @@
 #include "casefolder/record.h"
 #include "common/json.h"
 #include "common/shown.h"
+#include "pipeline/progress.h"
 #include "daemon/jobview.h"
 
 static void iso_time(int64_t us, char *buf, size_t size) {
@@ -58,6 +59,11 @@ static json_object *progress_json(const struct queue_entry *e, json_object *rec,
         }
         if (dir)
                 closedir(dir);
+        /* the step running now, as pipeline/progress writes it */
+        json_object *now = NULL;
+        if (snprintf(path, sizeof path, "%s/" PROGRESS_FILE, e->dir) < (int) sizeof path &&
+            json_read_object(path, 64 * 1024, &now) == 0)
+                json_object_object_add(p, "current", now);
         return p;
 }
 

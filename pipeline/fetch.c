@@ -117,7 +117,7 @@ static int verify(struct job *j, const struct fetch_request *req, const char *pa
 }
 
 static void copy_progress(uint64_t done, uint64_t total, void *userdata) {
-        progress_update(userdata, done, total);
+        progress_update(userdata, done, total, NULL);
 }
 
 /* Checks and links or copies the very file opened, so that a symbolic link or a file swapped
@@ -232,7 +232,7 @@ static int fetch_local(struct job *j, const struct fetch_request *req, const cha
                 goto out;
         }
         struct progress p;
-        progress_init(&p, j, "copy");
+        progress_init(&p, j, "copy", PROGRESS_BYTES, 0);
         int64_t n = copy_fd_sparse(in, out, config_u64(cfg, CONF_FETCH_MAX_BYTES), copy_progress, &p);
         r = n < 0 ? (int) n : 0;
         if (r == 0 && fsync(out) < 0)
@@ -328,7 +328,7 @@ static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, cur
         }
         if (dlnow > 0)
                 progress_update(&t->progress, t->resume_from + (uint64_t) dlnow,
-                                dltotal > 0 ? t->resume_from + (uint64_t) dltotal : 0);
+                                dltotal > 0 ? t->resume_from + (uint64_t) dltotal : 0, NULL);
         return 0;
 }
 
@@ -385,7 +385,7 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                 (void) unlink(part); /* a .part file is never taken for a whole one */
                 return log_reason(err, err_size, -ENOMEM, "cannot start a download");
         }
-        progress_init(&t.progress, j, "download");
+        progress_init(&t.progress, j, "download", PROGRESS_BYTES, 0);
 
         for (unsigned attempt = 0;; attempt++) {
                 struct stat st;

@@ -22,6 +22,7 @@
 #include "common/fileio.h"
 #include "common/log.h"
 #include "common/magic.h"
+#include "pipeline/progress.h"
 #include "pipeline/unpack.h"
 
 struct unpack {
@@ -29,6 +30,7 @@ struct unpack {
         const struct config *cfg;
         struct unpack_stats *stats;
         uint64_t input_size;  /* the outermost input: what ratios are measured against */
+        struct progress progress; /* of the archive being read: its bytes read of its size */
         char *err;
         size_t err_size;
 };
@@ -192,6 +194,7 @@ static int write_entry(struct unpack *u, struct archive *a, struct archive_entry
                 if (offset + (la_int64_t) size > end)
                         end = offset + (la_int64_t) size;
                 u->stats->bytes_out += size;
+                progress_update(&u->progress, (uint64_t) archive_filter_bytes(a, -1), 0, archive_entry_pathname(e));
                 r = check_limits(u);
                 if (r < 0)
                         return r;
@@ -346,6 +349,8 @@ static int extract(struct unpack *u, const char *input, int root, const char *na
         if (!a)
                 return -ENOMEM;
         u->stats->archives++;
+        struct stat st;
+        progress_init(&u->progress, u->job, "unpack", PROGRESS_BYTES, stat(input, &st) == 0 ? (uint64_t) st.st_size : 0);
         for (;;) {
                 int ar = archive_read_next_header(a, &e);
                 if (ar == ARCHIVE_EOF)
@@ -372,6 +377,8 @@ static int extract(struct unpack *u, const char *input, int root, const char *na
                         break;
         }
         u->stats->bytes_in += (uint64_t) archive_filter_bytes(a, -1);
+        if (r == 0) /* read to its end: a tar's padding after the last entry is never read */
+                progress_done(&u->progress, u->progress.total ? u->progress.total : (uint64_t) archive_filter_bytes(a, -1));
         archive_read_free(a);
         return r;
 }

@@ -23,6 +23,7 @@
 #include "common/log.h"
 #include "common/subprocess.h"
 #include "pipeline/crash/crash.h"
+#include "pipeline/progress.h"
 #include "casefolder/job.h"
 
 #define MAX_COMMANDS    256
@@ -1160,11 +1161,15 @@ int crash_run(struct job *j, const struct crash_opts *o, const struct crash_cmds
                 json_object_put(ext);
         }
 
+        struct progress pg;
+        progress_init(&pg, rn.s.job, "crash commands", PROGRESS_STEPS, set->n);
         for (size_t i = 0; r == 0 && i < set->n; i++) {
+                progress_update(&pg, i, set->n, set->v[i].command);
                 r = run_command(&rn, i + 1, &set->v[i], set->v[i].needs_pykdump ? pyk_skip : NULL, commands, crec, &useful);
                 if (r < 0)
                         break;
         }
+        progress_done(&pg, set->n);
         json_object_object_add(crec, "commands", json_object_get(commands));
         json_object_object_add(crec, "restarts", json_object_new_int((int) rn.restarts));
         session_stop(&rn.s, 5000);

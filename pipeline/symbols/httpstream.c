@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "pipeline/symbols/httpstream.h"
 #include "casefolder/job.h"
+#include "pipeline/progress.h"
 
 #define BUF_MAX (4u << 20)
 
@@ -34,6 +35,8 @@ struct httpstream {
         struct timespec last_data;
         char error[CURL_ERROR_SIZE + 128];
         char curl_err[CURL_ERROR_SIZE];
+        struct progress progress;
+        bool progress_ended;
 };
 
 /* the reason the download failed, in s->error */
@@ -69,6 +72,9 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *userdata) {
         s->len += n;
         s->received += n;
         s->last_data = clock_now();
+        curl_off_t length = -1;
+        curl_easy_getinfo(s->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+        progress_update(&s->progress, s->start + s->received, length > 0 ? s->start + (uint64_t) length : 0, NULL);
         return n;
 }
 
@@ -117,6 +123,9 @@ int httpstream_open(const char *url, const struct httpstream_opts *o, struct job
         }
         s->o = *o;
         s->job = log;
+        const char *name = strrchr(url, '/');
+        progress_init(&s->progress, log, "download", PROGRESS_BYTES, 0);
+        snprintf(s->progress.item, sizeof s->progress.item, "%s", name && name[1] ? name + 1 : url);
         int r = start_attempt(s);
         if (r < 0) {
                 httpstream_free(s);
@@ -192,8 +201,13 @@ ssize_t httpstream_read(struct httpstream *s, void *buf, size_t len) {
                         s->delivered += n;
                         return (ssize_t) n;
                 }
-                if (s->finished)
+                if (s->finished) {
+                        if (!s->progress_ended) {
+                                s->progress_ended = true;
+                                progress_done(&s->progress, s->start + s->received);
+                        }
                         return 0;
+                }
                 if (!s->running)
                         return -EIO;
                 if (s->paused) {

@@ -28,6 +28,7 @@
 #include "pipeline/symbols/prepare.h"
 #include "pipeline/identify/modlist.h"
 #include "casefolder/job.h"
+#include "pipeline/progress.h"
 #include "pipeline/symbols/symbols.h"
 
 #define note(c, ...) job_say((c)->job, "symbols: " __VA_ARGS__)
@@ -688,20 +689,14 @@ out:
 }
 
 struct dfd_progress {
-        struct ctx *c;
-        int decile;
+        struct progress pg;
 };
 
-/* libdebuginfod's progress callback: a line every tenth of the download. */
+/* libdebuginfod's progress callback, into the progress of downloads. */
 static int on_debuginfod_progress(debuginfod_client *client, long done, long total) {
         struct dfd_progress *p = debuginfod_get_user_data(client);
-        if (total > 0 && done >= 0) {
-                int d = (int) (done * 10 / total);
-                if (d != p->decile) {
-                        p->decile = d;
-                        note(p->c, "debuginfod: %d%% (%ld of %ld bytes)", d * 10, done, total);
-                }
-        }
+        if (done >= 0)
+                progress_update(&p->pg, (uint64_t) done, total > 0 ? (uint64_t) total : 0, NULL);
         return 0; /* never cancel: the stall timeout (DEBUGINFOD_TIMEOUT) ends a dead transfer */
 }
 
@@ -727,12 +722,15 @@ static int from_debuginfod(struct ctx *c, struct symbols_result *res) {
         debuginfod_client *client = debuginfod_begin();
         if (!client)
                 return -ENOMEM;
-        struct dfd_progress progress = { .c = c, .decile = -1 };
+        struct dfd_progress progress;
+        progress_init(&progress.pg, c->job, "debuginfod", PROGRESS_BYTES, 0);
         debuginfod_set_user_data(client, &progress);
         debuginfod_set_progressfn(client, on_debuginfod_progress);
         note(c, "asking debuginfod (%s) for %s", urls, c->q->build_id);
         int fd = debuginfod_find_debuginfo(client, (const unsigned char *) c->q->build_id, 0, &path);
         debuginfod_end(client);
+        if (fd >= 0 && progress.pg.done)
+                progress_done(&progress.pg, progress.pg.done);
         if (fd < 0) {
                 tried(c, "debuginfod %s: %s", urls, strerror(-fd));
                 return fd == -ENOENT ? -ENOENT : -EIO;
