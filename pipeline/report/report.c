@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,7 +182,10 @@ static int crash_output(struct job *j, const char *command, struct output *ret) 
         for (size_t i = 0; cmds && i < json_object_array_length(cmds); i++) {
                 json_object *c = json_object_array_get_idx(cmds, i);
                 const char *cmd = json_path_text(c, "command"), *file = json_path_text(c, "file");
-                if (!cmd || strcmp(cmd, command) != 0)
+                /* "%blocked" is whatever count the set gives it: "%blocked 5" */
+                size_t n = strlen(command);
+                if (!cmd || (strcmp(cmd, command) != 0 &&
+                             !(command[0] == '%' && !strncmp(cmd, command, n) && cmd[n] == ' ')))
                         continue;
                 ret->file = file;
                 ret->status = json_path_text(c, "status");
@@ -195,6 +199,89 @@ static int crash_output(struct job *j, const char *command, struct output *ret) 
                 return ret->text ? 0 : -ENOENT;
         }
         return -ENOENT;
+}
+
+/* ---- parsers of crash answers the report draws ----------------------------------------------- */
+
+/* The next line of text[*pos..len) into buf (NUL-terminated, cut at size); false at the end. */
+static bool next_line(const char *text, size_t len, size_t *pos, char *buf, size_t size) {
+        if (*pos >= len)
+                return false;
+        const char *nl = memchr(text + *pos, '\n', len - *pos);
+        size_t n = (nl ? (size_t) (nl - text) : len) - *pos;
+        snprintf(buf, size, "%.*s", (int) (n < size ? n : size - 1), text + *pos);
+        *pos += n + (nl ? 1 : 0);
+        return true;
+}
+
+int report_parse_kmem(const char *text, size_t len, struct report_kmem *k) {
+        static const struct {
+                const char *label;
+                size_t off;
+        } rows[] = {
+                { "TOTAL MEM", offsetof(struct report_kmem, total) },     { "FREE", offsetof(struct report_kmem, free) },
+                { "USED", offsetof(struct report_kmem, used) },           { "BUFFERS", offsetof(struct report_kmem, buffers) },
+                { "CACHED", offsetof(struct report_kmem, cached) },       { "SLAB", offsetof(struct report_kmem, slab) },
+                { "COMMIT LIMIT", offsetof(struct report_kmem, commit_limit) },
+                { "COMMITTED", offsetof(struct report_kmem, committed) },
+        };
+        *k = (struct report_kmem) { -1, -1, -1, -1, -1, -1, -1, -1 };
+        char line[512];
+        for (size_t pos = 0; next_line(text, len, &pos, line, sizeof line);) {
+                const char *p = line + strspn(line, " \t");
+                for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+                        size_t n = strlen(rows[i].label);
+                        /* the label, then blanks, then the number of pages */
+                        if (strncmp(p, rows[i].label, n) != 0 || (p[n] != ' ' && p[n] != '\t'))
+                                continue;
+                        char *end;
+                        long long v = strtoll(p + n, &end, 10);
+                        if (end != p + n && v >= 0)
+                                *(int64_t *) (void *) ((char *) k + rows[i].off) = v;
+                        break;
+                }
+        }
+        return k->total > 0 ? 0 : -ENOENT;
+}
+
+int report_ps_states(const char *text, size_t len, struct report_states *r) {
+        memset(r, 0, sizeof *r);
+        char line[1024];
+        int col = -1;
+        for (size_t pos = 0; next_line(text, len, &pos, line, sizeof line);) {
+                char *save = NULL, *tok;
+                int i = 0;
+                /* the current task's line starts with '>', a field of its own or not */
+                char *p = line + strspn(line, " \t>");
+                if (col < 0) {
+                        for (tok = strtok_r(p, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save), i++)
+                                if (!strcmp(tok, "ST"))
+                                        col = i;
+                        continue;
+                }
+                for (tok = strtok_r(p, " \t", &save); tok && i < col; tok = strtok_r(NULL, " \t", &save))
+                        i++;
+                if (!tok || strlen(tok) > 3 || !isupper((unsigned char) tok[0]))
+                        continue;
+                size_t k = 0;
+                while (k < r->n && strcmp(r->v[k].state, tok))
+                        k++;
+                if (k == r->n) {
+                        if (r->n == REPORT_STATES_MAX)
+                                continue;
+                        snprintf(r->v[r->n++].state, sizeof r->v[0].state, "%s", tok);
+                }
+                r->v[k].count++;
+                r->tasks++;
+        }
+        /* most first */
+        for (size_t a = 1; a < r->n; a++)
+                for (size_t b = a; b > 0 && r->v[b].count > r->v[b - 1].count; b--) {
+                        struct report_state t = r->v[b];
+                        r->v[b] = r->v[b - 1];
+                        r->v[b - 1] = t;
+                }
+        return col < 0 ? -ENOENT : 0;
 }
 
 /* What a reader wants first. */
@@ -419,7 +506,10 @@ static const char css[] =
         ".warn li{margin:4px 0}h2{font-size:17px;margin:28px 0 10px}"
         "table{border-collapse:collapse;width:100%;background:var(--card);border:1px solid var(--line);border-radius:8px}"
         "th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}"
-        "th{font-weight:600;color:var(--muted);font-size:13px}td.num{text-align:right;font-variant-numeric:tabular-nums}"
+        "th{font-weight:600;color:var(--muted);font-size:13px}.num{text-align:right;font-variant-numeric:tabular-nums}"
+        ".panel{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:4px 18px 12px;margin:0 0 18px}"
+        "svg.bar{display:block;border-radius:4px;background:var(--line)}dl.figures{display:grid;grid-template-columns:max-content max-content;gap:2px 18px}"
+        "dl.figures dd{margin:0}table.states td.chart{width:50%}"
         "details{background:var(--card);border:1px solid var(--line);border-radius:8px;margin:8px 0}"
         "summary{cursor:pointer;padding:8px 14px;display:flex;gap:12px;align-items:baseline}"
         "summary code{font-weight:600}summary .t{margin-left:auto;color:var(--muted);font-size:13px}"
@@ -445,8 +535,8 @@ static void html_output(FILE *f, const char *text, size_t len, size_t size, cons
 }
 
 static void html_tasks(FILE *f, json_object *list, bool blocked) {
-        fputs(blocked ? "<table><tr><th>Blocked for</th><th>PID</th><th>Command</th></tr>\n"
-                      : "<table><tr><th>PID</th><th>RSS</th><th>%MEM</th><th>Command</th></tr>\n", f);
+        fputs(blocked ? "<table><tr><th class=num>Blocked for</th><th class=num>PID</th><th>Command</th></tr>\n"
+                      : "<table><tr><th class=num>PID</th><th class=num>RSS</th><th class=num>%MEM</th><th>Command</th></tr>\n", f);
         for (size_t i = 0; i < json_object_array_length(list) && i < 50; i++) {
                 json_object *t = json_object_array_get_idx(list, i);
                 if (blocked) {
@@ -463,27 +553,155 @@ static void html_tasks(FILE *f, json_object *list, bool blocked) {
         fputs("</table>\n", f);
 }
 
+static void html_tasks(FILE *f, json_object *list, bool blocked);
+
+static void html_blocked(FILE *f, json_object *blocked) {
+        fprintf(f, "<h2 id=blocked>Blocked tasks (state UN): %zu</h2>\n", json_object_array_length(blocked));
+        html_tasks(f, blocked, true);
+}
+
+/* One bar of a chart: an SVG rect and its label, x and w in percent of the width. */
+static void svg_bar(FILE *f, double x, double w, const char *fill, const char *label) {
+        fprintf(f, "<rect x=\"%.2f%%\" y=\"0\" width=\"%.2f%%\" height=\"22\" fill=\"%s\"><title>", x, w, fill);
+        html_write_str(f, label);
+        fputs("</title></rect>", f);
+}
+
+static bool cause_is(const struct headline *h, const char *prefix) {
+        const char *id = h->finding ? json_path_text(h->finding, "id") : NULL;
+        return id && !strncmp(id, prefix, strlen(prefix));
+}
+
+/* kmem -i as one bar (used without the page cache, the cache, free) and the commit ratio. */
+static void html_memory(FILE *f, struct job *j, unsigned page_size) {
+        struct output out;
+        struct report_kmem k;
+        if (crash_output(j, "kmem -i", &out) < 0 || report_parse_kmem(out.text, out.len, &k) < 0) {
+                free(out.text);
+                return;
+        }
+        free(out.text);
+        int64_t cache = (k.cached > 0 ? k.cached : 0) + (k.buffers > 0 ? k.buffers : 0);
+        int64_t freep = k.free >= 0 ? k.free : 0, used = k.used >= 0 ? k.used : k.total - freep;
+        int64_t program = used - cache > 0 ? used - cache : 0;
+        double t = (double) k.total, mib = (double) (page_size ? page_size : 4096) / 1048576.0;
+        fprintf(f, "<section id=memory class=panel data-page-size=\"%u\" data-total=\"%lld\" data-used=\"%lld\" "
+                   "data-cache=\"%lld\" data-free=\"%lld\" data-committed=\"%lld\" data-commit-limit=\"%lld\">\n",
+                page_size, (long long) k.total, (long long) used, (long long) cache, (long long) freep,
+                (long long) k.committed, (long long) k.commit_limit);
+        fputs("<h2>Memory <small>(kmem -i)</small></h2>\n<svg class=bar role=img aria-label=\"memory use\" "
+              "width=\"100%\" height=\"22\">", f);
+        char label[96];
+        snprintf(label, sizeof label, "used, not cache: %.0f MiB", (double) program * mib);
+        svg_bar(f, 0, 100.0 * (double) program / t, "#b3261e", label);
+        snprintf(label, sizeof label, "page cache and buffers: %.0f MiB", (double) cache * mib);
+        svg_bar(f, 100.0 * (double) program / t, 100.0 * (double) cache / t, "#9a6700", label);
+        snprintf(label, sizeof label, "free: %.0f MiB", (double) freep * mib);
+        svg_bar(f, 100.0 * (double) (program + cache) / t, 100.0 * (double) freep / t, "#1e7a3a", label);
+        fputs("</svg>\n<dl class=figures>", f);
+        fprintf(f, "<dt>Total</dt><dd class=num id=mem-total>%.1f MiB</dd>", (double) k.total * mib);
+        fprintf(f, "<dt>Used</dt><dd class=num id=mem-used>%.0f%%</dd>", 100.0 * (double) used / t);
+        fprintf(f, "<dt>Used, not cache</dt><dd class=num id=mem-program>%.0f%%</dd>", 100.0 * (double) program / t);
+        fprintf(f, "<dt>Cache and buffers</dt><dd class=num id=mem-cache>%.0f%%</dd>", 100.0 * (double) cache / t);
+        fprintf(f, "<dt>Free</dt><dd class=num id=mem-free>%.0f%%</dd>", 100.0 * (double) freep / t);
+        if (k.commit_limit > 0 && k.committed >= 0)
+                fprintf(f, "<dt>Committed</dt><dd class=num id=mem-commit>%.0f%% of the commit limit</dd>",
+                        100.0 * (double) k.committed / (double) k.commit_limit);
+        fputs("</dl></section>\n", f);
+}
+
+/* The tasks of ps by state, as a table and a bar chart. */
+static void html_task_states(FILE *f, struct job *j) {
+        struct output out;
+        struct report_states st;
+        if (crash_output(j, "ps", &out) < 0 || report_ps_states(out.text, out.len, &st) < 0 || !st.tasks) {
+                free(out.text);
+                return;
+        }
+        free(out.text);
+        static const struct {
+                const char *state, *meaning, *fill;
+        } known[] = {
+                { "RU", "running", "#1e7a3a" },     { "IN", "sleeping", "#5b6475" },  { "UN", "blocked (D)", "#b3261e" },
+                { "ID", "idle", "#a0a8b8" },        { "ZO", "zombie", "#9a6700" },    { "ST", "stopped", "#6b4fbb" },
+                { "TR", "traced", "#6b4fbb" },      { "DE", "dead", "#000" },         { "PA", "parked", "#a0a8b8" },
+                { "NE", "new", "#a0a8b8" },         { "WA", "waking", "#1e7a3a" },
+        };
+        fprintf(f, "<section id=tasks class=panel data-tasks=\"%zu\">\n<h2>Tasks by state <small>(ps: %zu tasks)</small></h2>\n",
+                st.tasks, st.tasks);
+        fputs("<table class=states><tr><th>State</th><th></th><th class=num>Tasks</th><th class=chart></th></tr>\n", f);
+        for (size_t i = 0; i < st.n; i++) {
+                const char *meaning = "", *fill = "#5b6475";
+                for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+                        if (!strcmp(known[k].state, st.v[i].state)) {
+                                meaning = known[k].meaning;
+                                fill = known[k].fill;
+                        }
+                fputs("<tr data-state=\"", f);
+                html_write_str(f, st.v[i].state);
+                fputs("\"><td><code>", f);
+                html_write_str(f, st.v[i].state);
+                fprintf(f, "</code></td><td>%s</td><td class=num>%zu</td><td class=chart><svg width=\"100%%\" height=\"14\">"
+                           "<rect width=\"%.2f%%\" height=\"14\" fill=\"%s\"/></svg></td></tr>\n",
+                        meaning, st.v[i].count, 100.0 * (double) st.v[i].count / (double) st.v[0].count, fill);
+        }
+        fputs("</table></section>\n", f);
+}
+
+/* How long each stage took. */
+static void html_timings(FILE *f, json_object *stages) {
+        if (!stages || !json_object_is_type(stages, json_type_object))
+                return;
+        fputs("<h2>Stages</h2><table id=stages><tr><th>Stage</th><th>State</th><th class=num>Seconds</th></tr>\n", f);
+        json_object_object_foreach(stages, name, v) {
+                fputs("<tr><td>", f);
+                html_write_str(f, name);
+                fputs("</td><td>", f);
+                html_write_str(f, json_path_text(v, "state"));
+                json_object *secs = json_get(v, "seconds");
+                if (secs)
+                        fprintf(f, "</td><td class=num>%.2f</td></tr>\n", json_object_get_double(secs));
+                else
+                        fputs("</td><td class=num>–</td></tr>\n", f);
+        }
+        fputs("</table>\n", f);
+}
+
+/* One folded block of the log: log[from..to), with a note of what came before from. */
+static void log_block(FILE *f, const char *id, bool open, const char *title, const char *figure, const char *log,
+                      size_t from, size_t to, bool panic) {
+        fprintf(f, "<details%s id=%s><summary><code>%s</code><span class=t>%s</span></summary>\n<pre class=log>",
+                open ? " open" : "", id, title, figure);
+        if (from && !panic)
+                fprintf(f, "[… %zu earlier bytes in dmesg.txt]\n", from);
+        if (panic)
+                fputs("<span class=panic id=panic>", f);
+        html_write(f, log + from, to - from);
+        fputs(panic ? "</span></pre></details>\n" : "</pre></details>\n", f);
+}
+
 static void html_log(FILE *f, const char *log, size_t len) {
         size_t start = panic_region(log, len);
-        fputs("<details open><summary><code>kernel log</code>", f);
-        fprintf(f, "<span class=t>%zu bytes%s</span></summary>\n<pre class=log>", len,
-                start < len ? ", the panic region marked" : "");
+        char figure[64];
         /* a long log: its last part, which holds the crash */
         size_t from = len > HTML_OUTPUT_MAX ? len - HTML_OUTPUT_MAX : 0;
         if (from > start)
                 from = start;
-        if (from) {
-                while (from < len && log[from - 1] != '\n')
-                        from++;
-                fprintf(f, "[… %zu earlier bytes in dmesg.txt]\n", from);
+        while (from && from < len && log[from - 1] != '\n')
+                from++;
+        if (start >= len) { /* no panic region: the whole log, open */
+                snprintf(figure, sizeof figure, "%zu bytes", len);
+                log_block(f, "log", true, "kernel log", figure, log, from, len, false);
+                return;
         }
-        html_write(f, log + from, (start < len ? start : len) - from);
-        if (start < len) {
-                fputs("<span class=panic id=panic>", f);
-                html_write(f, log + start, len - start);
-                fputs("</span>", f);
-        }
-        fputs("</pre></details>\n", f);
+        /* the panic region open; what came before it a click away */
+        size_t lines = 0;
+        for (size_t i = from; i < start; i++)
+                lines += log[i] == '\n';
+        snprintf(figure, sizeof figure, "%zu lines", lines);
+        log_block(f, "log-before", false, "kernel log before the panic", figure, log, from, start, false);
+        snprintf(figure, sizeof figure, "%zu bytes", len - start);
+        log_block(f, "log", true, "kernel log: the panic", figure, log, start, len, true);
 }
 
 static void fmt_time(const char *when, char *buf, size_t size) {
@@ -633,6 +851,17 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
                 fputs("</ul></section>\n", f);
         }
 
+        /* what the cause calls for comes before the findings: the memory for a memory cause,
+         * the blocked tasks and their stacks for a hang */
+        json_object *identity = job_record_get(rec, JOB_IDENTITY);
+        unsigned page_size = (unsigned) json_object_get_int(json_get(identity, "page_size"));
+        json_object *blocked = json_get(crash, "blocked"), *top = json_get(crash, "top_memory");
+        bool memory_cause = cause_is(h, "oom"), hang_cause = cause_is(h, "hung-task");
+        if (memory_cause)
+                html_memory(f, j, page_size);
+        if (hang_cause && blocked && json_object_array_length(blocked)) {
+                html_blocked(f, blocked);
+        }
         html_findings(f, h, job_record_get(rec, JOB_FINDINGS), job_record_get(rec, JOB_TRIAGE));
 
         fputs("<h2>The dump</h2><table>\n", f);
@@ -663,15 +892,17 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
         }
         fputs("</table>\n", f);
 
-        json_object *blocked = json_get(crash, "blocked"), *top = json_get(crash, "top_memory");
-        if (blocked && json_object_array_length(blocked)) {
-                fprintf(f, "<h2>Blocked tasks (state UN): %zu</h2>\n", json_object_array_length(blocked));
-                html_tasks(f, blocked, true);
+        html_task_states(f, j);
+        if (!hang_cause && blocked && json_object_array_length(blocked)) {
+                html_blocked(f, blocked);
         }
+        if (!memory_cause)
+                html_memory(f, j, page_size);
         if (top && json_object_array_length(top)) {
                 fputs("<h2>Largest memory users</h2>\n", f);
                 html_tasks(f, top, false);
         }
+        html_timings(f, job_record_get(rec, JOB_STAGES));
 
         json_object *cmds = json_get(crash, "commands");
         if (cmds && json_object_array_length(cmds)) {
@@ -829,24 +1060,46 @@ static int make_comment(struct job *j, const struct headline *h, char w[][512], 
                                 text_line(&t, "  - %s", json_path_text(json_object_array_get_idx(findings, i), "summary"));
         }
         json_object *blocked = json_get(crash, "blocked"), *top = json_get(crash, "top_memory");
-        if (blocked && json_object_array_length(blocked)) {
+        /* what bears on the cause: the blocked tasks for a hang or an unknown cause, the memory
+         * users for a memory cause */
+        bool memory_cause = cause_is(h, "oom"), hang_cause = cause_is(h, "hung-task") || cause_is(h, "rcu-stall") ||
+                                                             cause_is(h, "soft-lockup") || cause_is(h, "hard-lockup");
+        if (blocked && json_object_array_length(blocked) && (hang_cause || !h->finding)) {
                 json_object *b = json_object_array_get_idx(blocked, 0);
                 text_line(&t, "Blocked: %zu task(s) in state UN; longest: %s (PID %s), %.0f s", json_object_array_length(blocked),
                           json_path_text(b, "comm"), json_path_text(b, "pid"), (double) json_object_get_int64(json_get(b, "blocked_ms")) / 1000.0);
         }
-        if (top && json_object_array_length(top)) {
+        if (top && json_object_array_length(top) && (memory_cause || !h->finding)) {
                 json_object *m = json_object_array_get_idx(top, 0);
                 text_line(&t, "Memory:  largest user %s (PID %s), %.1f MiB resident", json_path_text(m, "comm"), json_path_text(m, "pid"),
                           (double) json_object_get_int64(json_get(m, "rss_kb")) / 1024.0);
         }
-        if (h->bt) {
+        /* a hung task's panic is khungtaskd's: the stack that tells is the blocked task's */
+        struct output bl = { 0 };
+        const char *bt = h->bt, *first = NULL;
+        size_t bt_len = h->bt_len;
+        if (cause_is(h, "hung-task") && blocked && json_object_array_length(blocked) &&
+            crash_output(j, "%blocked", &bl) == 0 && (first = memmem(bl.text, bl.len, "crash> bt ", 10))) {
+                const char *body = memchr(first, '\n', bl.len - (size_t) (first - bl.text));
+                const char *next = body ? memmem(body, bl.len - (size_t) (body - bl.text), "\ncrash> ", 8) : NULL;
+                if (body) {
+                        bt = body + 1;
+                        bt_len = (next ? (size_t) (next - bt) : bl.len - (size_t) (bt - bl.text));
+                }
+        }
+        if (bt) {
                 text_line(&t, "%s", "");
-                text_line(&t, "Backtrace of the crashing task:");
+                json_object *b0 = blocked ? json_object_array_get_idx(blocked, 0) : NULL;
+                if (bt != h->bt && b0)
+                        text_line(&t, "Backtrace of the longest-blocked task, %s (PID %s):", json_path_text(b0, "comm"),
+                                  json_path_text(b0, "pid"));
+                else
+                        text_line(&t, "Backtrace of the crashing task:");
                 unsigned n = 0;
-                for (size_t off = 0; off < h->bt_len && n < 24;) {
-                        const char *nl = memchr(h->bt + off, '\n', h->bt_len - off);
-                        size_t ll = nl ? (size_t) (nl - (h->bt + off)) : h->bt_len - off;
-                        const char *l = h->bt + off;
+                for (size_t off = 0; off < bt_len && n < 24;) {
+                        const char *nl = memchr(bt + off, '\n', bt_len - off);
+                        size_t ll = nl ? (size_t) (nl - (bt + off)) : bt_len - off;
+                        const char *l = bt + off;
                         size_t sp = strspn(l, " ");
                         /* the task line and the frames; the registers are in the report */
                         bool frame = sp < ll && (l[sp] == '#' || !strncmp(l + sp, "PID: ", 5) ||
@@ -856,6 +1109,7 @@ static int make_comment(struct job *j, const struct headline *h, char w[][512], 
                         off += ll + (nl ? 1 : 0);
                 }
         }
+        free(bl.text);
         if (nw) {
                 text_line(&t, "%s", "");
                 text_line(&t, "Read with care:");

@@ -5,6 +5,7 @@
 
 #include <json-c/json.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct job;
 
@@ -22,6 +23,26 @@ int report_bt_task(const char *bt, size_t len, long *pid, int *cpu, char comm[64
 
 /* The PANIC: string of a crash `sys` answer, or "". */
 void report_sys_panic(const char *sys, size_t len, char *buf, size_t size);
+
+/* The figures of crash's `kmem -i`, in pages (-1: not in the answer). */
+struct report_kmem {
+        int64_t total, free, used, buffers, cached, slab, commit_limit, committed;
+};
+/* 0, or -ENOENT when the answer has no TOTAL MEM line. */
+int report_parse_kmem(const char *text, size_t len, struct report_kmem *ret);
+
+/* The tasks of crash's `ps` by state (its ST column: RU, IN, UN, ID, ZO, …), most first. */
+#define REPORT_STATES_MAX 16
+struct report_state {
+        char state[8];
+        size_t count;
+};
+struct report_states {
+        size_t n, tasks;
+        struct report_state v[REPORT_STATES_MAX];
+};
+/* 0, or -ENOENT when the answer has no ST column. */
+int report_ps_states(const char *text, size_t len, struct report_states *ret);
 
 /* Writes summary.json, report.html and comment.txt into the job's folder. */
 int report_write(struct job *j, char *err, size_t err_size);

@@ -33,6 +33,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         report_sys_panic(text, size, panic, sizeof panic);
         if (strlen(fn) >= sizeof fn || strlen(panic) >= sizeof panic)
                 __builtin_trap();
+        struct report_kmem k;
+        if (report_parse_kmem(text, size, &k) == 0 && k.total <= 0)
+                __builtin_trap();
+        struct report_states st;
+        if (report_ps_states(text, size, &st) == 0) {
+                size_t sum = 0;
+                for (size_t i = 0; i < st.n; i++) {
+                        if (strlen(st.v[i].state) >= sizeof st.v[i].state || (i && st.v[i].count > st.v[i - 1].count))
+                                __builtin_trap();
+                        sum += st.v[i].count;
+                }
+                if (st.n > REPORT_STATES_MAX || sum != st.tasks)
+                        __builtin_trap();
+        }
         struct crash_cmdset s;
         if (crash_cmdset_parse(text, size, "fuzz", &s, err, sizeof err) == 0)
                 crash_cmdset_clear(&s);

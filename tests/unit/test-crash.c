@@ -178,5 +178,41 @@ int main(void) {
         tap_is_str(panic, "Kernel panic - not syncing: sysrq triggered crash", "sys: the PANIC string, unquoted");
         report_sys_panic("PANIC: \"", 8, panic, sizeof panic);
         tap_is_str(panic, "", "a bare quote is no panic string");
+
+        /* kmem -i as crash 8 prints it */
+        const char kmem[] = "                 PAGES        TOTAL      PERCENTAGE\n"
+                            "    TOTAL MEM   242386     946.8 MB         ----\n"
+                            "         FREE    14165      55.3 MB    5% of TOTAL MEM\n"
+                            "         USED   228221     891.5 MB   94% of TOTAL MEM\n"
+                            "       SHARED     1262       4.9 MB    0% of TOTAL MEM\n"
+                            "      BUFFERS       23        92 KB    0% of TOTAL MEM\n"
+                            "       CACHED     1541         6 MB    0% of TOTAL MEM\n"
+                            "         SLAB     6245      24.4 MB    2% of TOTAL MEM\n\n"
+                            "   TOTAL HUGE        0            0         ----\n"
+                            "   TOTAL SWAP        0            0         ----\n"
+                            "    SWAP USED        0            0    0% of TOTAL SWAP\n\n"
+                            " COMMIT LIMIT   121193     473.4 MB         ----\n"
+                            "    COMMITTED   729530       2.8 GB  601% of TOTAL LIMIT\n";
+        struct report_kmem k;
+        tap_is_int(report_parse_kmem(kmem, strlen(kmem), &k), 0, "kmem -i: parsed");
+        tap_ok(k.total == 242386 && k.free == 14165 && k.used == 228221 && k.buffers == 23 && k.cached == 1541 &&
+                       k.slab == 6245,
+               "kmem -i: total, free, used, buffers, cached and slab in pages (SHARED, SWAP USED not taken for them)");
+        tap_ok(k.commit_limit == 121193 && k.committed == 729530, "kmem -i: the commit limit and what is committed");
+        tap_is_int(report_parse_kmem("kmem: invalid option\n", 21, &k), -ENOENT, "kmem -i: an error answer has no figures");
+
+        const char ps[] = "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM\n"
+                          ">       0       0   0  ffffffff82a13a00  RU   0.0        0        0  [swapper/0]\n"
+                          "        1       0   1  ffff888003a58000  IN   1.1   167784    11520  systemd\n"
+                          "        2       0   0  ffff888003a5c000  IN   0.0        0        0  [kthreadd]\n"
+                          "        3       2   0  ffff888003a5d000  ID   0.0        0        0  [rcu_gp]\n"
+                          ">     106       1   1  ffff888005e2a000  RU  29.0   300000   299000  dd\n"
+                          "      107       1   0  ffff888005e2b000  UN   0.1     2000     1000  sync\n";
+        struct report_states st;
+        tap_is_int(report_ps_states(ps, strlen(ps), &st), 0, "ps: parsed");
+        tap_ok(st.tasks == 6 && st.n == 4, "ps: six tasks in four states");
+        tap_ok(!strcmp(st.v[0].state, "RU") && st.v[0].count == 2 && !strcmp(st.v[1].state, "IN") && st.v[1].count == 2,
+               "ps: most first, the current task's '>' taken off");
+        tap_is_int(report_ps_states("no header\n", 10, &st), -ENOENT, "ps: no ST column, no states");
         return tap_done();
 }
