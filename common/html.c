@@ -28,3 +28,13 @@ void html_write_str(FILE *f, const char *s) {
         if (s)
                 html_write(f, s, strlen(s));
 }
+
+void html_write_items(FILE *f, json_object *array) {
+        if (!array || !json_object_is_type(array, json_type_array))
+                return;
+        for (size_t i = 0; i < json_object_array_length(array); i++) {
+                fputs("<li>", f);
+                html_write_str(f, json_object_get_string(json_object_array_get_idx(array, i)));
+                fputs("</li>\n", f);
+        }
+}

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Text into HTML: the one escaper of the report and the status page. */
+/* Text into HTML: the one escaper of the report and the web UI. */
 #pragma once
 
+#include <json-c/json.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -10,3 +11,6 @@
 void html_write(FILE *f, const char *s, size_t len);
 /* The same for a NUL-terminated string; NULL writes nothing. */
 void html_write_str(FILE *f, const char *s);
+/* Each string of a JSON array as an item (<li>…</li>, escaped, one per line); nothing for what
+ * is not an array. */
+void html_write_items(FILE *f, json_object *array);

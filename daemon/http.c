@@ -18,11 +18,13 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "casefolder/job.h"
+#include "casefolder/record.h"
 #include "common/clock.h"
 #include "common/fileio.h"
 #include "common/html.h"
@@ -30,6 +32,7 @@
 #include "common/log.h"
 #include "daemon/http.h"
 #include "daemon/request.h"
+#include "daemon/webui.h"
 
 struct http {
         struct http_env env;
@@ -465,78 +468,117 @@ static enum MHD_Result list_jobs(struct http *h, struct MHD_Connection *c) {
         return send_json(h, c, MHD_HTTP_OK, o);
 }
 
-/* The status page: the jobs, newest first, with links to their reports. No script: it works
- * in any browser, and refreshes itself. */
-static enum MHD_Result status_page(struct http *h, struct MHD_Connection *c) {
+/* ---- the web UI (daemon/webui renders) ----------------------------------------------------- */
+
+/* The page written to f, an open_memstream of *buf and *len: they are only final once f is closed. */
+static enum MHD_Result send_page(struct http *h, struct MHD_Connection *c, char **buf, size_t *len, FILE *f) {
+        if (fclose(f) != 0) {
+                free(*buf);
+                return send_problem(h, c, P_UNAVAILABLE, "out of memory");
+        }
+        return send_buffer(h, c, MHD_HTTP_OK, *buf, *len, "text/html; charset=utf-8");
+}
+
+/* The job list (GET /, with the filters of its form), or one case's jobs (GET /ui/cases/CASE). */
+static enum MHD_Result ui_list(struct http *h, struct MHD_Connection *c, const char *case_page) {
+        struct webui_filter flt = {
+                .case_id = case_page ? case_page : MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "case"),
+                .state = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state"),
+                .cause = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cause"),
+                .kernel = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "kernel"),
+        };
+        if (flt.state && *flt.state && queue_state_from_string(flt.state) < 0)
+                return send_problem(h, c, P_INVALID_PARAMETER, "unknown state '%.32s'", flt.state);
         char *buf = NULL;
-        size_t len = 0, n;
+        size_t len = 0, n, total = 0, shown = 0;
         FILE *f = open_memstream(&buf, &len);
         if (!f)
                 return send_problem(h, c, P_UNAVAILABLE, "out of memory");
-        struct queue *q = queue_of(h);
-        const struct queue_entry *const *v = queue_entries(q, &n);
-        fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" "
-              "content=\"10\">\n<title>hotkdump</title>\n<style>body{font-family:sans-serif;margin:2em}"
-              "table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ccc;text-align:left}"
-              ".done{color:#070}.failed{color:#b00}.running{color:#05a}.incomplete{color:#a60}</style></head>\n<body>\n"
-              "<h1>hotkdump</h1>\n<p id=\"counts\">",
-              f);
-        for (int s = 0; s < _QUEUE_STATE_MAX; s++)
-                fprintf(f, "%s%s: <span id=\"n-%s\">%zu</span>", s ? ", " : "", queue_state_to_string((enum queue_state) s),
-                        queue_state_to_string((enum queue_state) s), queue_count(q, (enum queue_state) s));
-        if (refusing(h)) {
-                fputs("</p>\n<p><strong>", f);
+        const struct queue_entry *const *v = queue_entries(queue_of(h), &n);
+        json_object *page[200];
+        for (size_t i = n; i-- > 0;) { /* newest first */
+                json_object *j = job_json(h, v[i]);
+                bool match = j && webui_matches(j, &flt);
+                total += match;
+                if (match && shown < sizeof page / sizeof *page)
+                        page[shown++] = j;
+                else
+                        json_object_put(j);
+        }
+        char title[128];
+        snprintf(title, sizeof title, case_page ? "Case %.64s" : "Jobs", case_page);
+        bool running = queue_count(queue_of(h), QUEUE_RUNNING) || queue_count(queue_of(h), QUEUE_QUEUED);
+        webui_begin(f, title, running ? 5 : 0);
+        if (!case_page && refusing(h)) {
+                fputs("<section id=refusing><b>", f);
                 html_write_str(f, refusing(h));
-                fputs("</strong>", f);
+                fputs("</b></section>\n", f);
         }
-        fputs("</p>\n<table id=\"jobs\">\n<thead><tr><th>job</th><th>case</th><th>upload</th><th>state</th><th>stage"
-              "</th><th>queued</th><th>cause</th><th>results</th></tr></thead>\n<tbody>\n",
-              f);
-        for (size_t i = n, shown = 0; i-- > 0 && shown < 200; shown++) {
-                json_object *j = job_json(h, v[i]), *x, *links;
-                if (!j)
-                        continue;
-                fputs("<tr><td><a href=\"/jobs/", f);
-                html_write_str(f, v[i]->id);
-                fputs("\">", f);
-                html_write_str(f, v[i]->id);
-                fputs("</a></td><td>", f);
-                html_write_str(f, v[i]->case_id);
-                fputs("</td><td>", f);
-                html_write_str(f, json_str_or(j, "filename", "")); /* as shown: valid UTF-8 */
-                fprintf(f, "</td><td class=\"state %s\">%s</td><td>", queue_state_to_string(v[i]->state),
-                        queue_state_to_string(v[i]->state));
-                if (v[i]->state == QUEUE_RUNNING && json_object_object_get_ex(j, "stage", &x))
-                        html_write_str(f, json_object_get_string(x));
-                fputs("</td><td>", f);
-                if (json_object_object_get_ex(j, "created", &x))
-                        html_write_str(f, json_object_get_string(x));
-                fputs("</td><td>", f);
-                if (json_object_object_get_ex(j, "cause", &x) && json_object_object_get_ex(x, "summary", &x))
-                        html_write_str(f, json_object_get_string(x));
-                else if (json_object_object_get_ex(j, "error", &x) && x)
-                        html_write_str(f, json_object_get_string(x));
-                fputs("</td><td>", f);
-                if (json_object_object_get_ex(j, "links", &links)) {
-                        json_object_object_foreach(links, name, url) {
-                                if (!strcmp(name, "self"))
-                                        continue;
-                                fputs("<a href=\"", f);
-                                html_write_str(f, json_object_get_string(url));
-                                fputs("\">", f);
-                                html_write_str(f, name);
-                                fputs("</a> ", f);
-                        }
-                }
-                fputs("</td></tr>\n", f);
+        webui_list(f, page, shown, total, &flt, case_page != NULL);
+        webui_end(f);
+        for (size_t i = 0; i < shown; i++)
+                json_object_put(page[i]);
+        return send_page(h, c, &buf, &len, f);
+}
+
+static enum MHD_Result ui_job(struct http *h, struct MHD_Connection *c, const char *id) {
+        const struct queue_entry *e = queue_get(queue_of(h), id);
+        if (!e)
+                return send_problem(h, c, P_NO_SUCH_JOB, "no job '%.96s'", id);
+        json_object *j = job_json(h, e), *rec = NULL, *v;
+        /* the page lists every finding; the API's job carries the cause only */
+        if (j && job_record_read(e->dir, &rec) == 0 && (v = job_record_get(rec, JOB_FINDINGS)))
+                json_object_object_add(j, "findings", json_object_get(v));
+        json_object_put(rec);
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = j ? open_memstream(&buf, &len) : NULL;
+        if (!f) {
                 json_object_put(j);
-        }
-        fputs("</tbody></table>\n</body></html>\n", f);
-        if (fclose(f) != 0) {
-                free(buf);
                 return send_problem(h, c, P_UNAVAILABLE, "out of memory");
         }
-        return send_buffer(h, c, MHD_HTTP_OK, buf, len, "text/html; charset=utf-8");
+        char title[160];
+        snprintf(title, sizeof title, "Job %s", e->id);
+        webui_begin(f, title, e->state == QUEUE_RUNNING || e->state == QUEUE_QUEUED ? 2 : 0);
+        webui_job(f, j);
+        webui_end(f);
+        json_object_put(j);
+        return send_page(h, c, &buf, &len, f);
+}
+
+static enum MHD_Result ui_daemon(struct http *h, struct MHD_Connection *c) {
+        json_object *o = json_object_new_object();
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = o ? open_memstream(&buf, &len) : NULL;
+        if (!f) {
+                json_object_put(o);
+                return send_problem(h, c, P_UNAVAILABLE, "out of memory");
+        }
+        const struct config *cfg = cfg_of(h);
+        struct queue *q = queue_of(h);
+        json_object_object_add(o, "version", json_object_new_string(PACKAGE_VERSION));
+        json_object_object_add(o, "listening", json_object_new_string(h->url));
+        json_object_object_add(o, "root", json_object_new_string(config_string(cfg, CONF_ROOT)));
+        for (int s = 0; s < _QUEUE_STATE_MAX; s++) {
+                char key[32];
+                snprintf(key, sizeof key, "jobs_%s", queue_state_to_string((enum queue_state) s));
+                json_object_object_add(o, key, json_object_new_int64((int64_t) queue_count(q, (enum queue_state) s)));
+        }
+        json_object_object_add(o, "workers", json_object_new_int64((int64_t) config_u64(cfg, CONF_DAEMON_WORKERS)));
+        struct statvfs sv;
+        if (statvfs(config_string(cfg, CONF_ROOT), &sv) == 0) {
+                char free_s[64];
+                snprintf(free_s, sizeof free_s, "%.1f GiB", (double) sv.f_bavail * (double) sv.f_frsize / 1073741824.0);
+                json_object_object_add(o, "disk_free", json_object_new_string(free_s));
+        }
+        const char *why = refusing(h), *less = h->env.ops->degraded ? h->env.ops->degraded(h->env.ctx) : NULL;
+        json_object_object_add(o, "status", json_object_new_string(why ? why : less ? less : "taking jobs"));
+        webui_begin(f, "Daemon", 0);
+        webui_daemon(f, o);
+        webui_end(f);
+        json_object_put(o);
+        return send_page(h, c, &buf, &len, f);
 }
 
 static enum MHD_Result metrics(struct http *h, struct MHD_Connection *c) {
@@ -679,7 +721,19 @@ static enum MHD_Result dispatch(struct http *h, struct MHD_Connection *c, const 
                                   "sha256=…) is needed, and the one given is not right");
         }
         if (!strcmp(url, "/"))
-                return get ? status_page(h, c) : method_not_allowed(h, c, "GET");
+                return get ? ui_list(h, c, NULL) : method_not_allowed(h, c, "GET");
+        if (!strncmp(url, "/ui/", 4) && !get)
+                return method_not_allowed(h, c, "GET");
+        if (!strncmp(url, "/ui/jobs/", 9) && url[9] && !strchr(url + 9, '/'))
+                return ui_job(h, c, url + 9);
+        if (!strncmp(url, "/ui/cases/", 10) && url[10] && !strchr(url + 10, '/')) {
+                char why[256];
+                if (job_case_valid(cfg_of(h), url + 10, why, sizeof why) < 0)
+                        return send_problem(h, c, P_INVALID_CASE, "%s", why);
+                return ui_list(h, c, url + 10);
+        }
+        if (!strcmp(url, "/ui/daemon"))
+                return ui_daemon(h, c);
         if (!strcmp(url, "/metrics"))
                 return get ? metrics(h, c) : method_not_allowed(h, c, "GET");
         if (!strcmp(url, "/analyze"))

@@ -125,8 +125,18 @@ json_object *jobview_job(const struct queue_entry *e, int stages_total) {
                                 break;
                         }
                 }
+                /* the kernel, for the job list's filter */
+                const char *release = json_str(job_record_get(rec, JOB_IDENTITY), "release");
+                if (release)
+                        json_object_object_add(o, "kernel", json_object_new_string(release));
                 json_object_put(rec);
         }
+        /* the report's "Read with care": the list flags the job */
+        json_object *summary = NULL, *care;
+        if (job_path(e->dir, "summary.json", path, sizeof path) == 0 && json_read_object(path, 8u << 20, &summary) == 0 &&
+            json_object_object_get_ex(summary, "read_with_care", &care) && json_object_is_type(care, json_type_array))
+                json_object_object_add(o, "read_with_care", json_object_get(care));
+        json_object_put(summary);
         /* what went out to the case, the webhook and the hooks (hooks/outbox.c writes it) */
         json_object *posted = NULL;
         if (job_path(e->dir, JOB_POSTED_FILE, path, sizeof path) == 0 && json_read_object(path, 1u << 20, &posted) == 0)

@@ -779,11 +779,7 @@ static void html_findings(FILE *f, const struct headline *h, json_object *findin
         json_object *errors = json_get(triage, "errors");
         if (errors && json_object_array_length(errors)) {
                 fputs("<section class=warn><b>Rules that did not load or run</b><ul>\n", f);
-                for (size_t i = 0; i < json_object_array_length(errors); i++) {
-                        fputs("<li>", f);
-                        html_write_str(f, json_object_get_string(json_object_array_get_idx(errors, i)));
-                        fputs("</li>\n", f);
-                }
+                html_write_items(f, errors);
                 fputs("</ul></section>\n", f);
         }
 }
@@ -1162,6 +1158,11 @@ int report_write(struct job *j, char *err, size_t err_size) {
         log = read_log(j, &log_len);
 
         json_object *s = make_summary(j, &h);
+        /* what the report's "Read with care" says, for the API and the job list's flag */
+        json_object *care = json_object_new_array();
+        for (size_t i = 0; care && i < nw; i++)
+                json_object_array_add(care, json_object_new_string(w[i]));
+        json_object_object_add(s, "read_with_care", care);
         const char *js = json_object_to_json_string_ext(s, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
         r = js ? write_file_atomic(job_dir(j), "summary.json", js, strlen(js)) : -ENOMEM;
         json_object_put(s);

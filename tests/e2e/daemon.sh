@@ -3,7 +3,7 @@
 # hotkdumpd on loopback: a URL posted to POST /analyze (fetched from a real nginx) and a dump
 # dropped into the watched mirror both run the whole pipeline, with the real crash, to a
 # report; the same upload announced both ways makes one job; bad requests get the right 4xx at
-# once while the daemon keeps answering; TLS, the status page in headless Chromium, /metrics,
+# once while the daemon keeps answering; TLS, the job list in headless Chromium, /metrics,
 # SIGHUP, cancel and retry.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/daemon-lib.sh"
@@ -182,18 +182,18 @@ ok $? "the 8 that were let in were closed by http.timeout (3 s), after $last s"
 healthz_fast
 ok $? "and the daemon answers after them"
 
-# --- reads: job list, status page in a real browser, metrics ---------------------------------------
+# --- reads: job list, the web UI's list in a real browser, metrics ---------------------------------
 is "$(api GET '/jobs?state=done' | jq -r .total)" 3 "GET /jobs?state=done lists the 3 jobs"
 api GET '/jobs?state=bogus' >/dev/null
 is "$(status)" 400 "an unknown state filter: 400"
 chromium --headless --no-sandbox --disable-gpu --dump-dom "$API/" >"$TMP/status.html" 2>/dev/null
 for j in "$url_job" "$mirror_job" "$dup_job"; do
-	grep -q "href=\"/jobs/$j\"" "$TMP/status.html"
-	ok $? "the status page in Chromium lists $j"
+	grep -q "href=\"/ui/jobs/$j\"" "$TMP/status.html"
+	ok $? "the job list in Chromium lists $j"
 done
-is "$(grep -o 'id="n-done">[0-9]*' "$TMP/status.html" | grep -o '[0-9]*$')" 3 "the status page counts 3 done"
+is "$(python3 "$TOP_SRCDIR/tests/e2e/dom.py" "$TMP/status.html" each tr.job data-state | grep -c '^done$')" 3 "the job list shows 3 done"
 grep -q 'Crash triggered on purpose' "$TMP/status.html"
-ok $? "the status page shows the cause"
+ok $? "the job list shows the cause"
 api GET /metrics >"$TMP/metrics"
 grep -q '^hotkdump_jobs{state="done"} 3$' "$TMP/metrics"
 ok $? "/metrics: 3 jobs done"

@@ -25,38 +25,8 @@ args=(--set "crash.binary=$CRASH" --set "crash.commands=$TOP_SRCDIR/etc/crash-co
 browser() {
 	timeout 120 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$TMP/chromium" "$@" 2>>"$TMP/chromium.log"
 }
-# dom DOM-FILE QUERY…: what the page's DOM says (python, on Chromium's --dump-dom)
-dom() {
-	python3 - "$@" <<'EOF'
-import html.parser, sys
-class Doc(html.parser.HTMLParser):
-    def __init__(self):
-        super().__init__(); self.stack = []; self.text = {}; self.order = []; self.attrs = {}; self.rows = {}
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag in ("br", "img", "meta", "rect", "input"): 
-            if "id" in a: self.order.append(a["id"])
-            return
-        self.stack.append((tag, a.get("id"), a.get("data-state")))
-        if a.get("id"):
-            self.order.append(a["id"]); self.text.setdefault(a["id"], ""); self.attrs[a["id"]] = a
-    def handle_endtag(self, tag):
-        while self.stack:
-            t = self.stack.pop()
-            if t[0] == tag: break
-    def handle_data(self, d):
-        for _, i, st in self.stack:
-            if i: self.text[i] += d
-            if st: self.rows[st] = self.rows.get(st, "") + d + " "
-d = Doc(); d.feed(open(sys.argv[1]).read())
-q = sys.argv[2]
-if q == "text": print(" ".join(d.text.get(sys.argv[3], "").split()))
-elif q == "before": print("yes" if sys.argv[3] in d.order and sys.argv[4] in d.order and d.order.index(sys.argv[3]) < d.order.index(sys.argv[4]) else "no")
-elif q == "has": print("yes" if sys.argv[3] in d.order else "no")
-elif q == "attr": print(d.attrs.get(sys.argv[3], {}).get(sys.argv[4], ""))
-elif q == "states": print(" ".join(f"{k}={r.split()[-1]}" for k, r in sorted(d.rows.items())))
-EOF
-}
+# dom DOM-FILE QUERY…: what the page's DOM says (tests/e2e/dom.py)
+dom() { python3 "$TOP_SRCDIR/tests/e2e/dom.py" "$@"; }
 cmd_file() { # cmd_file DIR NAME: the output file of a command of the set
 	echo "$1/crash/$(jq -r --arg n "$2" '.crash.commands[] | select(.name == $n) | .file' "$1/job.json")"
 }

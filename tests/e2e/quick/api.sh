@@ -151,6 +151,26 @@ x DELETE "/jobs/$id" >/dev/null
 is "$(answer)" 409:/problems/job-finished "cancelling a finished job: 409 job-finished"
 x GET "/jobs/$id/retry" >/dev/null
 is "$(status)" 405 "GET /jobs/ID/retry: 405"
+
+# the web UI's pages: HTML, with the API's problems for what is wrong
+x GET "/?state=done" >/dev/null
+is "$(status)" 200 "GET /?state=done: 200"
+x GET "/?state=bogus" >/dev/null
+is "$(answer)" 400:/problems/invalid-parameter "the job list with an unknown state: 400 invalid-parameter"
+x GET "/ui/jobs/$id" >/dev/null
+is "$(status)" 200 "GET /ui/jobs/ID: 200"
+x GET /ui/jobs/j-nope >/dev/null
+is "$(answer)" 404:/problems/no-such-job "the page of an unknown job: 404 no-such-job"
+x POST "/ui/jobs/$id" '{}' >/dev/null
+is "$(status)" 405 "POST /ui/jobs/ID: 405"
+x GET /ui/cases/00200503 >/dev/null
+is "$(status)" 200 "GET /ui/cases/CASE: 200"
+x GET /ui/cases/not-a-case >/dev/null
+is "$(answer)" 400:/problems/invalid-case "the page of a malformed case: 400 invalid-case"
+x GET /ui/daemon >/dev/null
+is "$(status)" 200 "GET /ui/daemon: 200"
+NOAUTH=1 x GET /ui/daemon >/dev/null
+is "$(status)" 200 "GET /ui/daemon without a token, reads open: 200"
 x POST "/jobs/$id/retry" >/dev/null
 is "$(status)" 202 "retrying a finished job: 202"
 is "$(location)" "/jobs/$id" "... with its Location"

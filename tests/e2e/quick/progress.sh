@@ -24,26 +24,7 @@ head -c 2000000 /dev/urandom >"$TMP/www/in/notes.bin"
 tar -C "$TMP/www/in" -cf "$TMP/www/upload.tar" vmcore notes.bin
 size=$(stat -c %s "$TMP/www/upload.tar")
 
-# a server that sends 256 KiB a second, with its length: about 8 s for the upload
-WWW_PORT=$(free_port)
-python3 - "$TMP/www" "$WWW_PORT" >"$TMP/www.log" 2>&1 <<'EOF' &
-import http.server, os, sys, time
-root, port = sys.argv[1], int(sys.argv[2])
-class Slow(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        path = os.path.join(root, os.path.basename(self.path))
-        data = open(path, "rb").read()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        for i in range(0, len(data), 32768):
-            self.wfile.write(data[i:i + 32768])
-            self.wfile.flush()
-            time.sleep(0.125)
-http.server.ThreadingHTTPServer(("127.0.0.1", port), Slow).serve_forever()
-EOF
-WWW_PID=$!
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$WWW_PORT") 2>/dev/null && break; sleep 0.1; done
+start_slow_server "$TMP/www"
 URL=http://127.0.0.1:$WWW_PORT/upload.tar
 export HOTKDUMP_STANDIN_DELAY=0.2
 analyze=("$HOTKDUMP" analyze --root "$ROOT" "${QUICK_SETS[@]}" "${LOOPBACK_FETCH[@]}")

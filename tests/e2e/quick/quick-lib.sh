@@ -29,3 +29,28 @@ make_synth_dumps() {
 	"$HOTKDUMP" symbols --root "$ROOT" --debug-file "$TMP/vmlinux" "$SYNTH/kdump" >"$TMP/seed.out" 2>&1 ||
 		{ sed 's/^/# /' "$TMP/seed.out"; bail "the symbol cache cannot be seeded"; }
 }
+
+# start_slow_server DIR: a real HTTP server on loopback serving DIR's files with their length at
+# 256 KiB a second; sets WWW_PID and WWW_PORT, once it listens.
+start_slow_server() {
+	WWW_PORT=$(free_port)
+	python3 - "$1" "$WWW_PORT" >"$TMP/www.log" 2>&1 <<'EOF' &
+import http.server, os, sys, time
+root, port = sys.argv[1], int(sys.argv[2])
+class Slow(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        path = os.path.join(root, os.path.basename(self.path))
+        data = open(path, "rb").read()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        for i in range(0, len(data), 32768):
+            self.wfile.write(data[i:i + 32768])
+            self.wfile.flush()
+            time.sleep(0.125)
+http.server.ThreadingHTTPServer(("127.0.0.1", port), Slow).serve_forever()
+EOF
+	WWW_PID=$!
+	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$WWW_PORT") 2>/dev/null && return 0; sleep 0.1; done
+	bail "the slow HTTP server did not start"
+}
