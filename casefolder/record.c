@@ -14,7 +14,7 @@
 
 static const char *const stage_names[_STAGE_MAX] = {
         [STAGE_FETCH] = "fetch",     [STAGE_UNPACK] = "unpack", [STAGE_IDENTIFY] = "identify",
-        [STAGE_FIRSTLOOK] = "first-look", [STAGE_SYMBOLS] = "symbols", [STAGE_CRASH] = "crash",
+        [STAGE_FIRSTLOOK] = "first-look", [STAGE_SYMBOLS] = "symbols", [STAGE_CRASH] = "crash", [STAGE_STORAGE] = "storage",
         [STAGE_REPORT] = "report",
 };
 
@@ -45,6 +45,7 @@ static const char *const field_names[_JOB_FIELD_MAX] = {
         [JOB_FIRST_LOOK] = "first_look",
         [JOB_SYMBOLS] = "symbols",
         [JOB_CRASH] = "crash",
+        [JOB_STORAGE] = "storage",
         [JOB_FINDINGS] = "findings",
         [JOB_TRIAGE] = "triage",
 };

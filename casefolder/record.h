@@ -26,6 +26,7 @@ enum job_stage {
         STAGE_FIRSTLOOK,
         STAGE_SYMBOLS,
         STAGE_CRASH,
+        STAGE_STORAGE,
         STAGE_REPORT,
         _STAGE_MAX,
 };
@@ -67,6 +68,7 @@ enum job_field {
         JOB_FIRST_LOOK,  /* the kernel log's panic line and cause (pipeline/firstlook) */
         JOB_SYMBOLS,     /* where the vmlinux came from (pipeline/symbols) */
         JOB_CRASH,       /* crash's commands and answers (pipeline/crash) */
+        JOB_STORAGE,     /* the storage view, or why there is none (pipeline/storage) */
         JOB_FINDINGS,    /* the triage rules' findings (pipeline/triage) */
         JOB_TRIAGE,      /* which pass made them, how many rules ran, the rules' errors */
         _JOB_FIELD_MAX,

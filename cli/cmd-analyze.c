@@ -26,7 +26,7 @@ static void usage(FILE *out) {
                 "the report (summary.json, report.html, comment.txt), in <root>/cases/CASE/<N>/.\n"
                 "\n"
                 "  --case CASE            the support case number\n"
-                "  --stop-after STAGE     fetch, unpack, identify, first-look, symbols, crash or report\n"
+                "  --stop-after STAGE     fetch, unpack, identify, first-look, symbols, crash, storage or report\n"
                 "                         (the default: report, all of them)\n"
                 "  --debug-file FILE      debug symbols to use: a vmlinux, or a .deb/.ddeb debug package\n"
                 "  --root DIR             where case folders live (config key root)\n"

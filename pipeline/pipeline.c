@@ -29,6 +29,7 @@
 #include "pipeline/firstlook.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/report/report.h"
+#include "pipeline/storage/storage.h"
 #include "pipeline/symbols/symbols.h"
 #include "pipeline/triage/triage.h"
 #include "pipeline/unpack.h"
@@ -485,10 +486,23 @@ static int analyze_dump(struct job *j, const struct found *dump, const struct sc
                 rc = run_crash(j, &q, &sym, why, sizeof why);
                 (void) job_stage_end(j, STAGE_CRASH, rc, why);
         }
+        /* with the symbols, whatever crash made of the dump; a view that cannot be had is said
+         * in the report, and is not the job's failure */
+        if (rs == 0 && rc != -ENOMEM && stop_after >= STAGE_STORAGE) {
+                char swhy[512] = "";
+                (void) job_stage_begin(j, STAGE_STORAGE);
+                int rv = storage_run(j, &sym, swhy, sizeof swhy);
+                (void) job_stage_end(j, STAGE_STORAGE, rv, swhy);
+                if (rv < 0 && rc >= 0) {
+                        snprintf(why, sizeof why, "%s", swhy);
+                        rc = rv;
+                }
+        }
         if (sym.lock_fd >= 0)
                 close(sym.lock_fd);
-        /* crash's answers (backtraces, memory, tasks) make the second triage richer */
-        if (job_record_get(job_record(j), JOB_CRASH) && rc != -ENOMEM) {
+        /* crash's answers (backtraces, memory, tasks) and the storage view make the second
+         * triage richer */
+        if ((job_record_get(job_record(j), JOB_CRASH) || job_record_get(job_record(j), JOB_STORAGE)) && rc != -ENOMEM) {
                 int rt = triage_job(j, rules, rule_errors, NULL, 0, dump->info->vmcoreinfo, dump->info->vmcoreinfo_len,
                                     "crash");
                 if (rt < 0 && rc >= 0) {

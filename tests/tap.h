@@ -48,6 +48,20 @@ static inline void tap_remove_tree(const char *dir) {
                 printf("# could not remove %s\n", dir);
 }
 
+/* HOTKDUMP_FUZZ_SEEDS=DIR: a test also writes its inputs there, as fuzzing seeds. */
+static inline void tap_write_seed(const char *name, const void *d, size_t n) {
+        const char *dir = getenv("HOTKDUMP_FUZZ_SEEDS");
+        char path[4096];
+        if (!dir)
+                return;
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        FILE *f = fopen(path, "wb");
+        if (f) {
+                fwrite(d, 1, n, f);
+                fclose(f);
+        }
+}
+
 static inline int tap_done(void) {
         printf("1..%d\n", tap_n);
         return tap_failed ? 1 : 0;

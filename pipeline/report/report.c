@@ -471,7 +471,7 @@ static json_object *make_summary(struct job *j, const struct headline *h) {
         HL("cause_id", h->finding ? json_path_text(h->finding, "id") : NULL);
 #undef HL
         json_object_object_add(s, "headline", hl);
-        static const enum job_field copy[] = { JOB_IDENTITY, JOB_FIRST_LOOK, JOB_SYMBOLS, JOB_FINDINGS,
+        static const enum job_field copy[] = { JOB_IDENTITY, JOB_FIRST_LOOK, JOB_SYMBOLS, JOB_STORAGE, JOB_FINDINGS,
                                                JOB_TRIAGE,   JOB_STAGES,     JOB_ERROR };
         for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++) {
                 json_object *v = job_record_get(rec, copy[i]);
@@ -520,6 +520,7 @@ static const char css[] =
         "border-radius:6px;background:var(--bg)}.evidence .src{color:var(--muted)}.rule{color:var(--muted);font-size:13px}"
         ".ok{color:var(--ok)}.error,.died,.timeout{color:var(--accent)}.skipped{color:var(--muted)}"
         ".log .panic{display:block;background:#fdecea;border-left:4px solid var(--accent);margin-left:-14px;padding-left:10px}"
+        "tr.stuck td,td.bad{color:var(--accent);font-weight:600}code.target{display:block}.paths{font-size:13px;margin:2px 0 6px 12px}"
         "ul.files{columns:2;padding-left:18px}a{color:#0b57d0}footer{margin-top:40px;color:var(--muted);font-size:13px}";
 
 /* text: the first len bytes of a file of size bytes */
@@ -646,6 +647,159 @@ static void html_task_states(FILE *f, struct job *j) {
                         meaning, st.v[i].count, 100.0 * (double) st.v[i].count / (double) st.v[0].count, fill);
         }
         fputs("</table></section>\n", f);
+}
+
+/* ---- the storage view ---- */
+
+static void cell(FILE *f, const char *cls, const char *s) {
+        fprintf(f, cls ? "<td class=%s>" : "<td>", cls);
+        html_write_str(f, s);
+        fputs("</td>", f);
+}
+
+/* A number's cell, with decimals places after the point. */
+static void cell_num(FILE *f, json_object *v, int decimals) {
+        fputs("<td class=num>", f);
+        if (v && (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)))
+                fprintf(f, "%.*f", decimals, json_object_get_double(v));
+        fputs("</td>", f);
+}
+
+static size_t items(json_object *o, const char *key) {
+        json_object *a = json_get(o, key);
+        return a && json_object_is_type(a, json_type_array) ? json_object_array_length(a) : 0;
+}
+
+/* A row's opening, with a data attribute of its name and "stuck" when its oldest request is. */
+static void row_open(FILE *f, const char *attr, const char *name, json_object *age, double stuck_after) {
+        bool stuck = age && json_object_get_double(age) >= stuck_after;
+        fprintf(f, "<tr data-%s=\"", attr);
+        html_write_str(f, name);
+        fputs(stuck ? "\" class=stuck>" : "\">", f);
+}
+
+static void html_storage_dm(FILE *f, json_object *dm) {
+        json_object *devs = json_get(dm, "devices");
+        fputs("<h3>Device-mapper</h3><table id=storage-dm><tr><th>Name</th><th>Device</th><th>UUID</th><th class=num>Open</th>"
+              "<th>State</th><th class=num>Waiting</th><th>Live table</th></tr>\n", f);
+        for (size_t i = 0; i < items(dm, "devices"); i++) {
+                json_object *d = json_object_array_get_idx(devs, i), *t = json_get(d, "table");
+                bool susp = json_object_get_boolean(json_get(d, "suspended"));
+                row_open(f, "dm", json_path_text(d, "name"), NULL, 0);
+                cell(f, NULL, json_path_text(d, "name"));
+                cell(f, NULL, json_path_text(d, "dm"));
+                cell(f, NULL, json_path_text(d, "uuid"));
+                cell_num(f, json_get(d, "open_count"), 0);
+                cell(f, susp ? "bad" : NULL, susp ? "suspended" : "live");
+                cell_num(f, json_get(d, "deferred"), 0);
+                fputs("<td>", f);
+                for (size_t k = 0; k < items(d, "table"); k++) {
+                        json_object *tg = json_object_array_get_idx(t, k), *groups = json_get(tg, "path_groups");
+                        fprintf(f, "<code class=target>%lld %lld ", (long long) json_object_get_int64(json_get(tg, "start")),
+                                (long long) json_object_get_int64(json_get(tg, "length")));
+                        html_write_str(f, json_path_text(tg, "type"));
+                        fputs(" ", f);
+                        html_write_str(f, json_path_text(tg, "params") ? json_path_text(tg, "params") : "(parameters not read)");
+                        fputs("</code>", f);
+                        for (size_t g = 0; g < items(tg, "path_groups"); g++) {
+                                json_object *pg = json_object_array_get_idx(groups, g), *paths = json_get(pg, "paths");
+                                fprintf(f, "<div class=paths>group %lld (", (long long) json_object_get_int64(json_get(pg, "group")));
+                                html_write_str(f, json_path_text(pg, "selector"));
+                                fputs(json_object_get_boolean(json_get(pg, "current")) ? ", current):" : "):", f);
+                                for (size_t p = 0; p < items(pg, "paths"); p++) {
+                                        json_object *pa = json_object_array_get_idx(paths, p);
+                                        bool up = json_object_get_boolean(json_get(pa, "active"));
+                                        fputs(" <span class=path data-dev=\"", f);
+                                        html_write_str(f, json_path_text(pa, "dev"));
+                                        fprintf(f, "\" data-active=%s>", up ? "yes" : "no");
+                                        html_write_str(f, json_path_text(pa, "dev"));
+                                        if (json_path_text(pa, "disk")) {
+                                                fputs(" ", f);
+                                                html_write_str(f, json_path_text(pa, "disk"));
+                                        }
+                                        fputs(up ? " active" : " <b>failed</b>", f);
+                                        fputs("</span>", f);
+                                }
+                                fputs("</div>", f);
+                        }
+                }
+                fputs("</td></tr>\n", f);
+        }
+        fputs("</table>\n", f);
+}
+
+static void html_storage_scsi(FILE *f, json_object *scsi, double stuck_after) {
+        json_object *hosts = json_get(scsi, "hosts"), *devs = json_get(scsi, "devices");
+        fputs("<h3>SCSI</h3><table id=storage-scsi-hosts><tr><th>Host</th><th>Driver</th><th>State</th><th class=num>Busy</th>"
+              "<th class=num>Blocked</th><th class=num>Failed</th></tr>\n", f);
+        for (size_t i = 0; i < items(scsi, "hosts"); i++) {
+                json_object *h = json_object_array_get_idx(hosts, i);
+                fprintf(f, "<tr data-host=%lld>", (long long) json_object_get_int64(json_get(h, "host_no")));
+                cell_num(f, json_get(h, "host_no"), 0);
+                cell(f, NULL, json_path_text(h, "driver"));
+                cell(f, NULL, json_path_text(h, "state"));
+                cell_num(f, json_get(h, "busy"), 0);
+                cell_num(f, json_get(h, "blocked"), 0);
+                cell_num(f, json_get(h, "failed"), 0);
+                fputs("</tr>\n", f);
+        }
+        fputs("</table>\n<table id=storage-scsi><tr><th>H:C:T:L</th><th>Vendor</th><th>Model</th><th>State</th>"
+              "<th class=num>Queue depth</th><th class=num>Timeout (s)</th><th class=num>In flight</th><th class=num>Oldest (s)</th></tr>\n",
+              f);
+        for (size_t i = 0; i < items(scsi, "devices"); i++) {
+                json_object *d = json_object_array_get_idx(devs, i), *cmds = json_get(d, "in_flight");
+                json_object *age = items(d, "in_flight") ? json_get(json_object_array_get_idx(cmds, 0), "age_s") : NULL;
+                row_open(f, "hctl", json_path_text(d, "hctl"), age, stuck_after);
+                cell(f, NULL, json_path_text(d, "hctl"));
+                cell(f, NULL, json_path_text(d, "vendor"));
+                cell(f, NULL, json_path_text(d, "model"));
+                cell(f, NULL, json_path_text(d, "state"));
+                cell_num(f, json_get(d, "queue_depth"), 0);
+                cell_num(f, json_get(d, "timeout_s"), 0);
+                fprintf(f, "<td class=num>%zu</td>", items(d, "in_flight"));
+                cell_num(f, age, 1);
+                fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+}
+
+/* The storage view: disks, SCSI, device-mapper, as drgn read them. */
+static void html_storage(FILE *f, json_object *st, double stuck_after) {
+        json_object *view = json_get(st, "view"), *dm = json_get(view, "device_mapper"), *scsi = json_get(view, "scsi");
+        if (!st)
+                return;
+        fputs("<section id=storage class=panel>\n<h2>Storage <small>(read with drgn)</small></h2>\n", f);
+        if (!view) {
+                fputs("<p id=storage-none>No storage view: ", f);
+                html_write_str(f, json_path_text(st, "unavailable"));
+                fputs("</p></section>\n", f);
+                return;
+        }
+        json_object *disks = json_get(json_get(view, "block"), "disks");
+        if (!items(dm, "devices") && !items(scsi, "devices"))
+                fputs("<p id=storage-none>No device-mapper or SCSI devices in this dump.</p>\n", f);
+        fputs("<table id=storage-disks><tr><th>Disk</th><th>Driver</th><th class=num>In flight</th><th class=num>Oldest (s)</th></tr>\n", f);
+        for (size_t i = 0; i < items(json_get(view, "block"), "disks"); i++) {
+                json_object *d = json_object_array_get_idx(disks, i);
+                row_open(f, "disk", json_path_text(d, "name"), json_get(d, "oldest_age_s"), stuck_after);
+                cell(f, NULL, json_path_text(d, "name"));
+                cell(f, NULL, json_path_text(d, "driver"));
+                cell_num(f, json_get(d, "in_flight"), 0);
+                cell_num(f, json_get(d, "oldest_age_s"), 1);
+                fputs("</tr>\n", f);
+        }
+        fputs("</table>\n", f);
+        if (items(scsi, "devices") || items(scsi, "hosts"))
+                html_storage_scsi(f, scsi, stuck_after);
+        if (items(dm, "devices"))
+                html_storage_dm(f, dm);
+        json_object *errors = json_get(view, "errors");
+        if (items(view, "errors")) {
+                fputs("<p class=muted>Not read:</p><ul>", f);
+                html_write_items(f, errors);
+                fputs("</ul>\n", f);
+        }
+        fputs("</section>\n", f);
 }
 
 /* How long each stage took. */
@@ -852,9 +1006,13 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
         json_object *identity = job_record_get(rec, JOB_IDENTITY);
         unsigned page_size = (unsigned) json_object_get_int(json_get(identity, "page_size"));
         json_object *blocked = json_get(crash, "blocked"), *top = json_get(crash, "top_memory");
-        bool memory_cause = cause_is(h, "oom"), hang_cause = cause_is(h, "hung-task");
+        bool storage_cause = cause_is(h, "io-stuck") || cause_is(h, "dm-suspended");
+        bool memory_cause = cause_is(h, "oom"), hang_cause = cause_is(h, "hung-task") || storage_cause;
+        double stuck_after = (double) config_u64(job_config(j), CONF_STORAGE_STUCK_AFTER);
         if (memory_cause)
                 html_memory(f, j, page_size);
+        if (storage_cause)
+                html_storage(f, job_record_get(rec, JOB_STORAGE), stuck_after);
         if (hang_cause && blocked && json_object_array_length(blocked)) {
                 html_blocked(f, blocked);
         }
@@ -898,6 +1056,8 @@ static int write_html(struct job *j, const struct headline *h, char w[][512], si
                 fputs("<h2>Largest memory users</h2>\n", f);
                 html_tasks(f, top, false);
         }
+        if (!storage_cause)
+                html_storage(f, job_record_get(rec, JOB_STORAGE), stuck_after);
         html_timings(f, job_record_get(rec, JOB_STAGES));
 
         json_object *cmds = json_get(crash, "commands");

@@ -15,6 +15,7 @@
 #include "pipeline/firstlook.h"
 #include "casefolder/job.h"
 #include "pipeline/report/report.h"
+#include "pipeline/storage/storage.h"
 #include "pipeline/triage/triage.h"
 
 #define SOURCE_MAX (256u << 20)
@@ -251,6 +252,13 @@ int triage_job(struct job *j, const struct rules *rs, json_object *load_errors, 
         json_object *crash = job_record_get(rec, JOB_CRASH);
         if (r == 0 && crash)
                 r = crash_facts(j, rs, &s, crash);
+        /* the storage view, as lines */
+        json_object *view = json_get(job_record_get(rec, JOB_STORAGE), "view");
+        if (r == 0 && view && rules_use_source(rs, "storage")) {
+                size_t len = 0;
+                char *text = storage_facts(view, (double) config_u64(job_config(j), CONF_STORAGE_STUCK_AFTER), &len);
+                r = text ? put_ref(&s, "storage", text, len, text) : -ENOMEM;
+        }
 
         json_object *errors = json_object_new_array(), *found = NULL;
         if (r == 0 && errors) {

@@ -217,7 +217,7 @@ static bool key_char(unsigned char c) {
 }
 
 static bool valid_source(const char *s) {
-        if (!strcmp(s, "log") || is_fact(s, strlen(s)))
+        if (!strcmp(s, "log") || !strcmp(s, "storage") || is_fact(s, strlen(s)))
                 return true;
         if (!strncmp(s, "crash:", 6))
                 return valid_name(s + 6, 32, command_char);

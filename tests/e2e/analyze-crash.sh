@@ -40,7 +40,7 @@ is "$rc" 0 "sysrq: analyze finishes"
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$TMP/err" | tail -n 20
 d=$ROOT/cases/00345677/1
 is "$(job_field "$d" .state)" done "sysrq: the job is done"
-for s in fetch unpack identify first-look symbols crash report; do
+for s in fetch unpack identify first-look symbols crash storage report; do
 	is "$(job_field "$d" ".stages[\"$s\"].state")" done "sysrq: stage $s done"
 done
 is "$(job_field "$d" .symbols.source)" debuginfod "sysrq: symbols came from debuginfod"

@@ -54,7 +54,7 @@ ok $? "fetch: the job is downloading"
 part=$ROOT/cases/00345681/1/input/sysrq.tar.gz.part
 for _ in $(seq 100); do [ "$(stat -c %s "$part" 2>/dev/null || echo 0)" -gt 2000000 ] && break; sleep 0.1; done
 had=$(stat -c %s "$part" 2>/dev/null || echo 0)
-api GET "/jobs/$a" | jq -e '.progress.bytes_fetched > 0 and .progress.stages == 7 and .progress.stages_done == 0' >/dev/null
+api GET "/jobs/$a" | jq -e '.progress.bytes_fetched > 0 and .progress.stages == 8 and .progress.stages_done == 0' >/dev/null
 ok $? "fetch: the job's progress shows the bytes downloaded so far"
 stop_daemon KILL
 echo "# killed with $had bytes downloaded"

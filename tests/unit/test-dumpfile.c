@@ -65,16 +65,9 @@ static void expect_error(const uint8_t *d, size_t n, int want, const char *what,
 
 /* HOTKDUMP_FUZZ_SEEDS=DIR: also write the synthetic dumps there, as fuzzing seeds. */
 static void write_seed(const char *name, const uint8_t *d, size_t n) {
-        const char *dir = getenv("HOTKDUMP_FUZZ_SEEDS");
-        char path[4096];
-        if (!dir)
-                return;
-        snprintf(path, sizeof path, "%s/synth-%s", dir, name);
-        FILE *f = fopen(path, "wb");
-        if (f) {
-                fwrite(d, 1, n, f);
-                fclose(f);
-        }
+        char seed_name[256];
+        snprintf(seed_name, sizeof seed_name, "synth-%s", name);
+        tap_write_seed(seed_name, d, n);
 }
 
 static void write_seeds(void) {
