@@ -33,6 +33,39 @@ def text(obj, n=None):
     return raw.split(b"\0")[0].decode("utf-8", "replace").strip()
 
 
+def ctype(name, filename):
+    """A type by name, from the source file that defines it when the name is also used
+    elsewhere (struct multipath, struct priority_group …), else the first found."""
+    try:
+        return prog.type(name, filename)
+    except LookupError:
+        return prog.type(name)
+
+
+def ptr(name, filename):
+    return prog.pointer_type(ctype(name, filename))
+
+
+def num(obj):
+    """The value of an integer, an atomic_t, an atomic_long_t or a local_t (a struct whose
+    first member, at some depth, is the number)."""
+    for _ in range(4):
+        v = obj.value_()
+        if not isinstance(v, dict):
+            return v
+        obj = obj.member_(next(iter(v)))
+    raise TypeError(f"not a number: {obj.type_}")
+
+
+def cstr(pointer, n):
+    """n bytes at a char pointer (vendor and model are not terminated)."""
+    try:
+        raw = prog.read(pointer.value_(), n)
+    except Exception:
+        return None
+    return raw.split(b"\0")[0].decode("utf-8", "replace").strip()
+
+
 def enum_name(obj):
     try:
         return obj.format_(type_name=False).split(".")[-1].split("::")[-1]
@@ -111,7 +144,7 @@ def disk_in_flight(d):
     n = 0
     for cpu in for_each_possible_cpu(prog):
         s = per_cpu_ptr(stats, cpu)
-        n += s.in_flight[0].value_() + s.in_flight[1].value_()
+        n += num(s.in_flight[0]) + num(s.in_flight[1])
     return max(n, 0)
 
 
@@ -122,13 +155,17 @@ try:
         q = d.queue
         entry = {"name": disk_name(d).decode(), "major": d.major.value_(), "minor": d.first_minor.value_(),
                  "blk_mq": bool(q.mq_ops)}
-        if q.mq_ops:
-            reqs = in_flight_requests(q)
-            entry["in_flight"] = len(reqs)
-            if reqs:
-                entry["oldest_age_s"] = age(min(start for _, start in reqs))
-        else:
-            entry["in_flight"] = disk_in_flight(d)
+        try:
+            if q.mq_ops:
+                reqs = in_flight_requests(q)
+                entry["in_flight"] = len(reqs)
+                if reqs:
+                    entry["oldest_age_s"] = age(min(start for _, start in reqs))
+            else:
+                entry["in_flight"] = disk_in_flight(d)
+        except Exception as e:
+            view["errors"].append(f"block {entry['name']}: {type(e).__name__}: {e}")
+            entry["in_flight"] = 0
         try:
             drv = text(d.fops.owner.name) if d.fops.owner else None
         except Exception:
@@ -146,7 +183,7 @@ hosts, devices = {}, []
 try:
     seen_sdev = set()
     for d, _ in scsi_disks:
-        sdkp = cast("struct scsi_disk *", d.private_data)
+        sdkp = cast(ptr("struct scsi_disk", "sd.h"), d.private_data)
         shost = sdkp.device.host
         if shost.value_() not in hosts:
             hosts[shost.value_()] = shost
@@ -170,7 +207,7 @@ try:
             cmds.sort(key=lambda c: -(c["age_s"] or 0))
             devices.append({
                 "hctl": f"{shost.host_no.value_()}:{sdev.channel.value_()}:{sdev.id.value_()}:{sdev.lun.value_()}",
-                "vendor": text(sdev.vendor, 8), "model": text(sdev.model, 16),
+                "vendor": cstr(sdev.vendor, 8), "model": cstr(sdev.model, 16),
                 "state": enum_name(sdev.sdev_state).removeprefix("SDEV_").lower(),
                 "queue_depth": sdev.queue_depth.value_(),
                 "timeout_s": round(q.rq_timeout.value_() / hz) if hz else None,
@@ -187,7 +224,7 @@ for shost in hosts.values():
             "driver": text(shost.hostt.proc_name) or text(shost.hostt.name),
             "state": enum_name(shost.shost_state).removeprefix("SHOST_").lower(),
             "busy": busy,
-            "blocked": shost.host_blocked.counter.value_(),
+            "blocked": num(shost.host_blocked),
             "failed": shost.host_failed.value_(),
         })
     except Exception as e:
@@ -209,15 +246,16 @@ def detail(ti, kind, by_dev):
     """A target's parameters as dmsetup table shows them (where the target keeps them), its
     devices, and for multipath its path groups."""
     if kind == "linear":
-        lc = cast("struct linear_c *", ti.private)
+        lc = cast(ptr("struct linear_c", "dm-linear.c"), ti.private)
         dev, _ = dm_dev(lc.dev, by_dev)
         return f"{dev} {lc.start.value_()}", [dev], None
     if kind == "multipath":
-        m = cast("struct multipath *", ti.private)
+        m = cast(ptr("struct multipath", "dm-mpath.c"), ti.private)
         groups, devs = [], []
-        for n, pg in enumerate(list_for_each_entry("struct priority_group", m.priority_groups.address_of_(), "list"), 1):
+        pg_type, path_type = ctype("struct priority_group", "dm-mpath.c"), ctype("struct pgpath", "dm-mpath.c")
+        for n, pg in enumerate(list_for_each_entry(pg_type, m.priority_groups.address_of_(), "list"), 1):
             paths = []
-            for p in list_for_each_entry("struct pgpath", pg.pgpaths.address_of_(), "list"):
+            for p in list_for_each_entry(path_type, pg.pgpaths.address_of_(), "list"):
                 dev, disk = dm_dev(p.path.dev, by_dev)
                 devs.append(dev)
                 paths.append({"dev": dev, "disk": disk, "active": bool(p.is_active.value_()),
@@ -241,12 +279,14 @@ else:
         from drgn.helpers.linux.idr import idr_for_each
 
         by_dev = {(e["major"], e["minor"]): e["name"] for e in disks}
-        for _, ptr in idr_for_each(minor_idr.address_of_()):
-            if not ptr or ptr.value_() == 0xFFFFFFFFFFFFFFFF:  # MINOR_ALLOCED
+        ptr_md, ptr_hc, ptr_t = ptr("struct mapped_device", "dm-core.h"), ptr("struct hash_cell", "dm-ioctl.c"), \
+            ptr("struct dm_table", "dm-core.h")
+        for _, p in idr_for_each(minor_idr.address_of_()):
+            if not p or p.value_() == 0xFFFFFFFFFFFFFFFF:  # MINOR_ALLOCED
                 continue
-            md = cast("struct mapped_device *", ptr)
+            md = cast(ptr_md, p)
             entry = {"name": text(md.name), "dm": disk_name(md.disk).decode() if md.disk else None,
-                     "open_count": md.open_count.counter.value_(),
+                     "open_count": num(md.open_count),
                      "suspended": bool(md.flags.value_() & (1 << DMF_SUSPENDED))}
             try:  # bios held back while it is suspended (dm_submit_bio queues them)
                 n, bio = 0, md.deferred.head
@@ -255,12 +295,12 @@ else:
                 entry["deferred"] = n
             except (AttributeError, LookupError):
                 pass
-            hc = cast("struct hash_cell *", md.interface_ptr) if md.interface_ptr else None
+            hc = cast(ptr_hc, md.interface_ptr) if md.interface_ptr else None
             if hc:
                 entry["name"] = text(hc.name) or entry["name"]
                 entry["uuid"] = text(hc.uuid) if hc.uuid else ""
             table = []
-            t = cast("struct dm_table *", md.map)
+            t = cast(ptr_t, md.map)
             if t:
                 for i in range(t.num_targets.value_()):
                     ti = t.targets[i]

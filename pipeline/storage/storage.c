@@ -8,6 +8,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,8 @@
 
 #define STR_MAX 256
 #define ITEMS_MAX 4096
-#define DEPTH_MAX 8
+/* the deepest a view nests: view.device_mapper.devices[].table[].path_groups[].paths[].dev */
+#define DEPTH_MAX 12
 #define MODULES_MAX 4096
 
 /* ---- the view, checked --------------------------------------------------------------------- */
@@ -147,10 +149,20 @@ static bool oldest(json_object *age, double stuck_after_s, char *buf, size_t siz
         return a >= stuck_after_s;
 }
 
-static void disk_lines(FILE *f, json_object *disks, bool blk_mq, double stuck_after_s) {
+/* The order of the disks' lines: the devices under the others first, so that the first stuck
+ * line names the one that holds the requests: 0 a disk of a driver (sda), 1 a request-based
+ * device-mapper device (multipath), 2 a bio-based one (linear), which has no request ages. */
+static int disk_rank(json_object *d) {
+        if (!json_object_get_boolean(json_get(d, "blk_mq")))
+                return 2;
+        const char *drv = json_str(d, "driver");
+        return drv && !strcmp(drv, "dm_mod") ? 1 : 0;
+}
+
+static void disk_lines(FILE *f, json_object *disks, int rank, double stuck_after_s) {
         for (size_t i = 0; i < json_object_array_length(disks); i++) {
                 json_object *d = json_object_array_get_idx(disks, i);
-                if (json_object_get_boolean(json_get(d, "blk_mq")) != blk_mq)
+                if (disk_rank(d) != rank)
                         continue;
                 char age[64];
                 bool stuck = oldest(json_get(d, "oldest_age_s"), stuck_after_s, age, sizeof age);
@@ -168,8 +180,8 @@ char *storage_facts(json_object *view, double stuck_after_s, size_t *len) {
         json_object *disks = json_get(json_get(view, "block"), "disks");
         if (disks && json_object_is_type(disks, json_type_array)) {
                 /* the devices that take requests first: the first stuck line names the real one */
-                disk_lines(f, disks, true, stuck_after_s);
-                disk_lines(f, disks, false, stuck_after_s);
+                for (int rank = 0; rank < 3; rank++)
+                        disk_lines(f, disks, rank, stuck_after_s);
         }
         json_object *scsi = json_get(view, "scsi"), *a;
         if ((a = json_get(scsi, "hosts")))
@@ -263,6 +275,7 @@ static int record(struct job *j, json_object *storage, char *err, size_t err_siz
 }
 
 static int unavailable(struct job *j, char *err, size_t err_size, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Records that there is no view, and why. */
 static int unavailable(struct job *j, char *err, size_t err_size, const char *fmt, ...) {
         char why[512];
         va_list ap;
@@ -336,10 +349,16 @@ int storage_run(struct job *j, const struct symbols_result *sym, char *err, size
         (void) write_file_atomic(dir, "drgn.log", res.err ? res.err : "", res.err_len);
         (void) write_file_atomic(dir, "view.json", res.out ? res.out : "", res.out_len);
         char why[400] = "";
+        bool see_log = true; /* drgn said more in storage/drgn.log */
         json_object *view = NULL;
         if (res.timed_out)
                 snprintf(why, sizeof why, "drgn ran past storage.timeout (%llu s)", (unsigned long long) config_u64(cfg, CONF_STORAGE_TIMEOUT));
-        else if (res.status != 0) {
+        else if (res.status == 127) { /* what exec said */
+                char last[320];
+                last_line(res.err ? res.err : "", res.err_len, last, sizeof last);
+                snprintf(why, sizeof why, "%s (storage.drgn)", last);
+                see_log = false;
+        } else if (res.status != 0) {
                 char last[320];
                 last_line(res.err ? res.err : "", res.err_len, last, sizeof last);
                 snprintf(why, sizeof why, "drgn exited with status %d: %s", res.status, last);
@@ -354,7 +373,7 @@ int storage_run(struct job *j, const struct symbols_result *sym, char *err, size
         }
         subprocess_result_clear(&res);
         if (!view)
-                return unavailable(j, err, err_size, "%s (storage/drgn.log)", why);
+                return unavailable(j, err, err_size, "%s%s", why, see_log ? " (storage/drgn.log)" : "");
         job_log(j, "storage view: %zu disk(s), %zu SCSI device(s), %zu device-mapper device(s)",
                 count(json_get(view, "block"), "disks"), count(json_get(view, "scsi"), "devices"),
                 count(json_get(view, "device_mapper"), "devices"));
