@@ -100,8 +100,25 @@ def loaded_modules():
 modules = loaded_modules()
 jiffies = find("jiffies_64")
 jiffies = jiffies.value_() if jiffies is not None else None
+def hz_from_uptime():
+    """HZ where the kernel no longer keeps tick_nsec (6.13 and later): the one of the usual
+    values for which jiffies since boot (from INITIAL_JIFFIES, which is -300 s of them) agree
+    with the monotonic clock's last update."""
+    up = None
+    for get in (lambda: prog["tk_core"].timekeeper, lambda: prog["timekeeper_data"][0].timekeeper):  # 6.15 renamed it
+        try:
+            up = get().tkr_mono.base.value_() / 1e9
+            break
+        except (KeyError, LookupError, AttributeError):
+            continue
+    if jiffies is None or not up or up <= 0:
+        return None
+    best = min((abs((jiffies - ((-300 * h) & 0xFFFFFFFF)) / h - up), h) for h in (100, 250, 300, 1000))
+    return best[1] if best[0] < 5 else None
+
+
 tick = find("tick_nsec")
-hz = round(1e9 / tick.value_()) if tick is not None and tick.value_() else None
+hz = round(1e9 / tick.value_()) if tick is not None and tick.value_() else hz_from_uptime()
 view["jiffies"] = jiffies
 view["hz"] = hz
 
@@ -148,10 +165,34 @@ def disk_in_flight(d):
     return max(n, 0)
 
 
+def all_disks():
+    """Every disk. drgn's for_each_disk reads block_class.p, which 6.4 took away (a class's
+    private part is found through class_kset since): then the same walk, from there."""
+    try:
+        return list(for_each_disk(prog))
+    except AttributeError:
+        pass
+    block_class = prog["block_class"].address_of_()
+    sp = None
+    for kobj in list_for_each_entry("struct kobject", prog["class_kset"].list.address_of_(), "entry"):
+        s = container_of(kobj, "struct subsys_private", "subsys.kobj")
+        if s.member_("class") == block_class:
+            sp = s
+            break
+    if sp is None:
+        raise LookupError("block_class is not in class_kset")
+    disk_type, out = prog["disk_type"].address_of_(), []
+    for node in list_for_each_entry("struct klist_node", sp.klist_devices.k_list.address_of_(), "n_node"):
+        dev = container_of(node, "struct device_private", "knode_class").device
+        if dev.type == disk_type:  # not a partition
+            out.append(container_of(dev, "struct block_device", "bd_device").bd_disk)
+    return out
+
+
 # --- block: every disk ---------------------------------------------------------------------
 disks, scsi_disks = [], []
 try:
-    for d in for_each_disk(prog):
+    for d in all_disks():
         q = d.queue
         entry = {"name": disk_name(d).decode(), "major": d.major.value_(), "minor": d.first_minor.value_(),
                  "blk_mq": bool(q.mq_ops)}

@@ -7,7 +7,8 @@
 # version; the first look gives the panic line and names the cause; a full analyze with the
 # symbols streamed from a loopback mirror laid out as the Debian pool (holding that suite's
 # real -dbg package) finishes done, crash's sys counts the tasks the guest had, bt shows the
-# crashing function, the blocked and memory tables are right, and no warning says crash is
+# crashing function, the blocked and memory tables are right, the storage view reads the
+# guest's disk, and no warning says crash is
 # too old for the kernel. On the newest series, with only an older crash configured, the
 # report says crash is too old, and still names the cause from the first look.
 . "$(dirname "$0")/lib.sh"
@@ -117,6 +118,11 @@ for suite in $suites; do
 			is "$got" "$((tasks + cpus))" "$suite sysrq: crash's sys counts the guest's $tasks tasks and $cpus idle ones"
 			grep -q " sysrq_handle_crash at " "$d/crash/"*-bt.txt
 			ok $? "$suite sysrq: bt shows the crashing function sysrq_handle_crash"
+			if command -v drgn >/dev/null; then
+				jq -r '.storage.view.errors[]?, .storage.unavailable // empty' "$d/job.json" | sed "s/^/# $suite storage: /"
+				is "$(jq -r '[(.storage.view.errors | length), (.storage.view.block.disks | map(.name) | join(",")), .storage.view.hz] | map(tostring) | join(" ")' "$d/job.json")" \
+					"0 vda 250" "$suite sysrq: the storage view reads every part: the guest's disk vda, HZ 250"
+			fi
 			;;
 		hungtask)
 			pid=$(of hungtask expect.pid)
