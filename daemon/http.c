@@ -476,7 +476,15 @@ static enum MHD_Result send_page(struct http *h, struct MHD_Connection *c, char 
                 free(*buf);
                 return send_problem(h, c, P_UNAVAILABLE, "out of memory");
         }
-        return send_buffer(h, c, MHD_HTTP_OK, *buf, *len, "text/html; charset=utf-8");
+        struct MHD_Response *resp = MHD_create_response_from_buffer(*len, *buf, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+                free(*buf);
+                return send_problem(h, c, P_UNAVAILABLE, "out of memory");
+        }
+        /* no script, no frame, forms to ourselves only: what the pages are, enforced */
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
+        return send_response(h, c, MHD_HTTP_OK, resp, "text/html; charset=utf-8");
 }
 
 /* The job list (GET /, with the filters of its form), or one case's jobs (GET /ui/cases/CASE). */
@@ -527,7 +535,7 @@ static enum MHD_Result ui_job(struct http *h, struct MHD_Connection *c, const ch
                 return send_problem(h, c, P_NO_SUCH_JOB, "no job '%.96s'", id);
         json_object *j = job_json(h, e), *rec = NULL, *v;
         /* the page lists every finding; the API's job carries the cause only */
-        if (j && job_record_read(e->dir, &rec) == 0 && (v = job_record_get(rec, JOB_FINDINGS)))
+        if (j && e->dir && job_record_read(e->dir, &rec) == 0 && (v = job_record_get(rec, JOB_FINDINGS)))
                 json_object_object_add(j, "findings", json_object_get(v));
         json_object_put(rec);
         char *buf = NULL;

@@ -50,6 +50,10 @@ head -c $((size / 2)) "$SYNTH/kdump" >"$TMP/up/vmcore.cut"
 cp "$SYNTH/kdump-zlib" "$TMP/www/in/vmcore"
 head -c 5000000 /dev/urandom >"$TMP/www/in/notes.bin"
 tar -C "$TMP/www/in" -cf "$TMP/www/upload.tar" vmcore notes.bin
+for n in 2 3; do # other uploads, to keep both workers busy and one job queued
+	cp "$TMP/www/upload.tar" "$TMP/www/upload$n.tar"
+	echo "$n" >>"$TMP/www/upload$n.tar"
+done
 start_slow_server "$TMP/www"
 token=tok-$RANDOM-$RANDOM
 printf '%s\n' "$token" >"$TMP/token"
@@ -108,6 +112,19 @@ grep -q '<p id="progress">.*<progress max="[0-9]*" value="[0-9]*">' "$TMP/job-li
 ok $? "... with a bar"
 grep -qE 'left' <<<"$live"
 ok $? "... and the time left"
+
+# --- a job still queued (no case folder yet) -------------------------------------------------------
+jbusy=$(submit 00200806 url "http://127.0.0.1:$WWW_PORT/upload2.tar")
+jq2=$(submit 00200807 url "http://127.0.0.1:$WWW_PORT/upload3.tar")
+is "$(api GET "/jobs/$jq2" | jq -r .state)" queued "with both workers busy, a third job waits"
+page job-queued "/ui/jobs/$jq2"
+is "$(dom "$TMP/job-queued.html" text state)" queued "a queued job's page: queued"
+healthz=$(curl -s -o /dev/null -w '%{http_code}' "$API/healthz")
+is "$healthz" 200 "... and the daemon still answers"
+grep -i '^Content-Security-Policy:' <(curl -s -D - -o /dev/null "$API/ui/jobs/$jq2") | grep -q "default-src 'none'"
+ok $? "the pages forbid scripts (Content-Security-Policy)"
+api DELETE "/jobs/$jq2" >/dev/null
+api DELETE "/jobs/$jbusy" >/dev/null
 
 # --- the filters -----------------------------------------------------------------------------------
 page f-case "/?case=00200801"
