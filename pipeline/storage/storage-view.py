@@ -20,7 +20,7 @@ from drgn.helpers.linux.list import list_for_each_entry
 
 SCHEMA = 1
 MQ_RQ_IN_FLIGHT = 1
-DMF_SUSPENDED = 1  # drivers/md/dm-core.h
+DMF_BLOCK_IO_FOR_SUSPEND, DMF_SUSPENDED = 0, 1  # drivers/md/dm-core.h
 view = {"schema": SCHEMA, "errors": []}
 
 
@@ -66,6 +66,29 @@ def cstr(pointer, n):
     return raw.split(b"\0")[0].decode("utf-8", "replace").strip()
 
 
+# the names sysfs gives the states (drivers/scsi/scsi_sysfs.c), which the rules match
+SDEV_STATES = {"CREATED": "created", "RUNNING": "running", "CANCEL": "cancel", "DEL": "deleted",
+               "QUIESCE": "quiesce", "OFFLINE": "offline", "TRANSPORT_OFFLINE": "transport-offline",
+               "BLOCK": "blocked", "CREATED_BLOCK": "created-blocked"}
+SHOST_STATES = {"CREATED": "created", "RUNNING": "running", "CANCEL": "cancel", "DEL": "deleted",
+                "RECOVERY": "recovery", "CANCEL_RECOVERY": "cancel-recovery", "DEL_RECOVERY": "deleted-recovery"}
+CMDS_MAX = 64  # commands listed per device, the oldest; in_flight_count has them all
+LOOP_MAX = 100000  # items one list walk reads: a crashed kernel's list may be corrupt or cyclic
+
+
+def state_name(obj, prefix, names):
+    raw = enum_name(obj).removeprefix(prefix)
+    return names.get(raw, raw.lower().replace("_", "-"))
+
+
+def bounded(items):
+    for n, item in enumerate(items):
+        if n >= LOOP_MAX:
+            view["errors"].append(f"a list of more than {LOOP_MAX} items was cut there")
+            return
+        yield item
+
+
 def enum_name(obj):
     try:
         return obj.format_(type_name=False).split(".")[-1].split("::")[-1]
@@ -98,19 +121,35 @@ def loaded_modules():
 
 
 modules = loaded_modules()
+def read_or_none(get):
+    try:
+        return get()
+    except Exception as e:  # a page the dump does not hold, a member this kernel lacks
+        view["errors"].append(f"{type(e).__name__}: {e}")
+        return None
+
+
 jiffies = find("jiffies_64")
-jiffies = jiffies.value_() if jiffies is not None else None
+jiffies = read_or_none(jiffies.value_) if jiffies is not None else None
+def monotonic_ns():
+    """The monotonic clock at its last update before the dump (tk_core, timekeeper_data from
+    6.15)."""
+    for get in (lambda: prog["tk_core"].timekeeper, lambda: prog["timekeeper_data"][0].timekeeper):
+        try:
+            return get().tkr_mono.base.value_()
+        except (KeyError, LookupError, AttributeError):
+            continue
+        except Exception:
+            return None
+    return None
+
+
 def hz_from_uptime():
     """HZ where the kernel no longer keeps tick_nsec (6.13 and later): the one of the usual
     values for which jiffies since boot (from INITIAL_JIFFIES, which is -300 s of them) agree
     with the monotonic clock's last update."""
-    up = None
-    for get in (lambda: prog["tk_core"].timekeeper, lambda: prog["timekeeper_data"][0].timekeeper):  # 6.15 renamed it
-        try:
-            up = get().tkr_mono.base.value_() / 1e9
-            break
-        except (KeyError, LookupError, AttributeError):
-            continue
+    mono = monotonic_ns()
+    up = mono / 1e9 if mono else None
     if jiffies is None or not up or up <= 0:
         return None
     best = min((abs((jiffies - ((-300 * h) & 0xFFFFFFFF)) / h - up), h) for h in (100, 250, 300, 1000))
@@ -118,15 +157,23 @@ def hz_from_uptime():
 
 
 tick = find("tick_nsec")
-hz = round(1e9 / tick.value_()) if tick is not None and tick.value_() else hz_from_uptime()
+tick = read_or_none(tick.value_) if tick is not None else None
+hz = round(1e9 / tick) if tick else hz_from_uptime()
+mono_now = monotonic_ns()
+if not hz:
+    view["errors"].append("HZ: neither tick_nsec nor the clocks give it; ages from jiffies are unknown")
 view["jiffies"] = jiffies
 view["hz"] = hz
 
 
-def age(start_jiffies):
+def age(start):
+    """Seconds from a request's start to the dump: ("ns", monotonic ns) or ("jiffies", j)."""
+    kind, t = start
+    if kind == "ns":
+        return round((mono_now - t) / 1e9, 1) if mono_now and t <= mono_now else None
     if jiffies is None or not hz:
         return None
-    return round(((jiffies - start_jiffies) & 0xFFFFFFFFFFFFFFFF) / hz, 1) if jiffies >= start_jiffies else 0.0
+    return round((jiffies - t) / hz, 1) if jiffies >= t else None
 
 
 def in_flight_requests(q):
@@ -147,8 +194,11 @@ def in_flight_requests(q):
             seen.add(rq.value_())
             if rq.q != q or rq.state.value_() != MQ_RQ_IN_FLIGHT:
                 continue
-            # blk_add_timer: deadline = the time it started + its timeout
-            out.append((rq, rq.deadline.value_() - rq.timeout.value_()))
+            # when it was allocated, on the monotonic clock (set when the queue keeps I/O
+            # statistics, as sd's do); else when its timer was last armed (blk_add_timer:
+            # deadline = then + timeout), which a timeout handler that resets the timer moves
+            t = rq.start_time_ns.value_() if has_member("struct request", "start_time_ns") else 0
+            out.append((rq, ("ns", t) if t and mono_now else ("jiffies", rq.deadline.value_() - rq.timeout.value_())))
     return out
 
 
@@ -191,48 +241,66 @@ def all_disks():
 
 # --- block: every disk ---------------------------------------------------------------------
 disks, scsi_disks = [], []
+sd_fops = find("sd_fops")  # sd's: a SCSI disk, whether sd is a module or built in
+sd_fops = sd_fops.address_of_() if sd_fops is not None else None
 try:
-    for d in all_disks():
+    all_d = all_disks()
+except Exception as e:
+    view["errors"].append(f"block: {type(e).__name__}: {e}")
+    all_d = []
+for d in bounded(all_d):
+    try:
         q = d.queue
         entry = {"name": disk_name(d).decode(), "major": d.major.value_(), "minor": d.first_minor.value_(),
                  "blk_mq": bool(q.mq_ops)}
-        try:
-            if q.mq_ops:
-                reqs = in_flight_requests(q)
-                entry["in_flight"] = len(reqs)
-                if reqs:
-                    entry["oldest_age_s"] = age(min(start for _, start in reqs))
-            else:
-                entry["in_flight"] = disk_in_flight(d)
-        except Exception as e:
-            view["errors"].append(f"block {entry['name']}: {type(e).__name__}: {e}")
-            entry["in_flight"] = 0
-        try:
-            drv = text(d.fops.owner.name) if d.fops.owner else None
-        except Exception:
-            drv = None
-        entry["driver"] = drv
-        disks.append(entry)
-        if drv == "sd_mod":
-            scsi_disks.append((d, entry))
-except Exception as e:
-    view["errors"].append(f"block: {type(e).__name__}: {e}")
+    except Exception as e:
+        view["errors"].append(f"block: a disk: {type(e).__name__}: {e}")
+        continue
+    try:
+        if q.mq_ops:
+            reqs = in_flight_requests(q)
+            entry["in_flight"] = len(reqs)
+            ages = [a for a in (age(start) for _, start in reqs) if a is not None]
+            if ages:
+                entry["oldest_age_s"] = max(ages)
+        else:
+            entry["in_flight"] = disk_in_flight(d)
+    except Exception as e:
+        view["errors"].append(f"block {entry['name']}: {type(e).__name__}: {e}")
+        entry["in_flight"] = 0
+    try:
+        drv = text(d.fops.owner.name) if d.fops.owner else None
+        is_sd = d.fops == sd_fops if sd_fops is not None else drv == "sd_mod"
+    except Exception:
+        drv, is_sd = None, False
+    entry["driver"] = drv if drv else ("sd" if is_sd else None)
+    disks.append(entry)
+    if is_sd:
+        scsi_disks.append((d, entry))
 view["block"] = {"disks": disks}
 
 # --- SCSI: the hosts and devices behind the disks, and the commands in flight --------------
 hosts, devices = {}, []
-try:
-    seen_sdev = set()
-    for d, _ in scsi_disks:
+seen_sdev = set()
+for d, entry in scsi_disks:
+    try:
         sdkp = cast(ptr("struct scsi_disk", "sd.h"), d.private_data)
         shost = sdkp.device.host
         if shost.value_() not in hosts:
             hosts[shost.value_()] = shost
-    for shost in hosts.values():
-        for sdev in list_for_each_entry("struct scsi_device", shost.__devices.address_of_(), "siblings"):
-            if sdev.value_() in seen_sdev:
-                continue
-            seen_sdev.add(sdev.value_())
+    except Exception as e:
+        view["errors"].append(f"scsi {entry['name']}: {type(e).__name__}: {e}")
+for shost in hosts.values():
+    try:
+        sdevs = list(bounded(list_for_each_entry("struct scsi_device", shost.__devices.address_of_(), "siblings")))
+    except Exception as e:
+        view["errors"].append(f"scsi host: {type(e).__name__}: {e}")
+        continue
+    for sdev in sdevs:
+        if sdev.value_() in seen_sdev:
+            continue
+        seen_sdev.add(sdev.value_())
+        try:
             q = sdev.request_queue
             cmds = []
             for rq, start in in_flight_requests(q):
@@ -249,21 +317,22 @@ try:
             devices.append({
                 "hctl": f"{shost.host_no.value_()}:{sdev.channel.value_()}:{sdev.id.value_()}:{sdev.lun.value_()}",
                 "vendor": cstr(sdev.vendor, 8), "model": cstr(sdev.model, 16),
-                "state": enum_name(sdev.sdev_state).removeprefix("SDEV_").lower(),
+                "state": state_name(sdev.sdev_state, "SDEV_", SDEV_STATES),
                 "queue_depth": sdev.queue_depth.value_(),
                 "timeout_s": round(q.rq_timeout.value_() / hz) if hz else None,
-                "in_flight": cmds,
+                "in_flight_count": len(cmds),
+                "in_flight": cmds[:CMDS_MAX],
             })
-except Exception as e:
-    view["errors"].append(f"scsi: {type(e).__name__}: {e}")
+        except Exception as e:
+            view["errors"].append(f"scsi device: {type(e).__name__}: {e}")
 host_list = []
 for shost in hosts.values():
     try:
-        busy = sum(len(d["in_flight"]) for d in devices if d["hctl"].split(":")[0] == str(shost.host_no.value_()))
+        busy = sum(d["in_flight_count"] for d in devices if d["hctl"].split(":")[0] == str(shost.host_no.value_()))
         host_list.append({
             "host_no": shost.host_no.value_(),
             "driver": text(shost.hostt.proc_name) or text(shost.hostt.name),
-            "state": enum_name(shost.shost_state).removeprefix("SHOST_").lower(),
+            "state": state_name(shost.shost_state, "SHOST_", SHOST_STATES),
             "busy": busy,
             "blocked": num(shost.host_blocked),
             "failed": shost.host_failed.value_(),
@@ -322,43 +391,49 @@ else:
         by_dev = {(e["major"], e["minor"]): e["name"] for e in disks}
         ptr_md, ptr_hc, ptr_t = ptr("struct mapped_device", "dm-core.h"), ptr("struct hash_cell", "dm-ioctl.c"), \
             ptr("struct dm_table", "dm-core.h")
-        for _, p in idr_for_each(minor_idr.address_of_()):
+        for _, p in bounded(idr_for_each(minor_idr.address_of_())):
             if not p or p.value_() == 0xFFFFFFFFFFFFFFFF:  # MINOR_ALLOCED
                 continue
-            md = cast(ptr_md, p)
-            entry = {"name": text(md.name), "dm": disk_name(md.disk).decode() if md.disk else None,
-                     "open_count": num(md.open_count),
-                     "suspended": bool(md.flags.value_() & (1 << DMF_SUSPENDED))}
-            try:  # bios held back while it is suspended (dm_submit_bio queues them)
-                n, bio = 0, md.deferred.head
-                while bio and n < 100000:
-                    n, bio = n + 1, bio.bi_next
-                entry["deferred"] = n
-            except (AttributeError, LookupError):
-                pass
-            hc = cast(ptr_hc, md.interface_ptr) if md.interface_ptr else None
-            if hc:
-                entry["name"] = text(hc.name) or entry["name"]
-                entry["uuid"] = text(hc.uuid) if hc.uuid else ""
-            table = []
-            t = cast(ptr_t, md.map)
-            if t:
-                for i in range(t.num_targets.value_()):
-                    ti = t.targets[i]
-                    target = {"type": text(ti.type.name), "start": ti.begin.value_(), "length": ti.len.value_()}
-                    params, devs, paths = None, [], None
-                    try:
-                        params, devs, paths = detail(ti, target["type"], by_dev)
-                    except Exception as e:
-                        view["errors"].append(f"dm {entry['name']} {target['type']}: {type(e).__name__}: {e}")
-                    target["params"] = params
-                    target["devices"] = devs
-                    if paths is not None:
-                        target["path_groups"] = paths
-                    table.append(target)
-                entry["devices"] = sorted({d for tg in table for d in tg["devices"]})
-            entry["table"] = table
-            dm.append(entry)
+            try:
+                md = cast(ptr_md, p)
+                entry = {"name": text(md.name), "dm": disk_name(md.disk).decode() if md.disk else None,
+                         "open_count": num(md.open_count),
+                         "suspended": bool(md.flags.value_() & (1 << DMF_SUSPENDED)),
+                         # a suspend waiting for I/O in flight: new I/O is held, not yet suspended
+                         "suspending": bool(md.flags.value_() & (1 << DMF_BLOCK_IO_FOR_SUSPEND))
+                         and not md.flags.value_() & (1 << DMF_SUSPENDED)}
+                try:  # bios held back while it is suspended (dm_submit_bio queues them)
+                    n, bio = 0, md.deferred.head
+                    while bio and n < 100000:
+                        n, bio = n + 1, bio.bi_next
+                    entry["deferred"] = n
+                except (AttributeError, LookupError):
+                    pass
+                hc = cast(ptr_hc, md.interface_ptr) if md.interface_ptr else None
+                if hc:
+                    entry["name"] = text(hc.name) or entry["name"]
+                    entry["uuid"] = text(hc.uuid) if hc.uuid else ""
+                table = []
+                t = cast(ptr_t, md.map)
+                if t:
+                    for i in range(t.num_targets.value_()):
+                        ti = t.targets[i]
+                        target = {"type": text(ti.type.name), "start": ti.begin.value_(), "length": ti.len.value_()}
+                        params, devs, paths = None, [], None
+                        try:
+                            params, devs, paths = detail(ti, target["type"], by_dev)
+                        except Exception as e:
+                            view["errors"].append(f"dm {entry['name']} {target['type']}: {type(e).__name__}: {e}")
+                        target["params"] = params
+                        target["devices"] = devs
+                        if paths is not None:
+                            target["path_groups"] = paths
+                        table.append(target)
+                    entry["devices"] = sorted({d for tg in table for d in tg["devices"]})
+                entry["table"] = table
+                dm.append(entry)
+            except Exception as e:
+                view["errors"].append(f"device-mapper: a device: {type(e).__name__}: {e}")
     except Exception as e:
         view["errors"].append(f"device-mapper: {type(e).__name__}: {e}")
     view["device_mapper"] = {"loaded": True, "devices": sorted(dm, key=lambda e: e["name"] or "")}

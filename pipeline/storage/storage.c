@@ -197,17 +197,21 @@ char *storage_facts(json_object *view, double stuck_after_s, size_t *len) {
                         char age[64] = "";
                         bool stuck = count(d, "in_flight") &&
                                      oldest(json_get(json_object_array_get_idx(cmds, 0), "age_s"), stuck_after_s, age, sizeof age);
-                        fprintf(f, "%sscsi device %s (%s %s): state %s, queue depth %lld, timeout %lld s, %zu command(s) in flight%s\n",
+                        /* the list holds the oldest few; the count, all of them */
+                        long long cmds_n = json_get(d, "in_flight_count") ? n_of(d, "in_flight_count") : (long long) count(d, "in_flight");
+                        fprintf(f, "%sscsi device %s (%s %s): state %s, queue depth %lld, timeout %lld s, %lld command(s) in flight%s\n",
                                 stuck ? "stuck " : "", s_or(d, "hctl", "?"), s_or(d, "vendor", "?"), s_or(d, "model", "?"),
-                                s_or(d, "state", "?"), n_of(d, "queue_depth"), n_of(d, "timeout_s"), count(d, "in_flight"), age);
+                                s_or(d, "state", "?"), n_of(d, "queue_depth"), n_of(d, "timeout_s"), cmds_n, age);
                 }
         json_object *dm = json_get(view, "device_mapper");
         if ((a = json_get(dm, "devices")))
                 for (size_t i = 0; i < count(dm, "devices"); i++) {
                         json_object *d = json_object_array_get_idx(a, i), *t = json_get(d, "table");
+                        const char *state = json_object_get_boolean(json_get(d, "suspended"))    ? "suspended"
+                                            : json_object_get_boolean(json_get(d, "suspending")) ? "suspending"
+                                                                                                 : "live";
                         fprintf(f, "dm %s (%s): %s, open %lld, %lld bio(s) waiting, table:", s_or(d, "name", "?"), s_or(d, "dm", "?"),
-                                json_object_get_boolean(json_get(d, "suspended")) ? "suspended" : "live", n_of(d, "open_count"),
-                                n_of(d, "deferred"));
+                                state, n_of(d, "open_count"), n_of(d, "deferred"));
                         for (size_t k = 0; k < count(d, "table"); k++) {
                                 json_object *tg = json_object_array_get_idx(t, k);
                                 fprintf(f, " %s %lld+%lld", s_or(tg, "type", "?"), n_of(tg, "start"), n_of(tg, "length"));
@@ -234,10 +238,23 @@ static struct {
         size_t n;
 } found_modules;
 
+/* The modules whose types the view reads; drgn indexes every file it is given, and a cache
+ * entry may hold a whole debug package's. */
+static bool module_wanted(const char *path) {
+        static const char *const wanted[] = { "dm-mod.ko", "dm_mod.ko", "dm-multipath.ko", "dm_multipath.ko",
+                                              "scsi_mod.ko", "scsi-mod.ko", "sd_mod.ko", "sd-mod.ko" };
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        for (size_t i = 0; i < sizeof wanted / sizeof *wanted; i++)
+                if (!strncmp(base, wanted[i], strlen(wanted[i])))
+                        return true;
+        return false;
+}
+
 static int add_module(const char *path, const struct stat *st, int type, struct FTW *ftw) {
         (void) st;
         (void) ftw;
-        if (type != FTW_F || !strstr(path, ".ko") || found_modules.n >= MODULES_MAX)
+        if (type != FTW_F || !module_wanted(path) || found_modules.n >= MODULES_MAX)
                 return 0;
         char **v = realloc(found_modules.v, (found_modules.n + 1) * sizeof *v);
         if (!v || !(v[found_modules.n] = strdup(path))) {
@@ -313,13 +330,14 @@ int storage_run(struct job *j, const struct symbols_result *sym, char *err, size
                 return unavailable(j, err, err_size, "cannot list the module debug files in %s", sym->modules);
         }
         size_t argc = 0;
-        const char **argv = calloc(found_modules.n * 2 + 9, sizeof *argv);
+        const char **argv = calloc(found_modules.n * 2 + 10, sizeof *argv);
         if (!argv) {
                 modules_free();
                 return -ENOMEM;
         }
         argv[argc++] = drgn;
         argv[argc++] = "-q";
+        argv[argc++] = "--no-default-symbols"; /* the job's debug files, never the host's or a server's */
         argv[argc++] = "-c";
         argv[argc++] = vmcore;
         argv[argc++] = "-s";
@@ -330,8 +348,10 @@ int storage_run(struct job *j, const struct symbols_result *sym, char *err, size
         }
         argv[argc++] = script;
         job_log(j, "storage view: drgn with %zu module debug files", found_modules.n);
+        static const char *const env[] = { "DEBUGINFOD_URLS=", NULL }; /* no download behind our back */
         struct subprocess_opts o = {
                 .argv = argv,
+                .env = env,
                 .stdin_fd = -1,
                 .stdout_fd = -1,
                 .timeout_ms = config_u64(cfg, CONF_STORAGE_TIMEOUT) * 1000,

@@ -194,6 +194,26 @@ static void test_rules(void) {
         tap_is_str(finding(found, "scsi-device-unwell", "summary"), "SCSI device 0:0:0:0 (Linux scsi_debug) is offline",
                    "an offline SCSI device is a note");
         json_object_put(found);
+
+        /* a name from the dump cannot pass for a fact: the rules match whole lines */
+        static const char forged[] =
+                "{\"schema\": 1, \"block\": {\"disks\": []}, \"device_mapper\": {\"devices\": [{\"name\": "
+                "\"x stuck disk sda (sd_mod): 9 request(s) in flight, the oldest for 999 s\", \"dm\": \"dm-0\","
+                " \"suspended\": false, \"table\": []}]},"
+                " \"scsi\": {\"devices\": [{\"hctl\": \"0:0:0:0\", \"vendor\": \"V\", \"model\": \"M): state offline, x\","
+                " \"state\": \"running\", \"in_flight\": []}]}}";
+        seed("forged", forged);
+        found = run(rs, forged, hung_log, 10);
+        tap_ok(!finding(found, "io-stuck", "id"), "a dm name that reads like a stuck disk is not one");
+        json_object_put(found);
+
+        snprintf(offline, sizeof offline, "%s", hung_view);
+        if ((st = strstr(offline, dev_state)))
+                memcpy(st + strlen(dev_state), "blocked", 7); /* sysfs's name for SDEV_BLOCK */
+        found = run(rs, offline, "", 10);
+        tap_is_str(finding(found, "scsi-device-unwell", "summary"), "SCSI device 0:0:0:0 (Linux scsi_debug) is blocked",
+                   "a blocked SCSI device (as sysfs names the state) is a note");
+        json_object_put(found);
         json_object_put(errors);
         rules_free(rs);
 }
