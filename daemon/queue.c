@@ -186,6 +186,10 @@ static json_object *entry_to_json(const struct queue_entry *e) {
         json_object_object_add(o, "finished_us", json_object_new_int64(e->finished_us));
         json_object_object_add(o, "attempts", json_object_new_int((int) e->attempts));
         json_object_object_add(o, "run", json_object_new_int((int) e->run));
+        if (e->remote)
+                json_object_object_add(o, "remote", json_object_new_boolean(true));
+        if (e->peer_source)
+                json_object_object_add(o, "peer_source", json_object_new_boolean(true));
         return o;
 }
 
@@ -231,6 +235,12 @@ static int entry_from_json(json_object *o, struct queue_entry *e) {
         e->finished_us = json_int(o, "finished_us", 0);
         e->attempts = (unsigned) json_int(o, "attempts", 0);
         e->run = (unsigned) json_int(o, "run", 0);
+        {
+                json_object *v = json_get(o, "remote");
+                e->remote = v && json_object_get_boolean(v);
+                v = json_get(o, "peer_source");
+                e->peer_source = v && json_object_get_boolean(v);
+        }
         if (dup_or_null(json_str(o, "case"), &e->case_id) < 0 || dup_or_null(json_str(o, "source"), &e->source) < 0 ||
             dup_or_null(json_str(o, "filename"), &e->filename) < 0 || dup_or_null(json_str(o, "sha256"), &e->sha256) < 0 ||
             dup_or_null(json_str(o, "trigger") ? json_str(o, "trigger") : "unknown", &e->trigger) < 0 ||
@@ -387,6 +397,17 @@ int queue_put(struct queue *q, const struct queue_request *req, const struct que
                 snprintf(name, sizeof name, "%s", req->filename);
         else
                 base_name(req->source, name, sizeof name);
+        if (req->id) {
+                if (!*req->id || strlen(req->id) >= sizeof ((struct queue_entry *) NULL)->id)
+                        return -EINVAL;
+                struct slot *s = find(q, req->id);
+                if (s) {
+                        *ret = &s->e;
+                        *ret_duplicate = true;
+                        return 0;
+                }
+                goto add;
+        }
         for (size_t i = q->t.by_upload[hash_str(req->case_id, name) % q->t.nbuckets]; i != NO_ENTRY; i = q->t.v[i].next_upload)
                 if (same_upload(&q->t.v[i].e, req, name)) {
                         *ret = &q->t.v[i].e;
@@ -400,17 +421,23 @@ int queue_put(struct queue *q, const struct queue_request *req, const struct que
                         *ret_duplicate = true;
                         return 0;
                 }
+add:
         r = grow_jobs(q);
         if (r < 0)
                 return r;
         struct queue_entry *e = &q->t.v[q->t.n].e;
         memset(e, 0, sizeof *e);
-        do {
-                uint32_t rnd;
-                if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
-                        return -errno;
-                snprintf(e->id, sizeof e->id, "%.64s-%08x", req->case_id, rnd);
-        } while (find(q, e->id));
+        if (req->id) {
+                snprintf(e->id, sizeof e->id, "%s", req->id);
+                e->remote = true;
+                e->peer_source = req->peer_source;
+        } else
+                do {
+                        uint32_t rnd;
+                        if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
+                                return -errno;
+                        snprintf(e->id, sizeof e->id, "%.64s-%08x", req->case_id, rnd);
+                } while (find(q, e->id));
         e->state = QUEUE_QUEUED;
         e->size = req->size;
         e->created_us = now_us();
@@ -606,12 +633,17 @@ size_t queue_known_count(const struct queue *q) {
         return q->known.n;
 }
 
-int queue_claim(struct queue *q, const struct queue_entry **ret) {
+int queue_claim(struct queue *q, queue_pick_fn may_run, void *userdata, const struct queue_entry **ret) {
+        bool first = true;
         for (size_t i = q->first_queued; i < q->t.n; i++) {
                 struct queue_entry *e = &q->t.v[i].e;
                 if (e->state != QUEUE_QUEUED)
                         continue;
-                q->first_queued = i;
+                if (first)
+                        q->first_queued = i;
+                first = false;
+                if (may_run && !may_run(e, userdata))
+                        continue;
                 e->state = QUEUE_RUNNING;
                 e->attempts++;
                 e->started_us = now_us();
@@ -624,7 +656,8 @@ int queue_claim(struct queue *q, const struct queue_entry **ret) {
                 *ret = e;
                 return 1;
         }
-        q->first_queued = q->t.n;
+        if (first)
+                q->first_queued = q->t.n;
         *ret = NULL;
         return 0;
 }

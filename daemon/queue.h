@@ -31,6 +31,10 @@ struct queue_request {
         const char *trigger;   /* "http", "watch", … */
         bool rebuildable;      /* a rescan of the mirror finds it again: no fsync needed (survives kill -9,
                                 * maybe not a power failure) */
+        const char *id;        /* a job handed out by the shared queue (daemon/cluster): its id there, and
+                                * no de-duplication here (the shared queue did it); NULL: a new id */
+        bool peer_source;      /* source is the /uploads/ URL of the host of the shared queue that
+                                * took the upload */
 };
 
 /* One job as the queue holds it. Read-only to callers, and valid only until the next
@@ -48,6 +52,9 @@ struct queue_entry {
         unsigned run;           /* 0, then one more at each retry */
         bool pruned;            /* a job pruned with its case folder, known only by its upload
                                  * (the fields that de-duplicate, state, finished_us) */
+        bool remote;            /* handed out by the shared queue: it runs here only while this host
+                                 * holds it there */
+        bool peer_source;       /* source is another host's /uploads/ URL (queue_request) */
 };
 
 struct queue;
@@ -64,8 +71,10 @@ struct queue *queue_free(struct queue *q);
  * that job and *ret_duplicate true. */
 int queue_put(struct queue *q, const struct queue_request *req, const struct queue_entry **ret, bool *ret_duplicate);
 
-/* The oldest queued job, now running (attempts counted), or NULL when none waits. */
-int queue_claim(struct queue *q, const struct queue_entry **ret);
+/* The oldest queued job, now running (attempts counted), or NULL when none waits. A job
+ * may_run(e, userdata) turns down (NULL: every job) stays queued. */
+typedef bool (*queue_pick_fn)(const struct queue_entry *e, void *userdata);
+int queue_claim(struct queue *q, queue_pick_fn may_run, void *userdata, const struct queue_entry **ret);
 int queue_set_dir(struct queue *q, const char *id, const char *dir);
 /* Ends a running job: done, incomplete, failed (error says why) or cancelled. */
 int queue_ack(struct queue *q, const char *id, enum queue_state state, const char *error, int error_class);

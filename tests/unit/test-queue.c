@@ -27,6 +27,11 @@ static bool folder_gone(const struct queue_entry *e, void *userdata) {
         return e->dir && lstat(e->dir, &st) < 0 && errno == ENOENT;
 }
 
+/* The test's rule of the shared queue: what it holds may run. */
+static bool may_hold(const struct queue_entry *e, void *userdata) {
+        return !e->remote || *(bool *) userdata;
+}
+
 static int count_files(const char *dir, const char *suffix) {
         char cmd[PATH_MAX + 128];
         snprintf(cmd, sizeof cmd, "ls -1 '%s' | grep -c -- '%s$'", dir, suffix);
@@ -49,7 +54,7 @@ static int finished_job(struct queue *q, const char *case_id, const char *source
         if (queue_put(q, &req, &e, &dup) < 0 || dup)
                 return -1;
         snprintf(id, id_size, "%s", e->id);
-        if (queue_claim(q, &e) != 1 || strcmp(e->id, id) != 0)
+        if (queue_claim(q, NULL, NULL, &e) != 1 || strcmp(e->id, id) != 0)
                 return -1;
         snprintf(dir, dir_size, "%s/cases/%s-%s", tmp, case_id, name);
         if (mkdir_parents(dir) < 0 || queue_set_dir(q, id, dir) < 0)
@@ -194,7 +199,7 @@ int main(void) {
                 snprintf(name, sizeof name, "dump-%d.tar", i);
                 struct queue_request r = { .case_id = cs, .source = "http://files.example/x", .filename = name,
                                            .trigger = "http", .rebuildable = true };
-                if (queue_put(q, &r, &x, &dup) == 0 && !dup && queue_claim(q, &x) == 1 &&
+                if (queue_put(q, &r, &x, &dup) == 0 && !dup && queue_claim(q, NULL, NULL, &x) == 1 &&
                     !strcmp(x->filename, name) && queue_set_dir(q, x->id, "/nonexistent/hotkdump-test/folder") == 0 &&
                     queue_ack(q, x->id, QUEUE_DONE, NULL, 0) == 0)
                         made++;
@@ -208,6 +213,35 @@ int main(void) {
         const struct queue_entry *x;
         struct queue_request r = { .case_id = "20000123", .source = "http://files.example/x", .filename = "dump-123.tar" };
         tap_ok(queue_put(q, &r, &x, &dup) == 0 && dup && x->pruned, "one of them is a duplicate");
+        queue_free(q);
+
+        /* jobs of the shared queue: put under their id there, run only while held */
+        char sdir[PATH_MAX + 8];
+        snprintf(sdir, sizeof sdir, "%s/shared", tmp);
+        tap_ok(queue_open(sdir, &q, err, sizeof err) == 0, "a queue for the shared queue's jobs");
+        struct queue_request sr = { .case_id = "30100001", .source = "/srv/a/vmcore", .filename = "vmcore", .trigger = "http",
+                                    .rebuildable = true, .id = "30100001-0badcafe" };
+        struct queue_request lr = { .case_id = "30100001", .source = "/srv/a/vmcore", .filename = "vmcore", .trigger = "http",
+                                    .rebuildable = true };
+        const struct queue_entry *se = NULL, *le = NULL;
+        tap_ok(queue_put(q, &sr, &se, &dup) == 0 && !dup && !strcmp(se->id, "30100001-0badcafe") && se->remote,
+               "a job of the shared queue keeps its id there and is marked remote");
+        tap_ok(queue_put(q, &sr, &se, &dup) == 0 && dup && !strcmp(se->id, "30100001-0badcafe"),
+               "the same id again is that job (its host taking it up again)");
+        tap_ok(queue_put(q, &lr, &le, &dup) == 0 && dup, "a local request for that upload is its duplicate");
+        struct queue_request bad = sr;
+        bad.id = "";
+        tap_is_int(queue_put(q, &bad, &se, &dup), -EINVAL, "an empty id is refused");
+        bool hold = false;
+        tap_ok(queue_claim(q, may_hold, &hold, &se) == 0 && queue_count(q, QUEUE_QUEUED) == 1,
+               "not held: it is not claimed, and stays queued");
+        hold = true;
+        tap_ok(queue_claim(q, may_hold, &hold, &se) == 1 && !strcmp(se->id, "30100001-0badcafe") && se->state == QUEUE_RUNNING,
+               "held: claimed");
+        queue_free(q);
+        tap_ok(queue_open(sdir, &q, err, sizeof err) == 0 && (se = queue_get(q, "30100001-0badcafe")) && se->remote &&
+                       se->state == QUEUE_QUEUED,
+               "reopened: still remote, queued again (it runs when the shared queue hands it here again)");
         queue_free(q);
 
         if (getenv("KEEP")) { printf("# %s\n", tmp); return tap_done(); }

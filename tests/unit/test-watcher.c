@@ -72,10 +72,10 @@ static void test_queue(void) {
         tap_is_int(found, 600, "after 600 more puts, each is found again by case and name");
         tap_ok(queue_get(q, id1) && queue_get(q, id2), "the first jobs are still found by id");
 
-        tap_ok(queue_claim(q, &e) == 1 && !strcmp(e->id, id1) && e->state == QUEUE_RUNNING && e->attempts == 1,
+        tap_ok(queue_claim(q, NULL, NULL, &e) == 1 && !strcmp(e->id, id1) && e->state == QUEUE_RUNNING && e->attempts == 1,
                "claim takes the oldest");
         tap_is_int(queue_set_dir(q, id1, "/root/cases/00345677/1"), 0, "set_dir");
-        tap_ok(queue_claim(q, &e2) == 1 && !strcmp(e2->id, id2), "the next claim takes the next");
+        tap_ok(queue_claim(q, NULL, NULL, &e2) == 1 && !strcmp(e2->id, id2), "the next claim takes the next");
         tap_is_int(queue_ack(q, id2, QUEUE_FAILED, "no dump in the upload", 3), 0, "ack failed");
         tap_is_int(queue_ack(q, id2, QUEUE_RUNNING, NULL, 0), -EINVAL, "ack needs a final state");
         tap_is_int(queue_ack(q, "nope", QUEUE_DONE, NULL, 0), -ENOENT, "ack of an unknown id");
@@ -95,7 +95,7 @@ static void test_queue(void) {
         tap_ok(e && e->state == QUEUE_FAILED && e->error && !strcmp(e->error, "no dump in the upload") && e->error_class == 3,
                "a finished job keeps its state and error");
         tap_is_int(queue_count(q, QUEUE_QUEUED), 605, "every queued job came back");
-        tap_ok(queue_claim(q, &e) == 1 && !strcmp(e->id, id1), "the requeued one is claimed first again");
+        tap_ok(queue_claim(q, NULL, NULL, &e) == 1 && !strcmp(e->id, id1), "the requeued one is claimed first again");
         char run0[128], run1[128];
         queue_run_id(queue_get(q, id2), run0, sizeof run0);
         tap_is_int(queue_requeue(q, id2, QUEUE_REQUEUE_NEW_RUN), 0, "a failed job is retried");
