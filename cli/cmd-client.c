@@ -509,6 +509,8 @@ static void status_usage(FILE *out) {
                 "  --case CASE            only the jobs of this case\n"
                 "  --state STATE          only the jobs in this state (queued, running, done, incomplete,\n"
                 "                         failed, cancelled)\n"
+                "  --hosts                every host of the shared queue (queue.backend = nats; GET\n"
+                "                         /cluster): its URL, workers, jobs running and queued, last word\n"
                 "  --json                 print the server's JSON as it is\n"
                 "  --server URL           the daemon (config key client.server, default http://127.0.0.1:8461)\n"
                 "  --token-file FILE      the file whose first line is the bearer token, for a daemon\n"
@@ -621,6 +623,25 @@ static void print_list(json_object *o) {
                 printf("(the newest %zu of %lld: --case and --state narrow the list)\n", n, (long long) total);
 }
 
+/* The hosts of the shared queue, one row each, then the stream's figures. */
+static void print_hosts(json_object *o) {
+        json_object *hosts = json_path(o, "hosts");
+        size_t n = json_object_is_type(hosts, json_type_array) ? json_object_array_length(hosts) : 0;
+        printf("%-20s %-36s %7s %7s %6s %s\n", "HOST", "URL", "WORKERS", "RUNNING", "QUEUED", "SEEN");
+        int64_t now = (int64_t) time(NULL);
+        for (size_t i = 0; i < n; i++) {
+                json_object *h = json_object_array_get_idx(hosts, i);
+                const char *name = json_str(h, "host"), *url = json_str(h, "url");
+                printf("%-20s %-36s %7lld %7lld %6lld %llds ago%s\n", name ? name : "?", url ? url : "?",
+                       (long long) json_int(h, "workers", 0), (long long) json_int(h, "running", 0),
+                       (long long) json_int(h, "queued", 0), (long long) (now - json_int(h, "updated_us", 0) / 1000000),
+                       name && json_str(o, "host") && !strcmp(name, json_str(o, "host")) ? " (this one)" : "");
+        }
+        printf("stream %s: %lld waiting for a host, %lld taken and not ended; %s\n", json_str_or(o, "stream", "?"),
+               (long long) json_int(o, "pending", 0), (long long) json_int(o, "ack_pending", 0),
+               json_object_get_boolean(json_path(o, "connected")) ? "connected" : "NOT connected to the NATS servers");
+}
+
 /* "/jobs?case=…&state=…", escaped. */
 static char *list_path(struct client *cl, const char *case_id, const char *state) {
         char *c = case_id ? curl_easy_escape(cl->curl, case_id, 0) : NULL;
@@ -639,6 +660,7 @@ int cli_status(int argc, char **argv) {
                 { "case", required_argument, NULL, 'c' },
                 { "state", required_argument, NULL, 's' },
                 { "json", no_argument, NULL, 'j' },
+                { "hosts", no_argument, NULL, 'H' },
                 CLIENT_OPTIONS,
                 {},
         };
@@ -646,7 +668,7 @@ int cli_status(int argc, char **argv) {
         struct reply rp = { 0 };
         const char *case_id = NULL, *state = NULL, *id = NULL;
         char *path = NULL, why[2048];
-        bool json = false;
+        bool json = false, hosts = false;
         int c, done, ret = EXIT_USAGE;
 
         optind = 1;
@@ -655,6 +677,7 @@ int cli_status(int argc, char **argv) {
                 case 'c': case_id = optarg; break;
                 case 's': state = optarg; break;
                 case 'j': json = true; break;
+                case 'H': hosts = true; break;
                 default:
                         if ((done = client_option(&cl, c, status_usage)) < 0)
                                 break;
@@ -664,7 +687,7 @@ int cli_status(int argc, char **argv) {
         }
         if (optind < argc)
                 id = argv[optind];
-        if (argc - optind > 1 || (id && (case_id || state))) {
+        if (argc - optind > 1 || (id && (case_id || state)) || (hosts && (id || case_id || state))) {
                 log_error("status: %s", id && (case_id || state) ? "--case and --state list jobs: give them, or an ID"
                                                                   : "give at most one ID");
                 status_usage(stderr);
@@ -674,7 +697,7 @@ int cli_status(int argc, char **argv) {
         ret = client_open(&cl, "status");
         if (ret != EXIT_OK)
                 goto out;
-        path = id ? job_path(&cl, id) : list_path(&cl, case_id, state);
+        path = hosts ? strdup("/cluster") : id ? job_path(&cl, id) : list_path(&cl, case_id, state);
         ret = path ? client_call(&cl, path, NULL, &rp, why, sizeof why) : EXIT_INTERNAL;
         if (ret != EXIT_OK) {
                 log_error("status: %s: %s", cl.server, path ? why : "out of memory");
@@ -682,6 +705,8 @@ int cli_status(int argc, char **argv) {
         }
         if (json)
                 fwrite(rp.body.buf, 1, rp.body.len, stdout);
+        else if (hosts)
+                print_hosts(rp.json);
         else if (id)
                 print_job(&cl, rp.json);
         else

@@ -68,6 +68,11 @@ static const struct config_row table[_CONF_MAX] = {
                                    "Where debug symbols are looked for, in order (cache, debuginfod, ubuntu, debian)." },
         [CONF_SYMBOLS_DEBUGINFOD_URLS] = { "symbols.debuginfod_urls", TYPE_STRING, "", 0, 0,
                                            "debuginfod servers, space-separated; empty: $DEBUGINFOD_URLS." },
+        [CONF_SYMBOLS_PEERS] = { "symbols.peers", TYPE_STRING, "", 0, 0,
+                                 "hotkdumpd hosts (their URLs, space-separated) whose symbol caches are asked "
+                                 "after this one's and before any other source (their /buildid/); with "
+                                 "queue.backend = nats and cluster.peer_symbols, the daemon's jobs ask the "
+                                 "other hosts." },
         [CONF_SYMBOLS_UBUNTU_MIRROR] = { "symbols.ubuntu_mirror", TYPE_STRING, "http://ddebs.ubuntu.com", 0, 0,
                                          "The Ubuntu debug-symbol archive (its dists/ and pool/)." },
         [CONF_SYMBOLS_UBUNTU_SUITES] = { "symbols.ubuntu_suites", TYPE_STRING, "updates security release", 0, 0,
@@ -134,8 +139,9 @@ static const struct config_row table[_CONF_MAX] = {
                                       "Most characters in comment.txt." },
         [CONF_DAEMON_LISTEN] = { "daemon.listen", TYPE_STRING, "127.0.0.1:8461", 0, 0,
                                  "Address and port hotkdumpd's HTTP API listens on (port 0: any free port)." },
-        [CONF_DAEMON_WORKERS] = { "daemon.workers", TYPE_UINT, "2", 1, 256,
-                                  "Jobs analysed at the same time; the others wait in the queue." },
+        [CONF_DAEMON_WORKERS] = { "daemon.workers", TYPE_UINT, "2", 0, 256,
+                                  "Jobs analysed at the same time; the others wait in the queue. 0 (with "
+                                  "queue.backend = nats): a host that takes uploads and runs no job." },
         [CONF_DAEMON_JOB_TIMEOUT] = { "daemon.job_timeout", TYPE_SECONDS, "6h", 1, 30ull * 86400,
                                       "Seconds one job may run before its worker is killed and the job failed." },
         [CONF_DAEMON_DISK_RETRY] = { "daemon.disk_retry", TYPE_SECONDS, "60", 1, 86400,
@@ -152,6 +158,46 @@ static const struct config_row table[_CONF_MAX] = {
         [CONF_DAEMON_PATH_ROOTS] = { "daemon.path_roots", TYPE_STRING, "", 0, 0,
                                      "Folders (space-separated) under which POST /analyze may name a \"path\"; "
                                      "the watched folders always count." },
+        [CONF_QUEUE_BACKEND] = { "queue.backend", TYPE_STRING, "local", 0, 0,
+                                 "Where jobs wait: local (<root>/queue/, this host only) or nats (a NATS "
+                                 "JetStream work queue shared by every host that names the same servers)." },
+        [CONF_QUEUE_NATS_URL] = { "queue.nats_url", TYPE_STRING, "nats://127.0.0.1:4222", 0, 0,
+                                  "The NATS servers of queue.backend = nats, comma-separated (nats:// or tls://); "
+                                  "the client reconnects to any of them." },
+        [CONF_QUEUE_NATS_CREDS] = { "queue.nats_creds", TYPE_STRING, "", 0, 0,
+                                    "A NATS credentials file (user JWT and NKey seed) to connect with; empty: none." },
+        [CONF_QUEUE_NATS_TOKEN_FILE] = { "queue.nats_token_file", TYPE_STRING, "", 0, 0,
+                                         "A file holding the NATS servers' token; empty: none." },
+        [CONF_QUEUE_NATS_CA] = { "queue.nats_ca", TYPE_STRING, "", 0, 0,
+                                 "CA certificates (PEM) a tls:// server's certificate is checked against; empty: "
+                                 "the system's." },
+        [CONF_QUEUE_NAME] = { "queue.name", TYPE_STRING, "hotkdump", 0, 0,
+                              "The prefix of the stream, consumer, subject and buckets on the NATS servers: hosts "
+                              "with the same name share their jobs (letters, digits, - and _)." },
+        [CONF_QUEUE_REPLICAS] = { "queue.replicas", TYPE_UINT, "1", 1, 5,
+                                  "Copies JetStream keeps of the stream and the buckets (3 on a cluster of three "
+                                  "or more servers: a server lost loses no job)." },
+        [CONF_QUEUE_ACK_WAIT] = { "queue.ack_wait", TYPE_SECONDS, "60", 2, 3600,
+                                  "A job not renewed for this long is given to another host (its host died)." },
+        [CONF_QUEUE_HEARTBEAT] = { "queue.heartbeat", TYPE_SECONDS, "10", 1, 600,
+                                   "How often a host renews its running jobs and its entry in the host list; "
+                                   "under queue.ack_wait / 2." },
+        [CONF_QUEUE_MAX_DELIVER] = { "queue.max_deliver", TYPE_UINT, "5", 1, 100,
+                                     "Hosts a job is handed to before it fails (each died or was stopped while "
+                                     "it ran)." },
+        [CONF_QUEUE_DUPLICATE_WINDOW] = { "queue.duplicate_window", TYPE_SECONDS, "2m", 1, 86400,
+                                          "JetStream's window for the same upload announced twice at once; the "
+                                          "bucket of known uploads covers all time." },
+        [CONF_QUEUE_TIMEOUT] = { "queue.timeout", TYPE_SECONDS, "5", 1, 120,
+                                 "Seconds one call to the NATS servers may take." },
+        [CONF_CLUSTER_HOST] = { "cluster.host", TYPE_STRING, "", 0, 0,
+                                "This host's name among the hosts of queue.backend = nats; empty: the host name." },
+        [CONF_CLUSTER_URL] = { "cluster.url", TYPE_STRING, "", 0, 0,
+                               "The URL other hosts and people reach this host's API at, for links to its "
+                               "jobs and reports, its uploads and its symbols; empty: where it listens." },
+        [CONF_CLUSTER_PEER_SYMBOLS] = { "cluster.peer_symbols", TYPE_BOOL, "yes", 0, 1,
+                                        "Before the archive, debug symbols are asked of the other hosts' caches "
+                                        "(their /buildid/ endpoint)." },
         [CONF_HTTP_TOKEN_FILE] = { "http.token_file", TYPE_STRING, "", 0, 0,
                                    "File holding the bearer token that writes (POST, DELETE) need; hotkdump submit "
                                    "sends it too." },

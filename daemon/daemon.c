@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -30,6 +31,7 @@
 #include "hooks/outbox.h"
 #include "pipeline/pipeline.h"
 #include "retention/purge.h"
+#include "daemon/cluster.h"
 #include "daemon/daemon.h"
 #include "daemon/http.h"
 #include "daemon/hotkdumpd.h"
@@ -41,7 +43,8 @@ struct worker {
         char id[96];
         pid_t pid;
         int64_t started_ms, deadline_ms, kill_at_ms;
-        enum { W_RUNNING, W_CANCELLED, W_TIMED_OUT, W_DRAINING } why_stopped;
+        enum { W_RUNNING, W_CANCELLED, W_TIMED_OUT, W_DRAINING, W_LOST } why_stopped;
+        char lost_to[128];      /* W_LOST: the host of the shared queue that took the job over */
 };
 
 /* What finished jobs told, for /metrics. */
@@ -81,6 +84,11 @@ struct daemon {
         char degraded_reason[PATH_MAX + 128];
         int64_t space_wait_until_ms; /* a job found the disk full: none starts before then */
         uint64_t disk_free, purge_runs, purge_removed, purge_freed;
+        /* the shared queue (queue.backend = nats), and the outbox's sender asking it whether a
+         * post is this host's to send (a socket pair: one question, one answer) */
+        struct cluster *cluster;
+        struct ev_source cluster_src, claims;
+        bool peer_upload;         /* for the worker being forked: see start_worker */
 };
 
 struct loop *daemon_loop(struct daemon *d) {
@@ -171,6 +179,25 @@ static _Noreturn void worker_main(struct daemon *d, const struct queue_entry *e)
                 if (config_set(d->cfg, "report.base_url", url, err, sizeof err) < 0)
                         log_warning("report.base_url: %s", err);
         }
+        /* an upload another host of the shared queue serves (its /uploads/): a peer's address,
+         * which fetch.deny's defaults (loopback, private networks) would refuse */
+        char *peer_token = NULL;
+        if (d->peer_upload) {
+                char err[256];
+                (void) config_set(d->cfg, "fetch.deny", "", err, sizeof err);
+                (void) config_set(d->cfg, "fetch.allow", "", err, sizeof err);
+                /* the hosts of one shared queue share their token */
+                size_t len;
+                if (*config_string(d->cfg, CONF_HTTP_TOKEN_FILE))
+                        (void) read_secret_file(config_string(d->cfg, CONF_HTTP_TOKEN_FILE), &peer_token, &len);
+        }
+        /* the other hosts' symbol caches, before the archives */
+        if (d->cluster && config_bool(d->cfg, CONF_CLUSTER_PEER_SYMBOLS) && !*config_string(d->cfg, CONF_SYMBOLS_PEERS) &&
+            *cluster_peer_urls(d->cluster)) {
+                char err[256];
+                if (config_set(d->cfg, "symbols.peers", cluster_peer_urls(d->cluster), err, sizeof err) < 0)
+                        log_warning("symbols.peers: %s", err);
+        }
         char run_id[128];
         queue_run_id(e, run_id, sizeof run_id);
         /* a path was checked for where it leads when it was queued: a link put in its place
@@ -179,7 +206,8 @@ static _Noreturn void worker_main(struct daemon *d, const struct queue_entry *e)
         if (!fetch_is_url(e->source))
                 root_of(d, e->source, within, sizeof within);
         struct fetch_request fr = { .source = e->source, .filename = e->filename, .expected_size = e->size,
-                                    .sha256 = e->sha256, .no_follow = true, .within = within[0] ? within : NULL };
+                                    .sha256 = e->sha256, .no_follow = true, .within = within[0] ? within : NULL,
+                                    .bearer = peer_token };
         struct pipeline_request pr = { .case_id = e->case_id, .fetch = &fr, .stop_after = stop_after(d->cfg),
                                        .queue_id = run_id, .job_dir = e->dir, .on_post = enqueue_post,
                                        .userdata = d->cfg, .resume_on_full_disk = true };
@@ -248,6 +276,9 @@ static int start_worker(struct daemon *d, const struct queue_entry *e) {
                 return -ENOMEM;
         }
         d->workers = v;
+        /* an upload another host took, fetched from its /uploads/: the worker relaxes fetch.deny
+         * for it and sends the shared token, so only to a host the host list names */
+        d->peer_upload = e->remote && e->peer_source && d->cluster && cluster_is_peer_upload(d->cluster, e->source);
         pid_t pid = fork();
         if (pid < 0) {
                 r = -errno;
@@ -282,8 +313,26 @@ static int start_worker(struct daemon *d, const struct queue_entry *e) {
         return 0;
 }
 
-/* Starts queued jobs while workers are free. */
+/* A job handed out by the shared queue runs only while this host holds it there. */
+static bool may_run(const struct queue_entry *e, void *userdata) {
+        const struct daemon *d = userdata;
+        return !e->remote || (d->cluster && cluster_holds(d->cluster, e->id));
+}
+
+static void schedule_local(struct daemon *d);
+
+/* Starts queued jobs while workers are free; with a shared queue, asks it for as many as are
+ * still free. */
 static void schedule(struct daemon *d) {
+        schedule_local(d);
+        if (!d->cluster)
+                return;
+        uint64_t max = config_u64(d->cfg, CONF_DAEMON_WORKERS);
+        bool can = !d->draining && !d->disk_low && !(d->space_wait_until_ms && clock_now_ms() < d->space_wait_until_ms);
+        cluster_want(d->cluster, can && d->n_workers < max ? (unsigned) (max - d->n_workers) : 0);
+}
+
+static void schedule_local(struct daemon *d) {
         /* with the disk nearly full, queued jobs wait for the purge to make room; after a job
          * found it full, for daemon.disk_retry */
         if (d->space_wait_until_ms && clock_now_ms() < d->space_wait_until_ms)
@@ -291,7 +340,7 @@ static void schedule(struct daemon *d) {
         d->space_wait_until_ms = 0;
         while (!d->draining && !d->disk_low && d->n_workers < config_u64(d->cfg, CONF_DAEMON_WORKERS)) {
                 const struct queue_entry *e = NULL;
-                int r = queue_claim(d->queue, &e);
+                int r = queue_claim(d->queue, may_run, d, &e);
                 if (r < 0) {
                         log_error_errno(r, "cannot claim a job from the queue: %m");
                         return;
@@ -348,6 +397,16 @@ static void close_folder(struct daemon *d, const char *dir, const char *error) {
         }
 }
 
+/* A job of the shared queue ended here: its status there says so, with this host's view. */
+static void shared_finish(struct daemon *d, const char *id) {
+        const struct queue_entry *e = queue_get(d->queue, id);
+        if (!d->cluster || !e || !e->remote)
+                return;
+        json_object *j = daemon_job_json(d, e);
+        (void) cluster_finish(d->cluster, id, j);
+        json_object_put(j);
+}
+
 static void on_worker_exit(struct ev_source *s, uint32_t events) {
         struct daemon *d = s->data;
         struct worker *w = (struct worker *) s;
@@ -394,6 +453,9 @@ static void on_worker_exit(struct ev_source *s, uint32_t events) {
         } else if (w->why_stopped == W_CANCELLED) {
                 state = QUEUE_CANCELLED;
                 snprintf(error, sizeof error, "cancelled");
+        } else if (w->why_stopped == W_LOST) {
+                state = QUEUE_CANCELLED;
+                snprintf(error, sizeof error, "stopped: host %s of the shared queue took the job over", w->lost_to);
         } else if (w->why_stopped == W_TIMED_OUT) {
                 state = QUEUE_FAILED;
                 cls = PIPELINE_EINTERNAL;
@@ -402,6 +464,8 @@ static void on_worker_exit(struct ev_source *s, uint32_t events) {
         } else if (w->why_stopped == W_DRAINING) {
                 log_info("job %s: stopped for shutdown after %.1f s; it goes on at the next start", w->id, secs);
                 r = e ? queue_requeue(d->queue, w->id, QUEUE_REQUEUE_UNCOUNTED) : 0;
+                if (e && e->remote && d->cluster) /* another host takes it now */
+                        cluster_release(d->cluster, w->id);
                 goto out;
         } else {
                 int sig = si.si_status;
@@ -421,6 +485,7 @@ static void on_worker_exit(struct ev_source *s, uint32_t events) {
                         enqueue_post(d->cfg, e->dir, "failed");
                 d->jobs_finished[state]++;
                 r = queue_ack(d->queue, w->id, state, state == QUEUE_DONE ? NULL : error, cls);
+                shared_finish(d, w->id);
         }
         log_info("job %s: %s in %.1f s%s%s", w->id, queue_state_to_string(state), secs, error[0] ? ": " : "", error);
 out:
@@ -459,6 +524,103 @@ int daemon_submit(struct daemon *d, const struct queue_request *req, const struc
         return 0;
 }
 
+/* The URL another host fetches a path of this host's from (GET /uploads/PATH). */
+static void upload_url(struct daemon *d, const char *path, char *buf, size_t size) {
+        const char *base = config_string(d->cfg, CONF_CLUSTER_URL);
+        size_t o = (size_t) snprintf(buf, size, "%s/uploads", *base ? base : http_url(d->http));
+        static const char hex[] = "0123456789ABCDEF";
+        for (const unsigned char *p = (const unsigned char *) path; *p && o + 4 < size; p++) {
+                bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                             strchr("/._-~", *p);
+                if (plain)
+                        buf[o++] = (char) *p;
+                else {
+                        buf[o++] = '%';
+                        buf[o++] = hex[*p >> 4];
+                        buf[o++] = hex[*p & 15];
+                }
+        }
+        buf[o] = 0;
+}
+
+json_object *daemon_submit_shared(struct daemon *d, const struct queue_request *req, bool *ret_dup, char *err, size_t err_size) {
+        char url[3 * PATH_MAX + 512];
+        json_object *j = NULL;
+        if (!fetch_is_url(req->source))
+                upload_url(d, req->source, url, sizeof url);
+        int r = cluster_submit(d->cluster, req, fetch_is_url(req->source) ? NULL : url, &j, ret_dup, err, err_size);
+        if (r < 0)
+                return NULL;
+        if (!*ret_dup)
+                log_info("job %s: queued on the shared queue (%s, case %s, %s)", json_str(j, "id"), req->trigger, req->case_id,
+                         req->source);
+        return j;
+}
+
+/* A job the shared queue handed to this host: into the local queue, which runs it. An entry it
+ * already has is this host's earlier take of the job: it goes on in its case folder. */
+static void on_cluster(struct ev_source *s, uint32_t events) {
+        struct daemon *d = s->data;
+        struct cluster_job *j;
+        int r;
+        (void) events;
+        while ((r = cluster_take(d->cluster, &j)) == 1) {
+                struct queue_request req = j->req;
+                char within[PATH_MAX], id[96];
+                struct stat st;
+                if (!fetch_is_url(req.source)) {
+                        root_of(d, req.source, within, sizeof within);
+                        /* a path on the host that took the upload, not on this one: fetched from there */
+                        if ((!within[0] || stat(req.source, &st) < 0) && j->url) {
+                                req.source = j->url;
+                                req.peer_source = true;
+                        }
+                }
+                const struct queue_entry *e;
+                bool dup;
+                snprintf(id, sizeof id, "%s", j->id);
+                r = queue_put(d->queue, &req, &e, &dup);
+                if (r < 0) {
+                        log_error_errno(r, "job %s: cannot queue it here: %m; it goes back to the shared queue", id);
+                        cluster_release(d->cluster, id);
+                        continue;
+                }
+                while (r == 0 && e && e->run < j->run) {
+                        r = queue_requeue(d->queue, id, QUEUE_REQUEUE_NEW_RUN);
+                        e = queue_get(d->queue, id);
+                }
+                if (dup && e && queue_state_final(e->state) && e->run == j->run) {
+                        log_info("job %s: it had ended here; the shared queue learns it now", id);
+                        shared_finish(d, id);
+                        continue;
+                }
+                log_info("job %s: taken from the shared queue (case %s, hand-out %u%s)", id, req.case_id, j->delivered,
+                         dup ? ", goes on in its case folder" : "");
+        }
+        if (r < 0)
+                log_error_errno(r, "the shared queue: %m");
+        schedule(d);
+}
+
+static json_object *tick_view(void *ud, const char *id) {
+        struct daemon *d = ud;
+        const struct queue_entry *e = queue_get(d->queue, id);
+        return e ? daemon_job_json(d, e) : NULL;
+}
+
+static void tick_lost(void *ud, const char *id, const char *by) {
+        struct daemon *d = ud;
+        struct worker *w = worker_of(d, id);
+        if (w) {
+                snprintf(w->lost_to, sizeof w->lost_to, "%s", by);
+                stop_worker(w, W_LOST);
+        } else if (queue_get(d->queue, id) && !queue_state_final(queue_get(d->queue, id)->state)) {
+                char why[256];
+                snprintf(why, sizeof why, "host %s of the shared queue took the job over", by);
+                (void) queue_ack(d->queue, id, QUEUE_CANCELLED, why, 0);
+        }
+}
+
 int daemon_cancel(struct daemon *d, const char *id) {
         const struct queue_entry *e = queue_get(d->queue, id);
         if (!e)
@@ -472,11 +634,22 @@ int daemon_cancel(struct daemon *d, const char *id) {
         }
         log_info("job %s: cancelled before it started", id);
         d->jobs_finished[QUEUE_CANCELLED]++;
-        return queue_ack(d->queue, id, QUEUE_CANCELLED, "cancelled", 0);
+        int r = queue_ack(d->queue, id, QUEUE_CANCELLED, "cancelled", 0);
+        shared_finish(d, id);
+        return r;
 }
 
 int daemon_retry(struct daemon *d, const char *id) {
         const struct queue_entry *e = queue_get(d->queue, id);
+        if (d->cluster && (!e || e->remote)) {
+                char err[512] = "";
+                int r = cluster_retry(d->cluster, id, err, sizeof err);
+                if (r == 0)
+                        log_info("job %s: queued again on the shared queue (retry)", id);
+                else if (r != -ENOENT && r != -EBUSY)
+                        log_error("job %s: cannot retry: %s", id, err);
+                return r;
+        }
         if (!e)
                 return -ENOENT;
         if (!queue_state_final(e->state))
@@ -492,7 +665,14 @@ int daemon_retry(struct daemon *d, const char *id) {
 /* ---- the API's view of a job, and /metrics (daemon/jobview) ------------------------------ */
 
 json_object *daemon_job_json(struct daemon *d, const struct queue_entry *e) {
-        return jobview_job(e, (int) stop_after(d->cfg) + 1);
+        json_object *j = jobview_job(e, (int) stop_after(d->cfg) + 1);
+        /* with the shared queue, a job says which host has it */
+        if (j && d->cluster) {
+                json_object_object_add(j, "host", json_object_new_string(cluster_host(d->cluster)));
+                const char *url = config_string(d->cfg, CONF_CLUSTER_URL);
+                json_object_object_add(j, "host_url", json_object_new_string(*url ? url : http_url(d->http)));
+        }
+        return j;
 }
 
 void daemon_metrics(struct daemon *d, FILE *out) {
@@ -517,6 +697,11 @@ void daemon_metrics(struct daemon *d, FILE *out) {
         for (int s = 0; s < _QUEUE_STATE_MAX; s++)
                 f.jobs_finished[s] = d->jobs_finished[s];
         jobview_metrics(out, &f, d->queue);
+        if (d->cluster) {
+                struct cluster_figures c;
+                cluster_figures(d->cluster, &c);
+                jobview_cluster_metrics(out, cluster_host(d->cluster), &c);
+        }
 }
 
 /* ---- paths --------------------------------------------------------------------------------- */
@@ -599,11 +784,53 @@ static void sender_say(void *userdata, const char *line) {
         log_info("post %s", line);
 }
 
-static _Noreturn void sender_main(struct daemon *d) {
-        child_setup(d, "hotkdumpd-outbox", 1, 3);
+/* In the sender: the question to the loop, which holds the shared queue's connection (libnats'
+ * threads are not in a forked process). No answer in time: not this host's now. */
+static enum outbox_claim sender_claim(void *userdata, const char *key, bool sent, char *by, size_t by_size) {
+        int fd = *(int *) userdata;
+        char q[1024], a[256];
+        int n = snprintf(q, sizeof q, "%c %s", sent ? 'S' : 'T', key);
+        if (n >= (int) sizeof q || send(fd, q, (size_t) n, 0) != n)
+                return OUTBOX_CLAIM_BUSY;
+        ssize_t got = recv(fd, a, sizeof a - 1, 0);
+        if (got < 1)
+                return OUTBOX_CLAIM_BUSY;
+        a[got] = 0;
+        snprintf(by, by_size, "%s", got > 2 ? a + 2 : "");
+        return a[0] == 'M' ? OUTBOX_CLAIM_MINE : a[0] == 'D' ? OUTBOX_CLAIM_SENT : OUTBOX_CLAIM_BUSY;
+}
+
+/* In the loop: the sender's question answered (one at a time; each a call to the servers). */
+static void on_claim(struct ev_source *s, uint32_t events) {
+        struct daemon *d = s->data;
+        char q[1025], by[128] = "", a[160];
+        (void) events;
+        ssize_t n = recv(s->fd, q, sizeof q - 1, MSG_DONTWAIT);
+        if (n <= 0) {
+                if (n == 0 || (errno != EAGAIN && errno != EINTR)) { /* the sender is gone */
+                        loop_del(d->loop, s);
+                        close(s->fd);
+                        s->fd = -1;
+                }
+                return;
+        }
+        q[n] = 0;
+        int r = !d->cluster || n < 3 ? -EINVAL
+                : q[0] == 'S' ? (cluster_post_sent(d->cluster, q + 2) == 0 ? CLUSTER_CLAIM_MINE : -EIO)
+                : cluster_post_claim(d->cluster, q + 2, 3 * (int64_t) config_u64(d->cfg, CONF_ATHENA_TIMEOUT), by, sizeof by);
+        int len = snprintf(a, sizeof a, "%c %s", r == CLUSTER_CLAIM_MINE ? 'M' : r == CLUSTER_CLAIM_SENT ? 'D' : 'B', by);
+        (void) !send(s->fd, a, (size_t) len, MSG_DONTWAIT);
+}
+
+static _Noreturn void sender_main(struct daemon *d, bool claims) {
+        child_setup(d, "hotkdumpd-outbox", 1, claims ? 4 : 3);
         /* a peer that resets the connection is an error of the call, not the end of the sender */
         signal(SIGPIPE, SIG_IGN);
-        struct outbox_run run = { .say = sender_say };
+        static int claim_fd = 3;
+        struct timeval tv = { .tv_sec = 2 * (time_t) config_u64(d->cfg, CONF_QUEUE_TIMEOUT) };
+        if (claims)
+                (void) setsockopt(claim_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        struct outbox_run run = { .say = sender_say, .claim = claims ? sender_claim : NULL, .userdata = &claim_fd };
         int r = outbox_deliver(d->cfg, &run);
         if (r < 0)
                 log_error_errno(r, "cannot read the outbox: %m");
@@ -625,6 +852,11 @@ static void on_sender_exit(struct ev_source *s, uint32_t events) {
         close(s->fd);
         s->fd = -1;
         d->sender_pid = 0;
+        if (d->claims.fd >= 0) {
+                loop_del(d->loop, &d->claims);
+                close(d->claims.fd);
+                d->claims.fd = -1;
+        }
         int r = outbox_due(d->cfg, &d->outbox_next, &d->outbox_count);
         if (r < 0)
                 log_error_errno(r, "cannot read the outbox: %m");
@@ -644,13 +876,31 @@ static void outbox_kick(struct daemon *d) {
                 return;
         if (changed)
                 d->outbox_mtime = st.st_mtim;
-        pid_t pid = fork();
-        if (pid < 0) {
+        int sv[2] = { -1, -1 };
+        if (d->cluster && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
                 log_error_errno(-errno, "cannot start the outbox's sender: %m");
                 return;
         }
-        if (pid == 0)
-                sender_main(d);
+        pid_t pid = fork();
+        if (pid < 0) {
+                log_error_errno(-errno, "cannot start the outbox's sender: %m");
+                if (sv[0] >= 0)
+                        close(sv[0]), close(sv[1]);
+                return;
+        }
+        if (pid == 0) {
+                if (sv[1] >= 0 && dup2(sv[1], 3) < 0)
+                        _exit(1);
+                sender_main(d, sv[1] >= 0);
+        }
+        if (sv[0] >= 0) {
+                close(sv[1]);
+                d->claims = (struct ev_source) { .fd = sv[0], .handler = on_claim, .data = d };
+                if (loop_add(d->loop, &d->claims, EPOLLIN) < 0) {
+                        close(sv[0]);
+                        d->claims.fd = -1; /* its questions go unanswered: it sends nothing of the shared posts */
+                }
+        }
         if (watch_child(d, &d->sender, pid, on_sender_exit, "the outbox's sender") == 0) {
                 d->sender_pid = pid;
                 d->sender_runs++;
@@ -876,6 +1126,21 @@ static void api_metrics(void *ctx, FILE *out) {
 static int api_path_allowed(void *ctx, const char *path, char *resolved) {
         return daemon_path_allowed(ctx, path, resolved);
 }
+static bool api_shared(void *ctx) {
+        return ((struct daemon *) ctx)->cluster != NULL;
+}
+static json_object *api_submit_shared(void *ctx, const struct queue_request *req, bool *ret_dup, char *err, size_t err_size) {
+        return daemon_submit_shared(ctx, req, ret_dup, err, err_size);
+}
+static json_object *api_remote_job(void *ctx, const char *id) {
+        return cluster_job(((struct daemon *) ctx)->cluster, id);
+}
+static json_object *api_hosts(void *ctx) {
+        return cluster_view(((struct daemon *) ctx)->cluster);
+}
+static const char *api_host(void *ctx) {
+        return cluster_host(((struct daemon *) ctx)->cluster);
+}
 
 static int start_http(struct daemon *d, struct http **ret, char *err, size_t err_size) {
         static const struct http_ops ops = {
@@ -883,6 +1148,8 @@ static int start_http(struct daemon *d, struct http **ret, char *err, size_t err
                 .degraded = api_degraded,
                 .submit = api_submit,     .cancel = api_cancel, .retry = api_retry,       .job_json = api_job_json,
                 .metrics = api_metrics,   .path_allowed = api_path_allowed,
+                .shared = api_shared,     .submit_shared = api_submit_shared, .remote_job = api_remote_job,
+                .hosts = api_hosts,       .host = api_host,
         };
         const struct http_env env = { .loop = d->loop, .ops = &ops, .ctx = d, .counters = &d->counters.http };
         return http_start(&env, ret, err, err_size);
@@ -900,6 +1167,15 @@ static int watch_submit(void *ctx, const struct watch_upload *u, bool *dup) {
         struct queue_request req = { .case_id = u->case_id, .source = u->path, .size = u->size,
                                      .trigger = "watch", .rebuildable = true };
         const struct queue_entry *e;
+        struct daemon *d = ctx;
+        if (d->cluster) {
+                char err[512] = "";
+                json_object *j = daemon_submit_shared(d, &req, dup, err, sizeof err);
+                if (!j)
+                        log_error("%s: %s", u->path, err);
+                json_object_put(j);
+                return j ? 0 : -EIO;
+        }
         return daemon_submit(ctx, &req, &e, dup);
 }
 
@@ -907,6 +1183,65 @@ static int start_watch(struct daemon *d, struct watch **ret, char *err, size_t e
         const struct watch_env env = { .loop = d->loop, .config = watch_config, .submit = watch_submit, .ctx = d,
                                        .counters = &d->counters.watch };
         return watch_start(&env, ret, err, err_size);
+}
+
+/* The shared queue, with queue.backend = nats; nothing with local. */
+static int start_cluster(struct daemon *d, char *err, size_t err_size) {
+        const char *backend = config_string(d->cfg, CONF_QUEUE_BACKEND);
+        unsigned workers = (unsigned) config_u64(d->cfg, CONF_DAEMON_WORKERS);
+        if (!strcmp(backend, "local")) {
+                if (workers > 0)
+                        return 0;
+                snprintf(err, err_size, "daemon.workers = 0 runs no job: a host that only takes uploads needs queue.backend = nats");
+                return -EINVAL;
+        }
+        if (strcmp(backend, "nats") != 0) {
+                snprintf(err, err_size, "queue.backend '%s': local or nats", backend);
+                return -EINVAL;
+        }
+        char host[256] = "";
+        if (!*config_string(d->cfg, CONF_CLUSTER_HOST) && gethostname(host, sizeof host - 1) < 0)
+                snprintf(host, sizeof host, "hotkdumpd");
+        const char *url = config_string(d->cfg, CONF_CLUSTER_URL);
+        struct cluster_self self = { .host = *config_string(d->cfg, CONF_CLUSTER_HOST) ? config_string(d->cfg, CONF_CLUSTER_HOST) : host,
+                                     .url = *url ? url : http_url(d->http), .version = PACKAGE_VERSION, .workers = workers };
+        int r = cluster_open(d->cfg, &self, &d->cluster, err, err_size);
+        if (r < 0)
+                return r;
+        d->cluster_src = (struct ev_source) { .fd = cluster_fd(d->cluster), .handler = on_cluster, .data = d };
+        if (loop_add(d->loop, &d->cluster_src, EPOLLIN) < 0) {
+                r = -errno;
+                snprintf(err, err_size, "cannot watch the shared queue: %s", strerror(-r));
+                d->cluster = cluster_free(d->cluster);
+                return r;
+        }
+        log_info("queue: shared through NATS JetStream (%s, %s) as host %s, %u worker(s)", config_string(d->cfg, CONF_QUEUE_NATS_URL),
+                 config_string(d->cfg, CONF_QUEUE_NAME), self.host, workers);
+        /* jobs this host held when it stopped and another host has taken since: ended here */
+        size_t n;
+        const struct queue_entry *const *v = queue_entries(d->queue, &n);
+        char (*ids)[96] = calloc(n ? n : 1, sizeof *ids);
+        size_t k = 0;
+        for (size_t i = 0; ids && i < n; i++)
+                if (v[i]->remote && !queue_state_final(v[i]->state))
+                        snprintf(ids[k++], sizeof ids[0], "%s", v[i]->id);
+        for (size_t i = 0; i < k; i++) {
+                json_object *st = cluster_job(d->cluster, ids[i]);
+                const char *owner = json_str(st, "host"), *state = json_str(st, "state");
+                int sv = state ? queue_state_from_string(state) : -1;
+                if (st && ((owner && strcmp(owner, self.host) != 0) || (sv >= 0 && queue_state_final((enum queue_state) sv)))) {
+                        char why[256];
+                        const struct queue_entry *e = queue_get(d->queue, ids[i]);
+                        snprintf(why, sizeof why, "taken over by host %s of the shared queue while this host was down",
+                                 owner ? owner : "?");
+                        log_info("job %s: %s", ids[i], why);
+                        close_folder(d, e ? e->dir : NULL, why);
+                        (void) queue_ack(d->queue, ids[i], QUEUE_CANCELLED, why, 0);
+                }
+                json_object_put(st);
+        }
+        free(ids);
+        return 0;
 }
 
 static void reload(struct daemon *d) {
@@ -978,6 +1313,12 @@ static void on_tick(struct ev_source *s, uint32_t events) {
                 kill(-d->sender_pid, SIGKILL);
         if (d->draining && d->purge_pid > 0 && now >= d->drain_deadline_ms)
                 kill(-d->purge_pid, SIGKILL);
+        if (d->cluster) {
+                static const struct cluster_tick_ops ops = { .view = tick_view, .lost = tick_lost };
+                struct cluster_tick_ops o = ops;
+                o.ud = d;
+                cluster_tick(d->cluster, (unsigned) d->n_workers, (unsigned) queue_count(d->queue, QUEUE_QUEUED), &o);
+        }
         outbox_kick(d);
         check_disk(d, now);
         if (!d->draining && now >= d->next_purge_ms && d->purge_pid <= 0) {
@@ -992,7 +1333,8 @@ static void on_tick(struct ev_source *s, uint32_t events) {
 
 int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
         struct daemon d = { .cfg = cfg, .opts = opts, .sig = { .fd = -1 }, .tick = { .fd = -1 },
-                            .sender = { .fd = -1 }, .purger = { .fd = -1 }, .purge_pipe = -1 };
+                            .sender = { .fd = -1 }, .purger = { .fd = -1 }, .purge_pipe = -1,
+                            .cluster_src = { .fd = -1 }, .claims = { .fd = -1 } };
         char err[2048] = "", qdir[PATH_MAX];
         sigset_t mask;
         int r, root_lock = -1;
@@ -1062,6 +1404,11 @@ int hotkdumpd_run(struct config *cfg, const struct hotkdumpd_options *opts) {
                 log_error("cannot start the HTTP API: %s", err);
                 goto out;
         }
+        r = start_cluster(&d, err, sizeof err);
+        if (r < 0) {
+                log_error("%s", err);
+                goto out;
+        }
         r = start_watch(&d, &d.watch, err, sizeof err);
         if (r < 0) {
                 log_error("cannot start the watcher: %s", err);
@@ -1114,6 +1461,8 @@ stopping:
         for (size_t i = 0; i < d.n_workers; i++) {
                 kill(-d.workers[i]->pid, SIGKILL);
                 (void) queue_requeue(d.queue, d.workers[i]->id, QUEUE_REQUEUE_UNCOUNTED);
+                if (d.cluster)
+                        cluster_release(d.cluster, d.workers[i]->id);
                 close(d.workers[i]->src.fd);
                 free(d.workers[i]);
         }
@@ -1133,6 +1482,7 @@ out:
         free(d.workers);
         d.watch = watch_free(d.watch);
         d.http = http_free(d.http);
+        d.cluster = cluster_free(d.cluster);
         d.queue = queue_free(d.queue);
         if (d.sig.fd >= 0)
                 close(d.sig.fd);

@@ -31,6 +31,9 @@ const char *daemon_degraded(struct daemon *d);
 /* A request from a trigger: queued (durable when this returns) and started when a worker is
  * free. *ret_dup: the upload was known already. */
 int daemon_submit(struct daemon *d, const struct queue_request *req, const struct queue_entry **ret, bool *ret_dup);
+/* With the shared queue (queue.backend = nats): a request announced to it, the job as the API
+ * shows it (NULL: err says why). */
+json_object *daemon_submit_shared(struct daemon *d, const struct queue_request *req, bool *ret_dup, char *err, size_t err_size);
 /* DELETE /jobs/ID: a queued job is dropped, a running one killed. -ENOENT, -EALREADY (final). */
 int daemon_cancel(struct daemon *d, const char *id);
 /* POST /jobs/ID/retry: a finished job runs again, in a new folder. -ENOENT, -EBUSY (not final). */

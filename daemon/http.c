@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -80,6 +81,31 @@ static struct queue *queue_of(const struct http *h) {
 static const char *refusing(const struct http *h) {
         return h->env.ops->refusing(h->env.ctx);
 }
+static bool shared(const struct http *h) {
+        return h->env.ops->shared && h->env.ops->shared(h->env.ctx);
+}
+
+/* A job no entry of this host's queue has: another host's, from the shared queue. */
+static json_object *remote_job(const struct http *h, const char *id) {
+        return shared(h) && h->env.ops->remote_job ? h->env.ops->remote_job(h->env.ctx, id) : NULL;
+}
+
+/* The job as the shared queue's status tells it, when that is the better account: the job is
+ * not in this host's queue, or it is one this host took from the shared queue that another host
+ * has since, or none (it waits, or failed for the hosts that died with it). NULL: this host's
+ * own record tells it. */
+static json_object *elsewhere(const struct http *h, const struct queue_entry *e, const char *id) {
+        if (e && !e->remote)
+                return NULL;
+        json_object *far = remote_job(h, id);
+        const char *host = json_str(far, "host"), *self = h->env.ops->host ? h->env.ops->host(h->env.ctx) : NULL;
+        if (e && far && e->dir && host && self && !strcmp(host, self)) { /* this host has it */
+                json_object_put(far);
+                return NULL;
+        }
+        return far;
+}
+
 static json_object *job_json(const struct http *h, const struct queue_entry *e) {
         return h->env.ops->job_json(h->env.ctx, e);
 }
@@ -145,6 +171,8 @@ enum problem {
         P_JOB_NOT_FINISHED,
         P_JOB_FINISHED,
         P_METHOD_NOT_ALLOWED,
+        P_JOB_ELSEWHERE,
+        P_NOT_SHARED,
         P_REFUSING,
         P_UNAVAILABLE,
         _P_MAX
@@ -184,6 +212,11 @@ static const struct {
         [P_JOB_FINISHED] = { "job-finished", 409, "The job has finished", "A finished job cannot be cancelled." },
         [P_METHOD_NOT_ALLOWED] = { "method-not-allowed", 405, "The method is not allowed here",
                                    "The Allow header lists the methods the resource takes." },
+        [P_JOB_ELSEWHERE] = { "job-elsewhere", 409, "The job runs on another host",
+                              "With queue.backend = nats, a job is cancelled on the host that runs it: the job's "
+                              "host_url names it." },
+        [P_NOT_SHARED] = { "not-shared", 404, "This daemon has no shared queue",
+                           "GET /cluster answers with queue.backend = nats only." },
         [P_REFUSING] = { "refusing", 503, "The daemon is not taking work now",
                          "It is stopping, or its disk is nearly full (purge.min_free); try again later "
                          "(the detail says which)." },
@@ -379,6 +412,20 @@ static enum MHD_Result analyze(struct http *h, struct MHD_Connection *c, struct 
                 ret = send_problem(h, c, P_REFUSING, "%s", refusing(h));
                 goto out;
         }
+        if (shared(h)) {
+                char err[512] = "";
+                json_object *j = h->env.ops->submit_shared(h->env.ctx, &req, &dup, err, sizeof err);
+                if (!j) {
+                        log_error("cannot queue a job for case %s: %s", req.case_id, err);
+                        ret = send_problem(h, c, P_UNAVAILABLE, "cannot queue the job: %s", err);
+                        goto out;
+                }
+                char where[160];
+                snprintf(where, sizeof where, "/jobs/%s", json_str(j, "id") ? json_str(j, "id") : "");
+                json_object_object_add(j, "duplicate", json_object_new_boolean(dup));
+                ret = send_json_as(h, c, dup ? MHD_HTTP_OK : MHD_HTTP_ACCEPTED, j, JSON_TYPE, MHD_HTTP_HEADER_LOCATION, where);
+                goto out;
+        }
         r = h->env.ops->submit(h->env.ctx, &req, &e, &dup);
         if (r < 0) {
                 log_error_errno(r, "cannot queue a job for case %s: %m", req.case_id);
@@ -531,11 +578,14 @@ static enum MHD_Result ui_list(struct http *h, struct MHD_Connection *c, const c
 
 static enum MHD_Result ui_job(struct http *h, struct MHD_Connection *c, const char *id) {
         const struct queue_entry *e = queue_get(queue_of(h), id);
-        if (!e)
+        json_object *far = elsewhere(h, e, id);
+        json_object *j = far ? far : e ? job_json(h, e) : NULL, *rec = NULL, *v;
+        if (!j && !e)
                 return send_problem(h, c, P_NO_SUCH_JOB, "no job '%.96s'", id);
-        json_object *j = job_json(h, e), *rec = NULL, *v;
+        if (far)
+                e = NULL; /* the findings are on the host that ran it */
         /* the page lists every finding; the API's job carries the cause only */
-        if (j && e->dir && job_record_read(e->dir, &rec) == 0 && (v = job_record_get(rec, JOB_FINDINGS)))
+        if (j && e && e->dir && job_record_read(e->dir, &rec) == 0 && (v = job_record_get(rec, JOB_FINDINGS)))
                 json_object_object_add(j, "findings", json_object_get(v));
         json_object_put(rec);
         char *buf = NULL;
@@ -546,8 +596,9 @@ static enum MHD_Result ui_job(struct http *h, struct MHD_Connection *c, const ch
                 return send_problem(h, c, P_UNAVAILABLE, "out of memory");
         }
         char title[160];
-        snprintf(title, sizeof title, "Job %s", e->id);
-        webui_begin(f, title, e->state == QUEUE_RUNNING || e->state == QUEUE_QUEUED ? 2 : 0);
+        const char *state = json_str(j, "state");
+        snprintf(title, sizeof title, "Job %s", id);
+        webui_begin(f, title, state && (!strcmp(state, "running") || !strcmp(state, "queued")) ? 2 : 0);
         webui_job(f, j);
         webui_end(f);
         json_object_put(j);
@@ -603,6 +654,26 @@ static enum MHD_Result metrics(struct http *h, struct MHD_Connection *c) {
         return send_buffer(h, c, MHD_HTTP_OK, buf, len, "text/plain; version=0.0.4; charset=utf-8");
 }
 
+/* Serves an open file, which it takes; one that is not there or not a regular file is a 404
+ * "no such file: WHAT". csp: the report's Content-Security-Policy. */
+static enum MHD_Result send_file(struct http *h, struct MHD_Connection *c, int fd, const char *type, bool csp, const char *what) {
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                if (fd >= 0)
+                        close(fd);
+                return send_problem(h, c, P_NOT_FOUND, "no such file: %.1100s", what);
+        }
+        struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t) st.st_size, fd);
+        if (!resp) {
+                close(fd);
+                return send_problem(h, c, P_UNAVAILABLE, "out of memory");
+        }
+        if (csp)
+                MHD_add_response_header(resp, "Content-Security-Policy",
+                                        "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+        return send_response(h, c, MHD_HTTP_OK, resp, type);
+}
+
 static enum MHD_Result case_file(struct http *h, struct MHD_Connection *c, const char *rest) {
         const struct config *cfg = cfg_of(h);
         char case_id[80], num[16], why[256], path[PATH_MAX];
@@ -628,21 +699,122 @@ static enum MHD_Result case_file(struct http *h, struct MHD_Connection *c, const
                 close(fd);
                 fd = file;
         }
-        struct stat st;
-        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                if (fd >= 0)
-                        close(fd);
-                return send_problem(h, c, P_NOT_FOUND, "no such file: /cases/%s", rest);
-        }
-        struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t) st.st_size, fd);
-        if (!resp) {
+        char what[600];
+        snprintf(what, sizeof what, "/cases/%.500s", rest);
+        return send_file(h, c, fd, type, !strcmp(name, "report.html"), what);
+}
+
+/* GET /uploads/PATH: an upload under watch.dirs or daemon.path_roots, for the host of the
+ * shared queue that runs its job (the message names the path and this URL). */
+static enum MHD_Result upload_file(struct http *h, struct MHD_Connection *c, const char *path) {
+        char resolved[PATH_MAX], what[PATH_MAX + 16];
+        int r = h->env.ops->path_allowed(h->env.ctx, path, resolved);
+        if (r == -EACCES)
+                return send_problem(h, c, P_PATH_FORBIDDEN, "%.1024s is outside watch.dirs and daemon.path_roots", path);
+        snprintf(what, sizeof what, "/uploads%s", path);
+        return send_file(h, c, r == 0 ? open(resolved, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1, "application/octet-stream",
+                         false, what);
+}
+
+/* ---- the symbol cache, for the other hosts: GET /buildid/ID/… ------------------------------------ */
+
+static bool hex_id(const char *s, size_t n) {
+        if (n < 2 || n > 128)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+/* A module's debug file's place in an entry: relative, plain names, no dot-dot. */
+static bool plain_relative(const char *p) {
+        if (!*p || *p == '/' || strlen(p) > 1024)
+                return false;
+        for (const char *s = p; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || strchr("._+-/", *s)) ||
+                    (*s == '/' && s[1] == '/'))
+                        return false;
+        for (const char *s = p; s; s = strchr(s, '/'), s = s ? s + 1 : NULL)
+                if (s[0] == '.' && (s[1] == '/' || s[1] == 0 || (s[1] == '.' && (s[2] == '/' || s[2] == 0))))
+                        return false;
+        return p[strlen(p) - 1] != '/';
+}
+
+/* Opens path under dirfd one component at a time, following no link. */
+static int open_beneath(int dirfd, const char *path, int flags) {
+        char buf[1100];
+        snprintf(buf, sizeof buf, "%s", path);
+        int fd = dup(dirfd);
+        for (char *save = NULL, *part = strtok_r(buf, "/", &save); fd >= 0 && part; part = strtok_r(NULL, "/", &save)) {
+                bool last = !save || !*save;
+                int next = openat(fd, part, (last ? flags : O_RDONLY | O_DIRECTORY) | O_NOFOLLOW | O_CLOEXEC);
                 close(fd);
-                return send_problem(h, c, P_UNAVAILABLE, "out of memory");
+                fd = next;
         }
-        if (!strcmp(name, "report.html"))
-                MHD_add_response_header(resp, "Content-Security-Policy",
-                                        "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
-        return send_response(h, c, MHD_HTTP_OK, resp, type);
+        return fd;
+}
+
+static void list_files(int fd, const char *prefix, json_object *arr, unsigned depth) {
+        DIR *d = depth < 12 ? fdopendir(fd) : NULL;
+        if (!d) {
+                close(fd);
+                return;
+        }
+        for (struct dirent *e; (e = readdir(d)) && json_object_array_length(arr) < 8192;) {
+                char rel[1100];
+                if (e->d_name[0] == '.')
+                        continue;
+                snprintf(rel, sizeof rel, "%s%s%s", prefix, *prefix ? "/" : "", e->d_name);
+                if (!plain_relative(rel))
+                        continue;
+                if (e->d_type == DT_DIR) {
+                        int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub >= 0)
+                                list_files(sub, rel, arr, depth + 1);
+                } else if (e->d_type == DT_REG)
+                        json_object_array_add(arr, json_object_new_string(rel));
+        }
+        closedir(d);
+}
+
+/* debuginfod's /buildid/ID/debuginfo: the entry's vmlinux, prepared for crash; and, of ours,
+ * /buildid/ID/modules (the list of its modules' debug files) and /buildid/ID/modules/PATH. */
+static enum MHD_Result buildid(struct http *h, struct MHD_Connection *c, const char *rest) {
+        const char *slash = strchr(rest, '/');
+        char path[PATH_MAX];
+        if (!slash || !hex_id(rest, (size_t) (slash - rest)))
+                return send_problem(h, c, P_NOT_FOUND, "no such build-id: /buildid/%.256s", rest);
+        snprintf(path, sizeof path, "%s/symbols/%.*s", config_string(cfg_of(h), CONF_ROOT), (int) (slash - rest), rest);
+        int dir = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), fd = -1;
+        const char *what = slash + 1;
+        if (dir >= 0 && faccessat(dir, "info.json", F_OK, AT_SYMLINK_NOFOLLOW) < 0) { /* a whole entry only */
+                close(dir);
+                dir = -1;
+        }
+        if (dir >= 0 && !strcmp(what, "modules")) {
+                json_object *arr = json_object_new_array();
+                int m = openat(dir, "modules", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (m >= 0)
+                        list_files(m, "", arr, 0);
+                close(dir);
+                json_object *o = json_object_new_object();
+                json_object_object_add(o, "modules", arr);
+                return send_json(h, c, MHD_HTTP_OK, o);
+        }
+        if (dir >= 0 && !strcmp(what, "debuginfo"))
+                fd = openat(dir, "vmlinux", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        else if (dir >= 0 && !strncmp(what, "modules/", 8) && plain_relative(what + 8)) {
+                int m = openat(dir, "modules", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                fd = m >= 0 ? open_beneath(m, what + 8, O_RDONLY) : -1;
+                if (m >= 0)
+                        close(m);
+        }
+        if (dir >= 0)
+                close(dir);
+        char name[300];
+        snprintf(name, sizeof name, "/buildid/%.256s in the symbol cache", rest);
+        return send_file(h, c, fd, "application/octet-stream", false, name);
 }
 
 /* ---- routing ------------------------------------------------------------------------------- */
@@ -664,8 +836,22 @@ static enum MHD_Result job_route(struct http *h, struct MHD_Connection *c, const
         const struct queue_entry *e = queue_get(queue_of(h), id);
         if (slash && strcmp(slash, "/retry") != 0)
                 return send_problem(h, c, P_NOT_FOUND, "no such resource");
-        if (!e)
+        json_object *far = elsewhere(h, e, id);
+        if (!e && !far)
                 return send_problem(h, c, P_NO_SUCH_JOB, "no job '%s'", id);
+        if (far && (!slash || strcmp(method, "POST") != 0)) {
+                /* another host's job: read here, changed there */
+                if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
+                        return send_json(h, c, MHD_HTTP_OK, far);
+                const char *host = json_str(far, "host"), *url = json_str(far, "host_url");
+                enum MHD_Result res = strcmp(method, "DELETE") != 0 ? method_not_allowed(h, c, "GET, DELETE")
+                                      : host ? send_problem(h, c, P_JOB_ELSEWHERE, "job '%s' runs on host %.128s: cancel it there (%.256s)",
+                                                            id, host, url ? url : "its API")
+                                             : send_problem(h, c, P_JOB_ELSEWHERE, "job '%s' waits for a host: cancel it on the host that takes it", id);
+                json_object_put(far);
+                return res;
+        }
+        json_object_put(far);
         if (slash) {
                 if (strcmp(method, "POST") != 0)
                         return method_not_allowed(h, c, "POST");
@@ -676,7 +862,12 @@ static enum MHD_Result job_route(struct http *h, struct MHD_Connection *c, const
                         return send_problem(h, c, r == -ESHUTDOWN ? P_REFUSING : P_UNAVAILABLE, "cannot retry job '%s': %s",
                                             id, r == -ESHUTDOWN ? refusing(h) : strerror(-r));
                 e = queue_get(queue_of(h), id);
-                return send_job(h, c, MHD_HTTP_ACCEPTED, e, e ? job_json(h, e) : NULL);
+                json_object *j = elsewhere(h, e, id);
+                if (!j && e)
+                        j = job_json(h, e);
+                char where[160];
+                snprintf(where, sizeof where, "/jobs/%s", id);
+                return send_json_as(h, c, MHD_HTTP_ACCEPTED, j, JSON_TYPE, MHD_HTTP_HEADER_LOCATION, where);
         }
         if (!strcmp(method, "GET") || !strcmp(method, "HEAD"))
                 return send_json(h, c, MHD_HTTP_OK, job_json(h, e));
@@ -752,6 +943,22 @@ static enum MHD_Result dispatch(struct http *h, struct MHD_Connection *c, const 
                 return job_route(h, c, method, url + 6);
         if (!strncmp(url, "/cases/", 7))
                 return get ? case_file(h, c, url + 7) : method_not_allowed(h, c, "GET");
+        if (!strcmp(url, "/cluster")) {
+                if (!get)
+                        return method_not_allowed(h, c, "GET");
+                return shared(h) && h->env.ops->hosts ? send_json(h, c, MHD_HTTP_OK, h->env.ops->hosts(h->env.ctx))
+                                                      : send_problem(h, c, P_NOT_SHARED, "queue.backend is local: there are no other hosts");
+        }
+        /* what the other hosts fetch (uploads, debug symbols) needs the token whatever
+         * http.protect_reads says: an upload is a customer's dump */
+        if ((!strncmp(url, "/buildid/", 9) || !strncmp(url, "/uploads/", 9)) && !rq->authorised && !writes_open(h)) {
+                h->env.counters->rejected_auth++;
+                return send_problem(h, c, P_UNAUTHORIZED, "uploads and debug symbols are served with the bearer token only");
+        }
+        if (!strncmp(url, "/buildid/", 9))
+                return get ? buildid(h, c, url + 9) : method_not_allowed(h, c, "GET");
+        if (!strncmp(url, "/uploads/", 9))
+                return get ? upload_file(h, c, url + 8) : method_not_allowed(h, c, "GET");
         return send_problem(h, c, P_NOT_FOUND, "no such resource: %.256s", url);
 }
 

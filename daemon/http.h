@@ -42,6 +42,14 @@ struct http_ops {
         void (*metrics)(void *ctx, FILE *out);
         /* whether a local path lies under the allowed roots; resolved (PATH_MAX): its real path */
         int (*path_allowed)(void *ctx, const char *path, char *resolved);
+        /* the shared queue (queue.backend = nats), all optional: whether there is one now; a
+         * request announced to it (the job as the API shows it, or NULL with err set); a job any
+         * host holds, by id (new reference, or NULL); every host's entry (new reference) */
+        bool (*shared)(void *ctx);
+        json_object *(*submit_shared)(void *ctx, const struct queue_request *req, bool *ret_dup, char *err, size_t err_size);
+        json_object *(*remote_job)(void *ctx, const char *id);
+        json_object *(*hosts)(void *ctx);
+        const char *(*host)(void *ctx); /* this host's name there */
 };
 
 struct http_env {

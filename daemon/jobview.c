@@ -255,3 +255,34 @@ void jobview_metrics(FILE *out, const struct jobview_figures *f, struct queue *q
                "Files in the mirror left alone (not a dump or archive, or without a valid case number).",
                f->watch.files_ignored);
 }
+
+void jobview_cluster_metrics(FILE *out, const char *host, const struct cluster_figures *c) {
+        char esc[256];
+        size_t o = 0;
+        for (const char *p = host; *p && o + 3 < sizeof esc; p++) {
+                if (*p == '"' || *p == '\\')
+                        esc[o++] = '\\';
+                esc[o++] = *p == '\n' ? ' ' : *p;
+        }
+        esc[o] = 0;
+        fprintf(out, "# HELP hotkdump_cluster_info The host's name on the shared queue.\n# TYPE hotkdump_cluster_info gauge\n"
+                     "hotkdump_cluster_info{host=\"%s\"} 1\n", esc);
+        metric(out, "hotkdump_cluster_connected", "gauge", "Whether the connection to the NATS servers is up.", c->connected);
+        metric(out, "hotkdump_cluster_stream_pending", "gauge",
+               "Jobs in the shared stream no host has taken yet (the stream's lag, as last read).", c->pending);
+        metric(out, "hotkdump_cluster_stream_ack_pending", "gauge", "Jobs hosts have taken and not yet ended.", c->ack_pending);
+        metric(out, "hotkdump_cluster_stream_redelivered", "gauge", "Jobs handed out again (their host died or stopped).",
+               c->redelivered);
+        metric(out, "hotkdump_cluster_hosts", "gauge", "Hosts in the shared queue's host list.", c->hosts);
+        metric(out, "hotkdump_cluster_published_total", "counter", "Jobs this host announced to the shared queue.", c->published);
+        metric(out, "hotkdump_cluster_duplicates_total", "counter",
+               "Announcements the stream found duplicates of a job already announced.", c->duplicates);
+        metric(out, "hotkdump_cluster_taken_total", "counter", "Jobs this host took from the shared queue.", c->taken);
+        metric(out, "hotkdump_cluster_finished_total", "counter", "Jobs this host ended and acknowledged.", c->finished);
+        metric(out, "hotkdump_cluster_released_total", "counter", "Jobs this host handed back (shutdown).", c->released);
+        metric(out, "hotkdump_cluster_lost_total", "counter", "Jobs another host took over from this one.", c->lost);
+        metric(out, "hotkdump_cluster_failed_max_deliver_total", "counter",
+               "Jobs failed here for having been handed out queue.max_deliver times.", c->failed_max_deliver);
+        metric(out, "hotkdump_cluster_reconnects_total", "counter", "Reconnections to the NATS servers.", c->reconnects);
+        metric(out, "hotkdump_cluster_disconnects_total", "counter", "Losses of the connection to the NATS servers.", c->disconnects);
+}

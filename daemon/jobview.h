@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "casefolder/record.h"
+#include "daemon/cluster.h"
 #include "daemon/http.h"
 #include "daemon/queue.h"
 #include "watcher/watch.h"
@@ -44,3 +45,5 @@ json_object *jobview_job(const struct queue_entry *e, int stages_total);
 void jobview_stage_add(struct jobview_stage *st, double seconds);
 /* The text of GET /metrics. */
 void jobview_metrics(FILE *out, const struct jobview_figures *f, struct queue *q);
+/* The shared queue's part of /metrics: the stream's lag and this host's part in it. */
+void jobview_cluster_metrics(FILE *out, const char *host, const struct cluster_figures *c);

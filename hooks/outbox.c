@@ -708,6 +708,36 @@ static void deliver_one(struct sender *s, const char *id, json_object *e) {
                 return;
         }
 
+        /* with several hosts, one sends it */
+        char claim_key[640];
+        snprintf(claim_key, sizeof claim_key, "%s %s %s", or_unknown(json_str(e, "job_id")), or_unknown(json_str(e, "kind")), sink);
+        if (s->run->claim) {
+                char by[128] = "";
+                enum outbox_claim cl = s->run->claim(s->run->userdata, claim_key, false, by, sizeof by);
+                if (cl == OUTBOX_CLAIM_SENT) {
+                        char note[192];
+                        json_object *ids = json_object_new_array();
+                        snprintf(note, sizeof note, "sent by host %s", by);
+                        json_object_array_add(ids, json_object_new_string(note));
+                        if (finish_entry(s, id, e, ids) == 0) {
+                                job_log_dir(dir, "post: %s: %s", what, note);
+                                say(s, "%s: %s: %s", id, what, note);
+                        } else
+                                s->run->waiting++;
+                        json_object_put(ids);
+                        return;
+                }
+                if (cl != OUTBOX_CLAIM_MINE) {
+                        json_object_object_add(e, "next_at", json_object_new_int64(now + (int64_t) config_u64(cfg, CONF_POST_RETRY_MIN)));
+                        save_entry(cfg, id, e);
+                        say(s, "%s: %s: host %s sends it now (or the shared queue is not reached); looked at again later", id,
+                            what, by[0] ? by : "?");
+                        hold(s, sink, case_id);
+                        s->run->waiting++;
+                        return;
+                }
+        }
+
         struct sink_result res = { .outcome = SINK_RETRY };
         json_object *ids = json_object_new_array();
         if (!ids)
@@ -730,6 +760,9 @@ static void deliver_one(struct sender *s, const char *id, json_object *e) {
         json_object_object_add(e, "last_try", json_object_new_int64(now));
 
         if (res.outcome == SINK_SENT) {
+                char by[128];
+                if (s->run->claim)
+                        (void) s->run->claim(s->run->userdata, claim_key, true, by, sizeof by);
                 json_object_object_add(e, "delivered_ids", json_object_get(ids));
                 int r = finish_entry(s, id, e, ids);
                 if (r < 0) {

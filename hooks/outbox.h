@@ -20,10 +20,20 @@ int outbox_check_config(const struct config *cfg, char *err, size_t err_size);
  * drops the same job's early one that nobody has started sending. */
 int outbox_enqueue(const struct config *cfg, const char *dir, const char *kind, char *err, size_t err_size);
 
+enum outbox_claim {
+        OUTBOX_CLAIM_MINE,
+        OUTBOX_CLAIM_SENT,   /* another host sent it */
+        OUTBOX_CLAIM_BUSY,   /* another host sends it now, or the claim could not be made: later */
+};
+
 struct outbox_run {
         bool force;             /* send now: due or not, failed or not */
         const char *only;       /* a post's id, or a job's CASE/N, or NULL for all */
         void (*say)(void *userdata, const char *line); /* a line per delivery, or NULL */
+        /* with several hosts (the shared queue): whether the post named by key (the job's run
+         * id, its kind, its sink) is this host's to send, claimed for it (sent false), and that
+         * it was sent (sent true). by: the host that has it. NULL: every post is this host's. */
+        enum outbox_claim (*claim)(void *userdata, const char *key, bool sent, char *by, size_t by_size);
         void *userdata;
         /* what came of it */
         unsigned delivered, retrying, failed, waiting;

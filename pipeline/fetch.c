@@ -422,6 +422,10 @@ static int fetch_url(struct job *j, const struct fetch_request *req, const char 
                 curl_easy_setopt(t.curl, CURLOPT_XFERINFODATA, &t);
                 curl_easy_setopt(t.curl, CURLOPT_ERRORBUFFER, curl_err);
                 curl_easy_setopt(t.curl, CURLOPT_USERAGENT, "hotkdump/" PACKAGE_VERSION);
+                if (req->bearer) {
+                        curl_easy_setopt(t.curl, CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
+                        curl_easy_setopt(t.curl, CURLOPT_XOAUTH2_BEARER, req->bearer);
+                }
                 curl_easy_setopt(t.curl, CURLOPT_NOSIGNAL, 1L);
                 curl_easy_setopt(t.curl, CURLOPT_BUFFERSIZE, 512L * 1024);
                 curl_easy_setopt(t.curl, CURLOPT_OPENSOCKETFUNCTION, open_checked);

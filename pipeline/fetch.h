@@ -18,6 +18,8 @@ struct fetch_request {
         const char *within;        /* a folder the path was checked to be under, or NULL: every
                                     * part below it is opened then without following a link, so a
                                     * link put in place of a folder since cannot lead outside */
+        const char *bearer;        /* a URL's bearer token (another host's /uploads/), or NULL; never
+                                    * sent on to a redirect's other host */
 };
 
 /* On success *ret_path is the fetched file (malloc'd). On failure err says why in one line,

@@ -103,6 +103,10 @@ static int start_attempt(struct httpstream *s) {
         curl_easy_setopt(s->easy, CURLOPT_WRITEDATA, s);
         curl_easy_setopt(s->easy, CURLOPT_ERRORBUFFER, s->curl_err);
         curl_easy_setopt(s->easy, CURLOPT_USERAGENT, "hotkdump/" PACKAGE_VERSION);
+        if (s->o.bearer) {
+                curl_easy_setopt(s->easy, CURLOPT_HTTPAUTH, (long) CURLAUTH_BEARER);
+                curl_easy_setopt(s->easy, CURLOPT_XOAUTH2_BEARER, s->o.bearer);
+        }
         curl_easy_setopt(s->easy, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(s->easy, CURLOPT_BUFFERSIZE, 512L * 1024);
         s->curl_err[0] = 0;

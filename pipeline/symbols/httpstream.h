@@ -14,6 +14,7 @@ struct job;
 struct httpstream_opts {
         uint64_t max_bytes;
         unsigned connect_timeout_s, stall_timeout_s, retries, backoff_ms, max_redirects;
+        const char *bearer; /* a bearer token (another host's cache), or NULL */
 };
 
 struct httpstream;

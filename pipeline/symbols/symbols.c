@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/fileio.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "pipeline/symbols/debpkg.h"
 #include "pipeline/symbols/elfinfo.h"
@@ -758,6 +759,129 @@ static int from_debuginfod(struct ctx *c, struct symbols_result *res) {
         return r;
 }
 
+/* ---- another hotkdumpd's cache: its /buildid/ID/debuginfo, /modules and /modules/PATH ---------- */
+
+/* url's body into path (made, not there before), at most max bytes. */
+static int download_to(struct ctx *c, const char *url, const char *path, uint64_t max, char *why, size_t why_size) {
+        struct httpstream_opts o;
+        struct httpstream *s = NULL;
+        char *token = NULL;
+        size_t len;
+        stream_opts(c, &o);
+        o.max_bytes = max;
+        /* the hosts of one shared queue share their token */
+        if (*config_string(c->cfg, CONF_HTTP_TOKEN_FILE) && read_secret_file(config_string(c->cfg, CONF_HTTP_TOKEN_FILE), &token, &len) == 0)
+                o.bearer = token;
+        o.retries = 0; /* a peer that is not there now is not waited for: the archive is next */
+        int r = httpstream_open(url, &o, c->job, &s);
+        int fd = r == 0 ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644) : -1;
+        if (r == 0 && fd < 0)
+                r = -errno;
+        char buf[65536];
+        for (ssize_t n; r == 0 && (n = httpstream_read(s, buf, sizeof buf)) != 0;) {
+                if (n < 0) {
+                        r = (int) n;
+                        snprintf(why, why_size, "%s", httpstream_error(s) ? httpstream_error(s) : strerror(-r));
+                        break;
+                }
+                for (ssize_t done = 0; r == 0 && done < n;) {
+                        ssize_t w = write(fd, buf + done, (size_t) (n - done));
+                        if (w < 0 && errno != EINTR)
+                                r = -errno;
+                        else if (w > 0)
+                                done += w;
+                }
+        }
+        if (fd >= 0 && r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (fd >= 0 && close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r < 0 && !why[0])
+                snprintf(why, why_size, "%s", strerror(-r));
+        httpstream_free(s);
+        free(token);
+        return r;
+}
+
+/* Whether a peer's module path is plain: relative, no dot-dot, names of a few characters. */
+static bool peer_path_ok(const char *p) {
+        if (!*p || *p == '/' || strlen(p) > 1024 || strstr(p, "//"))
+                return false;
+        for (const char *s = p; *s; s++)
+                if (!isalnum((unsigned char) *s) && !strchr("._+-/", *s))
+                        return false;
+        for (const char *s = p; s; s = strchr(s, '/'), s = s ? s + 1 : NULL)
+                if (s[0] == '.')
+                        return false;
+        return true;
+}
+
+static int from_peer(struct ctx *c, const char *peer, struct symbols_result *res) {
+        char tmp[PATH_MAX], file[PATH_MAX + 1200], url[2400], why[512] = "";
+        uint64_t max = config_u64(c->cfg, CONF_SYMBOLS_MAX_BYTES);
+        int r = new_tmp(c, tmp, sizeof tmp);
+        if (r < 0)
+                return r;
+        note(c, "asking the cache of %s for %s", peer, c->q->build_id);
+        snprintf(url, sizeof url, "%s/buildid/%s/debuginfo", peer, c->q->build_id);
+        snprintf(file, sizeof file, "%s/vmlinux", tmp);
+        r = download_to(c, url, file, max, why, sizeof why);
+        if (r == 0 && (r = verify(c, file, why, sizeof why)) < 0)
+                tried(c, "peer %s: refused: %s", peer, why);
+        else if (r < 0)
+                tried(c, "peer %s: %s", peer, r == -ENOENT ? "not in its cache" : why);
+        /* its modules' debug files, as many as it has */
+        unsigned modules = 0;
+        snprintf(url, sizeof url, "%s/buildid/%s/modules", peer, c->q->build_id);
+        snprintf(file, sizeof file, "%s/modules.json", tmp);
+        json_object *list = NULL;
+        if (r == 0 && download_to(c, url, file, 4u << 20, why, sizeof why) == 0 && json_read_object(file, 4u << 20, &list) == 0) {
+                json_object *arr = json_get(list, "modules");
+                size_t n = json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+                for (size_t i = 0; r == 0 && i < n && i < 8192; i++) {
+                        const char *rel = json_object_get_string(json_object_array_get_idx(arr, i));
+                        if (!rel || !peer_path_ok(rel)) {
+                                tried(c, "peer %s: a module path that is not plain, left out", peer);
+                                continue;
+                        }
+                        snprintf(file, sizeof file, "%s/modules/%s", tmp, rel);
+                        char *slash = strrchr(file, '/');
+                        *slash = 0;
+                        r = mkdir_parents(file);
+                        *slash = '/';
+                        snprintf(url, sizeof url, "%s/buildid/%s/modules/%s", peer, c->q->build_id, rel);
+                        why[0] = 0;
+                        if (r == 0 && download_to(c, url, file, max, why, sizeof why) == 0)
+                                modules++;
+                        else if (r == 0)
+                                (void) unlink(file); /* this one from the archive, then */
+                }
+        }
+        json_object_put(list);
+        snprintf(file, sizeof file, "%s/modules.json", tmp);
+        (void) unlink(file);
+        if (r == 0) {
+                char source[600];
+                snprintf(source, sizeof source, "peer %s", peer);
+                note(c, "from the cache of %s: the vmlinux and %u module debug file(s)", peer, modules);
+                r = install(c, tmp, source, modules, res);
+        }
+        if (r < 0)
+                remove_tree(tmp);
+        return r;
+}
+
+static int from_peers(struct ctx *c, struct symbols_result *res) {
+        char list[4096];
+        int r = -ENOENT;
+        if (!c->q->build_id[0])
+                return -ENOENT;
+        snprintf(list, sizeof list, "%s", config_string(c->cfg, CONF_SYMBOLS_PEERS));
+        for (char *save = NULL, *p = strtok_r(list, " \t", &save); p && r < 0; p = strtok_r(NULL, " \t", &save))
+                r = from_peer(c, p, res);
+        return r < 0 ? -ENOENT : 0;
+}
+
 static int from_file(struct ctx *c, const char *file, struct symbols_result *res) {
         char tmp[PATH_MAX], vmlinux[PATH_MAX + 16], why[512], bid[129];
         int fd = open(file, O_RDONLY | O_CLOEXEC), r;
@@ -1189,6 +1313,8 @@ int symbols_find(const struct config *cfg, const struct symbols_query *q, const 
                         note(&c, "cache hit: %s", res->dir);
                         r = 0;
                 }
+                if (r < 0 && *config_string(cfg, CONF_SYMBOLS_PEERS))
+                        r = from_peers(&c, res);
                 if (r < 0 && source_enabled(&c, "debuginfod"))
                         r = from_debuginfod(&c, res);
                 if (r < 0) {
