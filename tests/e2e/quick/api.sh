@@ -202,6 +202,46 @@ is "$(status)" 404 "a report that is not there: 404"
 x DELETE /cases/00200502/1/report.html >/dev/null
 is "$(status)" 405 "DELETE of a case file: 405"
 
+# --- the shared queue's routes, on a daemon with the local queue ---------------------------------------
+x GET /cluster >/dev/null
+is "$(answer)" 404:/problems/not-shared "GET /cluster with the local queue: 404 not-shared"
+x POST /cluster '{}' >/dev/null
+is "$(status)" 405 "POST /cluster: 405"
+x GET "/uploads$TMP/up/vmcore.1" >/dev/null
+is "$(status)" 200 "GET /uploads/PATH of a file under daemon.path_roots: 200"
+cmp -s "$(cat "$TMP/last")" "$TMP/up/vmcore.1"
+ok $? "... the file whole"
+x GET /uploads/etc/passwd >/dev/null
+is "$(answer)" 403:/problems/path-forbidden "GET /uploads/ of a file outside the roots: 403 path-forbidden"
+ln -s /etc/passwd "$TMP/up/passwd-link"
+x GET "/uploads$TMP/up/passwd-link" >/dev/null
+is "$(answer)" 403:/problems/path-forbidden "... and of a link under the roots that leads outside: 403"
+x GET "/uploads$TMP/up/no-such-file" >/dev/null
+is "$(answer)" 404:/problems/not-found "GET /uploads/ of a missing file: 404"
+NOAUTH=1 x GET "/uploads$TMP/up/vmcore.1" >/dev/null
+is "$(answer)" 401:/problems/unauthorized "GET /uploads/ without the token, though reads are open: 401 (an upload is a customer's dump)"
+x DELETE "/uploads$TMP/up/vmcore.1" >/dev/null
+is "$(status)" 405 "DELETE /uploads/PATH: 405"
+
+# --- the symbol cache, for the other hosts -----------------------------------------------------------
+x GET "/buildid/$SYNTH_BUILD_ID/debuginfo" >/dev/null
+is "$(status)" 200 "GET /buildid/ID/debuginfo of a kernel in the cache: 200"
+is "$(readelf -n "$(cat "$TMP/last")" | sed -n 's/.*Build ID: *//p')" "$SYNTH_BUILD_ID" "... its vmlinux, of that build-id"
+x GET "/buildid/$SYNTH_BUILD_ID/modules" >/dev/null
+is "$(status):$(jq -r '.modules | type' "$(cat "$TMP/last")")" 200:array "GET /buildid/ID/modules: 200, a list"
+x GET /buildid/0123456789abcdef/debuginfo >/dev/null
+is "$(answer)" 404:/problems/not-found "a build-id the cache has not: 404"
+x GET /buildid/../../etc/debuginfo "" --path-as-is >/dev/null
+is "$(answer)" 404:/problems/not-found "a build-id that is not hex: 404"
+x GET "/buildid/$SYNTH_BUILD_ID/modules/../info.json" "" --path-as-is >/dev/null
+is "$(answer)" 404:/problems/not-found "a module path that climbs out of the entry: 404"
+x GET "/buildid/$SYNTH_BUILD_ID/modules/kernel/none.ko" >/dev/null
+is "$(answer)" 404:/problems/not-found "a module the entry has not: 404"
+NOAUTH=1 x GET "/buildid/$SYNTH_BUILD_ID/debuginfo" >/dev/null
+is "$(answer)" 401:/problems/unauthorized "GET /buildid/ without the token: 401"
+x POST "/buildid/$SYNTH_BUILD_ID/debuginfo" '{}' >/dev/null
+is "$(status)" 405 "POST /buildid/ID/debuginfo: 405"
+
 # --- every answer against the description ------------------------------------------------------------
 python3 "$TOP_SRCDIR/tests/e2e/quick/openapi-check.py" "$TMP/openapi.json" "$TMP/exchanges.jsonl" "$TMP/problems.json" \
 	>"$TMP/check.out" 2>&1

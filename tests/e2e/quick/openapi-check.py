@@ -59,7 +59,8 @@ def main():
     # literal paths before templated ones: /problems before /problems/{slug}
     routes = []
     for template, item in paths.items():
-        rx = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$"
+        # a parameter named "path" holds slashes (/uploads/{path}); the others one segment
+        rx = "^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template).replace(r"\{path\}", ".+")) + "$"
         routes.append((template.count("{"), template, re.compile(rx), item))
     routes.sort(key=lambda r: r[0])
     used = set()
