@@ -32,6 +32,8 @@ struct held {
         uint64_t rev;          /* of the job's status, as this host last wrote it */
         int64_t beat_ms;       /* the last renewal */
         unsigned takes;        /* hosts that took this run of the job, this one counted */
+        json_object *ending;   /* ended here, its final status not written yet (the servers not
+                                * reached): written, then acked, at a later tick */
 };
 
 struct cluster {
@@ -243,6 +245,7 @@ static int make_stream(struct cluster *c, const struct config *cfg, char *err, s
 }
 
 static void *fetcher_main(void *arg);
+static void held_drop(struct cluster *c, struct held *h);
 
 int cluster_open(const struct config *cfg, const struct cluster_self *self, struct cluster **ret, char *err,
                  size_t err_size) {
@@ -396,7 +399,10 @@ struct cluster *cluster_free(struct cluster *c) {
         while (c->n_held) {
                 char id[96];
                 snprintf(id, sizeof id, "%s", c->held[0].job.id);
-                cluster_release(c, id);
+                if (c->held[0].ending)
+                        held_drop(c, &c->held[0]); /* its end not written: handed out again, settled there */
+                else
+                        cluster_release(c, id);
         }
         free(c->held);
         natsSubscription_Destroy(c->sub);
@@ -586,8 +592,12 @@ int cluster_submit(struct cluster *c, const struct queue_request *req, const cha
         if (r == 0 && json_str(known, "id")) {
                 /* known: the job it made, as its status says now */
                 *ret_dup = true;
-                if (kv_get_json(c->jobs, (job_key(id, sizeof id, json_str(known, "id")), id), ret_status, NULL) < 0)
+                char jk[64];
+                job_key(jk, sizeof jk, json_str(known, "id"));
+                if (kv_get_json(c->jobs, jk, ret_status, NULL) < 0)
                         *ret_status = queued_status(c, json_str(known, "id"), req, name, 0);
+                else
+                        json_object_object_del(*ret_status, "request"); /* its source may hold credentials */
                 json_object_put(known);
                 return 0;
         }
@@ -643,8 +653,9 @@ int cluster_retry(struct cluster *c, const char *id, char *err, size_t err_size)
         const char *state = json_str(st, "state");
         int s = state ? queue_state_from_string(state) : -1;
         if (s < 0 || !queue_state_final((enum queue_state) s) || !json_get(st, "request")) {
+                int r = s >= 0 && queue_state_final((enum queue_state) s) ? -ENOENT : -EBUSY;
                 json_object_put(st);
-                return s < 0 || json_get(st, "request") ? -EBUSY : -ENOENT;
+                return r;
         }
         unsigned run = (unsigned) json_int(st, "run", 0) + 1;
         json_object *m = json_object_get(json_get(st, "request"));
@@ -653,6 +664,8 @@ int cluster_retry(struct cluster *c, const char *id, char *err, size_t err_size)
         json_object_object_add(st, "state", json_object_new_string("queued"));
         json_object_object_add(st, "run", json_object_new_int((int) run));
         json_object_object_add(st, "host", NULL);
+        json_object_object_add(st, "takes", json_object_new_int(0));
+        json_object_object_add(st, "error", NULL);
         json_object_object_add(st, "updated_us", json_object_new_int64(now_us()));
         int r = kv_write(c->jobs, jk, st, rev, NULL);
         bool dup = false;
@@ -681,6 +694,7 @@ bool cluster_holds(const struct cluster *c, const char *id) {
 static void held_drop(struct cluster *c, struct held *h) {
         natsMsg_Destroy(h->msg);
         json_object_put(h->body);
+        json_object_put(h->ending);
         *h = c->held[--c->n_held];
 }
 
@@ -756,6 +770,16 @@ static int settle(struct cluster *c, natsMsg *msg, struct held **ret) {
         }
         const char *id = h.job.id;
         unsigned run = (unsigned) json_int(h.body, "run", 0);
+        struct held *mine_already = held_of(c, id);
+        if (mine_already) {
+                /* handed to this host again while it holds it (its renewals were lost): the new
+                 * delivery is the one to renew and ack */
+                natsMsg_Destroy(mine_already->msg);
+                mine_already->msg = msg;
+                natsMsg_InProgress(msg, &c->jso);
+                json_object_put(h.body);
+                return 0;
+        }
         json_object *st = NULL;
         uint64_t rev = 0;
         job_key(jk, sizeof jk, id);
@@ -866,33 +890,46 @@ int cluster_take(struct cluster *c, struct cluster_job **ret) {
         }
 }
 
-/* Writes the status of a held job; false when another host has taken it over. */
-static bool write_owned(struct cluster *c, struct held *h, json_object *job, const char *state, char *by, size_t by_size) {
+/* Writes the status of a held job: 1 written, 0 another host has taken it over, -1 the
+ * servers not reached now. */
+static int write_owned(struct cluster *c, struct held *h, json_object *job, const char *state, char *by, size_t by_size) {
         char jk[64];
-        json_object *o = owned_status(c, h, job, state);
         job_key(jk, sizeof jk, h->job.id);
-        int r = kv_write(c->jobs, jk, o, h->rev, &h->rev);
-        json_object_put(o);
-        if (r == 0)
-                return true;
-        json_object *st = NULL;
-        uint64_t rev;
-        if (kv_get_json(c->jobs, jk, &st, &rev) < 0)
-                return true; /* not reached now: the next renewal tries again */
-        const char *host = json_str(st, "host");
-        bool other = !host || strcmp(host, c->host) != 0 || json_int(st, "run", 0) != json_int(h->body, "run", 0);
-        snprintf(by, by_size, "%s", host ? host : "none");
-        if (!other)
-                h->rev = rev; /* this host's own write, whose answer was lost */
-        json_object_put(st);
-        return !other;
+        for (int attempt = 0; attempt < 2; attempt++) {
+                json_object *o = owned_status(c, h, job, state);
+                int r = kv_write(c->jobs, jk, o, h->rev, &h->rev);
+                json_object_put(o);
+                if (r == 0)
+                        return 1;
+                json_object *st = NULL;
+                uint64_t rev;
+                if (kv_get_json(c->jobs, jk, &st, &rev) < 0)
+                        return -1;
+                const char *host = json_str(st, "host");
+                bool other = !host || strcmp(host, c->host) != 0 || json_int(st, "run", 0) != json_int(h->body, "run", 0);
+                snprintf(by, by_size, "%s", host ? host : "none");
+                json_object_put(st);
+                if (other)
+                        return 0;
+                h->rev = rev; /* this host's own write, whose answer was lost: again on top of it */
+        }
+        return -1;
 }
 
 void cluster_update(struct cluster *c, const char *id, json_object *job) {
         struct held *h = held_of(c, id);
         char by[128];
-        if (h)
+        if (h && !h->ending)
                 (void) write_owned(c, h, job, NULL, by, sizeof by);
+}
+
+/* The end of a job, its final status written: acked, and no longer held. */
+static void ack_end(struct cluster *c, struct held *h) {
+        natsStatus s = natsMsg_AckSync(h->msg, &c->jso, NULL);
+        if (s != NATS_OK) /* the status is final: a host handed it again acks it without running it */
+                log_warning("job %s: the shared queue did not take its end now (%s)", h->job.id, nats_why(s));
+        c->fig.finished++;
+        held_drop(c, h);
 }
 
 int cluster_finish(struct cluster *c, const char *id, json_object *job) {
@@ -900,17 +937,20 @@ int cluster_finish(struct cluster *c, const char *id, json_object *job) {
         char by[128] = "";
         if (!h)
                 return -ENOENT;
-        if (!write_owned(c, h, job, NULL, by, sizeof by)) {
+        int r = write_owned(c, h, job, NULL, by, sizeof by);
+        if (r == 0) {
                 log_warning("job %s: ended here, but host %s had taken it over: its run counts", id, by);
                 c->fig.lost++;
                 held_drop(c, h);
                 return -EEXIST;
         }
-        natsStatus s = natsMsg_AckSync(h->msg, &c->jso, NULL);
-        if (s != NATS_OK) /* the status is final: a host handed it again acks it without running it */
-                log_warning("job %s: the shared queue did not take its end now (%s)", id, nats_why(s));
-        c->fig.finished++;
-        held_drop(c, h);
+        if (r < 0) {
+                /* held, renewed and written at the next ticks: acked only once its status is final */
+                log_warning("job %s: the shared queue is not reached now: its end is written there later", id);
+                h->ending = json_object_get(job);
+                return 0;
+        }
+        ack_end(c, h);
         return 0;
 }
 
@@ -946,10 +986,20 @@ void cluster_tick(struct cluster *c, unsigned running, unsigned queued, const st
                 }
                 h->beat_ms = now;
                 natsMsg_InProgress(h->msg, &c->jso);
+                if (h->ending) {
+                        int w = write_owned(c, h, h->ending, NULL, by, sizeof by);
+                        if (w > 0)
+                                ack_end(c, h);
+                        else if (w == 0)
+                                held_drop(c, h), c->fig.lost++;
+                        else
+                                i++;
+                        continue;
+                }
                 json_object *o = ops->view(ops->ud, h->job.id);
-                bool mine = write_owned(c, h, o, NULL, by, sizeof by);
+                int mine = write_owned(c, h, o, NULL, by, sizeof by);
                 json_object_put(o);
-                if (mine) {
+                if (mine != 0) {
                         i++;
                         continue;
                 }
@@ -1008,11 +1058,13 @@ json_object *cluster_job(struct cluster *c, const char *id) {
         return st;
 }
 
+/* Every host's entry; NULL when the bucket cannot be read now. */
 static json_object *host_list(struct cluster *c) {
-        json_object *arr = json_object_new_array();
         kvKeysList keys = { 0 };
-        if (kvStore_Keys(&keys, c->hosts, NULL) != NATS_OK)
-                return arr;
+        natsStatus s = kvStore_Keys(&keys, c->hosts, NULL);
+        if (s != NATS_OK && s != NATS_NOT_FOUND)
+                return NULL;
+        json_object *arr = json_object_new_array();
         for (int i = 0; i < keys.Count; i++) {
                 json_object *h = NULL;
                 if (kv_get_json(c->hosts, keys.Keys[i], &h, NULL) == 0)
@@ -1028,8 +1080,9 @@ json_object *cluster_view(struct cluster *c) {
         add_str(o, "url", c->url);
         add_str(o, "stream", c->stream);
         json_object *hosts = host_list(c);
-        c->fig.hosts = (unsigned) json_object_array_length(hosts);
-        json_object_object_add(o, "hosts", hosts);
+        if (hosts)
+                c->fig.hosts = (unsigned) json_object_array_length(hosts);
+        json_object_object_add(o, "hosts", hosts ? hosts : json_object_new_array());
         json_object_object_add(o, "pending", json_object_new_int64((int64_t) c->fig.pending));
         json_object_object_add(o, "ack_pending", json_object_new_int64((int64_t) c->fig.ack_pending));
         json_object_object_add(o, "connected", json_object_new_boolean(natsConnection_Status(c->nc) == NATS_CONN_STATUS_CONNECTED));
@@ -1050,6 +1103,8 @@ const char *cluster_peer_urls(const struct cluster *c) {
 static void refresh_peers(struct cluster *c) {
         json_object *hosts = host_list(c);
         size_t n = 0;
+        if (!hosts)
+                return; /* the servers not reached now: the list stays as it was */
         c->peers[0] = 0;
         for (size_t i = 0; i < json_object_array_length(hosts); i++) {
                 json_object *hh = json_object_array_get_idx(hosts, i);

@@ -25,7 +25,7 @@ struct cluster_self {
         unsigned workers;        /* 0: this host takes uploads and runs no job */
 };
 
-/* Connects (the servers may come later: the client keeps trying) and makes the stream, its
+/* Connects (the servers must answer now; later the client reconnects for ever) and makes the stream, its
  * consumer and the buckets if they are missing. */
 int cluster_open(const struct config *cfg, const struct cluster_self *self, struct cluster **ret, char *err,
                  size_t err_size);

@@ -787,17 +787,25 @@ static void sender_say(void *userdata, const char *line) {
 /* In the sender: the question to the loop, which holds the shared queue's connection (libnats'
  * threads are not in a forked process). No answer in time: not this host's now. */
 static enum outbox_claim sender_claim(void *userdata, const char *key, bool sent, char *by, size_t by_size) {
+        static unsigned seq;
         int fd = *(int *) userdata;
         char q[1024], a[256];
-        int n = snprintf(q, sizeof q, "%c %s", sent ? 'S' : 'T', key);
+        int n = snprintf(q, sizeof q, "%c %u %s", sent ? 'S' : 'T', ++seq, key);
         if (n >= (int) sizeof q || send(fd, q, (size_t) n, 0) != n)
                 return OUTBOX_CLAIM_BUSY;
-        ssize_t got = recv(fd, a, sizeof a - 1, 0);
-        if (got < 1)
-                return OUTBOX_CLAIM_BUSY;
-        a[got] = 0;
-        snprintf(by, by_size, "%s", got > 2 ? a + 2 : "");
-        return a[0] == 'M' ? OUTBOX_CLAIM_MINE : a[0] == 'D' ? OUTBOX_CLAIM_SENT : OUTBOX_CLAIM_BUSY;
+        /* the answer to this question: a late one to an earlier question (given up on) is dropped */
+        for (;;) {
+                ssize_t got = recv(fd, a, sizeof a - 1, 0);
+                if (got < 1)
+                        return OUTBOX_CLAIM_BUSY;
+                a[got] = 0;
+                unsigned aseq = 0;
+                int off = 0;
+                if (sscanf(a + 1, " %u %n", &aseq, &off) < 1 || aseq != seq)
+                        continue;
+                snprintf(by, by_size, "%s", a + 1 + off);
+                return a[0] == 'M' ? OUTBOX_CLAIM_MINE : a[0] == 'D' ? OUTBOX_CLAIM_SENT : OUTBOX_CLAIM_BUSY;
+        }
 }
 
 /* In the loop: the sender's question answered (one at a time; each a call to the servers). */
@@ -815,10 +823,13 @@ static void on_claim(struct ev_source *s, uint32_t events) {
                 return;
         }
         q[n] = 0;
-        int r = !d->cluster || n < 3 ? -EINVAL
-                : q[0] == 'S' ? (cluster_post_sent(d->cluster, q + 2) == 0 ? CLUSTER_CLAIM_MINE : -EIO)
-                : cluster_post_claim(d->cluster, q + 2, 3 * (int64_t) config_u64(d->cfg, CONF_ATHENA_TIMEOUT), by, sizeof by);
-        int len = snprintf(a, sizeof a, "%c %s", r == CLUSTER_CLAIM_MINE ? 'M' : r == CLUSTER_CLAIM_SENT ? 'D' : 'B', by);
+        unsigned seq = 0;
+        int off = 0;
+        const char *key = sscanf(q + 1, " %u %n", &seq, &off) >= 1 ? q + 1 + off : NULL;
+        int r = !d->cluster || !key || !*key ? -EINVAL
+                : q[0] == 'S' ? (cluster_post_sent(d->cluster, key) == 0 ? CLUSTER_CLAIM_MINE : -EIO)
+                : cluster_post_claim(d->cluster, key, 3 * (int64_t) config_u64(d->cfg, CONF_ATHENA_TIMEOUT), by, sizeof by);
+        int len = snprintf(a, sizeof a, "%c %u %s", r == CLUSTER_CLAIM_MINE ? 'M' : r == CLUSTER_CLAIM_SENT ? 'D' : 'B', seq, by);
         (void) !send(s->fd, a, (size_t) len, MSG_DONTWAIT);
 }
 
@@ -827,7 +838,8 @@ static _Noreturn void sender_main(struct daemon *d, bool claims) {
         /* a peer that resets the connection is an error of the call, not the end of the sender */
         signal(SIGPIPE, SIG_IGN);
         static int claim_fd = 3;
-        struct timeval tv = { .tv_sec = 2 * (time_t) config_u64(d->cfg, CONF_QUEUE_TIMEOUT) };
+        /* a claim is up to three calls to the servers */
+        struct timeval tv = { .tv_sec = 4 * (time_t) config_u64(d->cfg, CONF_QUEUE_TIMEOUT) };
         if (claims)
                 (void) setsockopt(claim_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         struct outbox_run run = { .say = sender_say, .claim = claims ? sender_claim : NULL, .userdata = &claim_fd };
