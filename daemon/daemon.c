@@ -1145,13 +1145,16 @@ static json_object *api_submit_shared(void *ctx, const struct queue_request *req
         return daemon_submit_shared(ctx, req, ret_dup, err, err_size);
 }
 static json_object *api_remote_job(void *ctx, const char *id) {
-        return cluster_job(((struct daemon *) ctx)->cluster, id);
+        struct daemon *d = ctx;
+        return d->cluster ? cluster_job(d->cluster, id) : NULL;
 }
 static json_object *api_hosts(void *ctx) {
-        return cluster_view(((struct daemon *) ctx)->cluster);
+        struct daemon *d = ctx;
+        return d->cluster ? cluster_view(d->cluster) : NULL;
 }
 static const char *api_host(void *ctx) {
-        return cluster_host(((struct daemon *) ctx)->cluster);
+        struct daemon *d = ctx;
+        return d->cluster ? cluster_host(d->cluster) : NULL;
 }
 
 static int start_http(struct daemon *d, struct http **ret, char *err, size_t err_size) {

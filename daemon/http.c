@@ -95,7 +95,7 @@ static json_object *remote_job(const struct http *h, const char *id) {
  * has since, or none (it waits, or failed for the hosts that died with it). NULL: this host's
  * own record tells it. */
 static json_object *elsewhere(const struct http *h, const struct queue_entry *e, const char *id) {
-        if (e && !e->remote)
+        if (!shared(h) || (e && !e->remote))
                 return NULL;
         json_object *far = remote_job(h, id);
         const char *host = json_str(far, "host"), *self = h->env.ops->host ? h->env.ops->host(h->env.ctx) : NULL;
